@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Rill",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rill-server", targets: ["rill-server"]),
+        .library(name: "RillCore", targets: ["RillCore"]),
+        .library(name: "RillProtocol", targets: ["RillProtocol"]),
+        .library(name: "RillServer", targets: ["RillServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // The stream data model: ids, packed entry blocks, streams, the keyspace. No I/O.
+        .target(
+            name: "RillCore",
+            dependencies: [.product(name: "Collections", package: "swift-collections")],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
+        // RESP2/RESP3 request decoding and reply encoding over ByteBuffer; knows nothing of commands.
+        .target(
+            name: "RillProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // SwiftNIO glue, configuration, the command table and its handlers.
+        .target(
+            name: "RillServer",
+            dependencies: [
+                "RillCore", "RillProtocol", "CJemalloc",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Collections", package: "swift-collections"),
+            ],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(name: "rill-server", dependencies: ["RillServer"]),
+        .testTarget(name: "RillCoreTests", dependencies: ["RillCore"]),
+        .testTarget(
+            name: "RillProtocolTests",
+            dependencies: ["RillProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(name: "RillServerTests", dependencies: ["RillServer", "RillCore", "RillProtocol"]),
+        // Starts the built rill-server on a free loopback port and drives it with hiredis and redis-cli.
+        .testTarget(name: "RillEndToEndTests", dependencies: ["CHiredis"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

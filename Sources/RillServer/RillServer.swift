@@ -1,0 +1,2 @@
+import RillCore
+import RillProtocol
