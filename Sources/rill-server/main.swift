@@ -1,1 +1,4 @@
+import Foundation
 import RillServer
+
+exit(RillServerMain.run(arguments: Array(CommandLine.arguments.dropFirst())))

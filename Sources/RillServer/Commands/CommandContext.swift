@@ -1,0 +1,90 @@
+import NIOCore
+import RillCore
+import RillProtocol
+
+/// What a command handler works with: the request's arguments, the server, the calling client and the reply
+/// being built. One context lives per connection and is reused for every command it sends, so running a
+/// command allocates nothing here.
+public final class CommandContext {
+    /// The request, the command name first. Slices of the connection's read buffer: valid for this call only.
+    public internal(set) var arguments: [ByteBuffer] = []
+    public unowned let server: ServerState
+    public let client: ClientSession
+    /// Replies for the current read batch; flushed as one write when the batch ends.
+    public var reply: RESPWriter
+    /// Wall-clock time in Unix milliseconds, read once per command so a command sees one "now".
+    public internal(set) var nowMilliseconds: Int64 = 0
+    /// Set by a handler that could not answer yet and wants to wait for keys (XREAD BLOCK).
+    var blockRequest: BlockRequest?
+
+    init(server: ServerState, client: ClientSession, allocator: ByteBufferAllocator) {
+        self.server = server
+        self.client = client
+        self.reply = RESPWriter(buffer: allocator.buffer(capacity: 1024), version: .v2)
+    }
+
+    public var argumentCount: Int { arguments.count }
+
+    /// The client's selected database.
+    public var database: Database {
+        get { server.keyspace[client.databaseIndex] }
+        _modify { yield &server.keyspace[client.databaseIndex] }
+    }
+
+    // MARK: Argument access
+
+    public func bytes(_ index: Int) -> [UInt8] {
+        arguments[index].getBytes(at: arguments[index].readerIndex, length: arguments[index].readableBytes) ?? []
+    }
+
+    public func string(_ index: Int) -> String {
+        String(buffer: arguments[index])
+    }
+
+    /// Whether argument `index` equals `lowercaseWord`, ignoring ASCII case (option names like NX, COUNT).
+    public func argument(_ index: Int, is lowercaseWord: StaticString) -> Bool {
+        let expected = UnsafeRawBufferPointer(start: lowercaseWord.utf8Start, count: lowercaseWord.utf8CodeUnitCount)
+        return arguments[index].withUnsafeReadableBytes { actual in
+            guard actual.count == expected.count else { return false }
+            for i in 0..<actual.count where ASCII.lower(actual[i]) != expected[i] { return false }
+            return true
+        }
+    }
+
+    /// Parses argument `index` as Redis parses integers (no spaces, no '+', no leading zeros, fits int64).
+    public func integer(_ index: Int, error: RedisError = .notAnInteger) throws(RedisError) -> Int64 {
+        let value = arguments[index].withUnsafeReadableBytes { RedisInteger.parse($0) }
+        guard let value else { throw error }
+        return value
+    }
+
+    /// Like `integer` but requires a value >= 0, failing with `error`.
+    public func nonNegativeInteger(_ index: Int, error: RedisError) throws(RedisError) -> Int64 {
+        let value = try integer(index, error: error)
+        guard value >= 0 else { throw error }
+        return value
+    }
+
+    // MARK: Effects
+
+    /// Records that a key changed: WATCH versions, blocked readers and the dirty counter.
+    public func keyModified(_ key: [UInt8]) {
+        server.keyModified(key, database: client.databaseIndex)
+    }
+
+    /// Asks the server to run `retry` again when one of `keys` changes, until it answers or `timeoutMilliseconds`
+    /// (0 = forever) passes; on timeout `onTimeout` writes the reply.
+    func block(keys: [[UInt8]], timeoutMilliseconds: Int64, retry: @escaping (CommandContext) -> Bool,
+               onTimeout: @escaping (CommandContext) -> Void) {
+        blockRequest = BlockRequest(keys: keys, timeoutMilliseconds: timeoutMilliseconds, retry: retry,
+                                    onTimeout: onTimeout)
+    }
+}
+
+/// What a handler asks for when it must wait for data.
+struct BlockRequest {
+    let keys: [[UInt8]]
+    let timeoutMilliseconds: Int64
+    let retry: (CommandContext) -> Bool
+    let onTimeout: (CommandContext) -> Void
+}

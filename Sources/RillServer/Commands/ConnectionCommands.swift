@@ -1,0 +1,321 @@
+import NIOCore
+import RillProtocol
+
+/// PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET and CLIENT: commands about the connection itself.
+enum ConnectionCommands {
+    static let all: [Command] = [
+        Command("ping", arity: -1, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+                group: "connection", summary: "Returns the server's liveliness response.", handler: ping),
+        Command("echo", arity: 2, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+                group: "connection", summary: "Returns the given string.") { context in
+            context.reply.bulkString(context.arguments[1])
+        },
+        Command("hello", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noScript],
+                categories: ["fast", "connection"], group: "connection", since: "6.0.0",
+                summary: "Handshakes with the server, optionally choosing the protocol version.", handler: hello),
+        Command("auth", arity: -2, flags: [.noAuth, .fast, .stale, .loading, .noScript],
+                categories: ["fast", "connection"], group: "connection", summary: "Authenticates the connection.",
+                handler: auth),
+        Command("select", arity: 2, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+                group: "connection", summary: "Changes the selected database.") { context in
+            let index = try context.integer(1)
+            guard index >= 0, index < context.server.keyspace.databaseCount else { throw RedisError.dbIndexOutOfRange }
+            context.client.databaseIndex = Int(index)
+            context.reply.simpleString("OK")
+        },
+        Command("quit", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noMulti, .noScript, .allowBusy],
+                categories: ["fast", "connection"], group: "connection",
+                summary: "Closes the connection.") { context in
+            context.reply.simpleString("OK")
+            context.client.closeAfterReply = true
+        },
+        Command("client", arity: -2, flags: [], group: "connection", since: "2.4.0",
+                summary: "A container for client connection commands.", subcommands: clientSubcommands) { _ in },
+    ]
+
+    private static func ping(_ context: CommandContext) throws {
+        guard context.argumentCount <= 2 else { throw RedisError.wrongArity("ping") }
+        if context.argumentCount == 2 {
+            context.reply.bulkString(context.arguments[1])
+        } else {
+            context.reply.simpleString("PONG")
+        }
+    }
+
+    private static func hello(_ context: CommandContext) throws {
+        let client = context.client
+        var version = context.reply.version
+        var index = 1
+        if context.argumentCount >= 2 {
+            let requested = try context.integer(1, error: RedisError("ERR Protocol version is not an integer or out of range"))
+            guard requested == 2 || requested == 3 else { throw RedisError("NOPROTO unsupported protocol version") }
+            version = requested == 2 ? .v2 : .v3
+            index = 2
+        }
+        var newName: String?
+        var credentials: (String, String)?
+        while index < context.argumentCount {
+            let remaining = context.argumentCount - index - 1
+            if context.argument(index, is: "auth"), remaining >= 2 {
+                credentials = (context.string(index + 1), context.string(index + 2))
+                index += 3
+            } else if context.argument(index, is: "setname"), remaining >= 1 {
+                newName = context.string(index + 1)
+                index += 2
+            } else {
+                throw RedisError("ERR Syntax error in HELLO option '\(context.string(index))'")
+            }
+        }
+        if let (user, password) = credentials {
+            try authenticate(context, user: user, password: password)
+        }
+        guard client.authenticated else {
+            throw RedisError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+        }
+        if let newName {
+            try validateClientName(newName)
+            client.name = newName.isEmpty ? nil : newName
+        }
+        context.reply.version = version
+        context.reply.mapHeader(7)
+        context.reply.bulkString("server"); context.reply.bulkString("redis")
+        context.reply.bulkString("version"); context.reply.bulkString(rillVersion)
+        context.reply.bulkString("proto"); context.reply.integer(Int64(version.rawValue))
+        context.reply.bulkString("id"); context.reply.integer(Int64(client.id))
+        context.reply.bulkString("mode"); context.reply.bulkString("standalone")
+        context.reply.bulkString("role"); context.reply.bulkString("master")
+        context.reply.bulkString("modules"); context.reply.arrayHeader(0)
+    }
+
+    private static func auth(_ context: CommandContext) throws {
+        guard context.argumentCount <= 3 else { throw RedisError.syntax }
+        let user = context.argumentCount == 3 ? context.string(1) : "default"
+        let password = context.string(context.argumentCount - 1)
+        if context.argumentCount == 2 && context.server.configuration.requirePass == nil {
+            throw RedisError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+        }
+        try authenticate(context, user: user, password: password)
+        context.reply.simpleString("OK")
+    }
+
+    /// Only the "default" user exists; its password is `requirepass` (any password when none is set).
+    private static func authenticate(_ context: CommandContext, user: String, password: String) throws {
+        let required = context.server.configuration.requirePass
+        guard user == "default", required == nil || required == password else {
+            context.server.logger.debug("Failed authentication attempt from \(context.client.remoteAddress)")
+            throw RedisError.wrongPass
+        }
+        context.client.authenticated = true
+    }
+
+    private static func validateClientName(_ name: String) throws {
+        for byte in name.utf8 where byte < 33 || byte > 126 {
+            throw RedisError("ERR Client names cannot contain spaces, newlines or special characters.")
+        }
+    }
+
+    // MARK: CLIENT
+
+    private static let clientSubcommands: [Command] = [
+        Command("client|id", arity: 2, flags: [.noScript, .loading, .stale], group: "connection", since: "5.0.0",
+                summary: "Returns the unique client ID of the connection.") { context in
+            context.reply.integer(Int64(context.client.id))
+        },
+        Command("client|setname", arity: 3, flags: [.noScript, .loading, .stale], group: "connection",
+                since: "2.6.9", summary: "Sets the connection name.") { context in
+            let name = context.string(2)
+            try validateClientName(name)
+            context.client.name = name.isEmpty ? nil : name
+            context.reply.simpleString("OK")
+        },
+        Command("client|getname", arity: 2, flags: [.noScript, .loading, .stale], group: "connection",
+                since: "2.6.9", summary: "Returns the name of the connection.") { context in
+            if let name = context.client.name {
+                context.reply.bulkString(name)
+            } else {
+                context.reply.nullBulkString()
+            }
+        },
+        Command("client|setinfo", arity: 4, flags: [.noScript, .loading, .stale], group: "connection",
+                since: "7.2.0", summary: "Sets information specific to the client or connection.") { context in
+            let value = context.string(3)
+            if context.argument(2, is: "lib-name") {
+                try validateClientName(value)
+                context.client.libraryName = value
+            } else if context.argument(2, is: "lib-ver") {
+                try validateClientName(value)
+                context.client.libraryVersion = value
+            } else {
+                throw RedisError("ERR Unrecognized option '\(context.string(2))'")
+            }
+            context.reply.simpleString("OK")
+        },
+        Command("client|info", arity: 2, flags: [.noScript, .loading, .stale], group: "connection",
+                since: "6.2.0", summary: "Returns information about the connection.") { context in
+            context.reply.verbatimString(describe(context.client, context: context) + "\n")
+        },
+        Command("client|list", arity: -2, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+                since: "2.4.0", summary: "Lists open connections.", handler: clientList),
+        Command("client|kill", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+                since: "2.4.0", summary: "Terminates open connections.", handler: clientKill),
+        Command("client|unblock", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+                since: "5.0.0", summary: "Unblocks a client blocked by a blocking command from a different connection.",
+                handler: clientUnblock),
+        Command("client|help", arity: 2, flags: [.loading, .stale], group: "connection", since: "5.0.0",
+                summary: "Returns helpful text about the different subcommands.") { context in
+            let lines = [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GETNAME", "    Return the name of the current connection.",
+                "ID", "    Return the ID of the current connection.",
+                "INFO", "    Return information about the current client connection.",
+                "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+                "LIST [TYPE normal|master|replica|pubsub] [ID <id> [<id> ...]]", "    Return information about client connections.",
+                "SETINFO <option> <value>", "    Set client meta attributes (LIB-NAME, LIB-VER).",
+                "SETNAME <name>", "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+                "HELP", "    Print this help.",
+            ]
+            context.reply.arrayHeader(lines.count)
+            for line in lines { context.reply.simpleString(line) }
+        },
+    ]
+
+    /// One CLIENT LIST line, fields in Redis' order.
+    static func describe(_ client: ClientSession, context: CommandContext) -> String {
+        let now = context.nowMilliseconds
+        let age = max(0, (now - client.connectedAt) / 1000)
+        let idle = max(0, (now - client.lastInteraction) / 1000)
+        let multi = client.transaction.map { String($0.queued.count) } ?? "-1"
+        let resp = client.context?.reply.version.rawValue ?? 2
+        return "id=\(client.id) addr=\(client.remoteAddress) laddr=\(client.localAddress) fd=-1 name=\(client.name ?? "") "
+            + "age=\(age) idle=\(idle) flags=\(client.flagLetters) db=\(client.databaseIndex) sub=0 psub=0 ssub=0 "
+            + "multi=\(multi) qbuf=\(client.queryBufferLength) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+            + "obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=\(client.lastCommandName) user=default redir=-1 resp=\(resp) "
+            + "lib-name=\(client.libraryName) lib-ver=\(client.libraryVersion)"
+    }
+
+    private static func clientList(_ context: CommandContext) throws {
+        var selected = context.server.clients.values.sorted { $0.id < $1.id }
+        var index = 2
+        while index < context.argumentCount {
+            if context.argument(index, is: "type"), index + 1 < context.argumentCount {
+                let type = context.string(index + 1).lowercased()
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
+                    throw RedisError("ERR Unknown client type '\(context.string(index + 1))'")
+                }
+                if type != "normal" { selected = [] }
+                index += 2
+            } else if context.argument(index, is: "id"), index + 1 < context.argumentCount {
+                var ids: Set<UInt64> = []
+                index += 1
+                while index < context.argumentCount {
+                    let id = try context.integer(index, error: RedisError("ERR Invalid client ID"))
+                    guard id > 0 else { throw RedisError("ERR Invalid client ID") }
+                    ids.insert(UInt64(id))
+                    index += 1
+                }
+                selected = selected.filter { ids.contains($0.id) }
+            } else {
+                throw RedisError.syntax
+            }
+        }
+        var text = ""
+        for client in selected { text += describe(client, context: context) + "\n" }
+        context.reply.verbatimString(text)
+    }
+
+    private static func clientKill(_ context: CommandContext) throws {
+        let server = context.server
+        if context.argumentCount == 3 {
+            // Old form: CLIENT KILL ip:port, answering OK or an error.
+            let address = context.string(2)
+            guard let target = server.clients.values.first(where: { $0.remoteAddress == address }) else {
+                throw RedisError("ERR No such client")
+            }
+            context.reply.simpleString("OK")
+            kill(target, by: context)
+            return
+        }
+        var filters: [(ClientSession) -> Bool] = []
+        var skipMe = true
+        var index = 2
+        while index < context.argumentCount {
+            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+            let value = context.string(index + 1)
+            if context.argument(index, is: "id") {
+                let id = try context.integer(index + 1, error: RedisError("ERR client-id should be greater than 0"))
+                guard id > 0 else { throw RedisError("ERR client-id should be greater than 0") }
+                filters.append { $0.id == UInt64(id) }
+            } else if context.argument(index, is: "addr") {
+                filters.append { $0.remoteAddress == value }
+            } else if context.argument(index, is: "laddr") {
+                filters.append { $0.localAddress == value }
+            } else if context.argument(index, is: "type") {
+                let type = value.lowercased()
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
+                    throw RedisError("ERR Unknown client type '\(value)'")
+                }
+                let isNormal = type == "normal"
+                filters.append { _ in isNormal }
+            } else if context.argument(index, is: "user") {
+                filters.append { _ in value == "default" }
+            } else if context.argument(index, is: "skipme") {
+                switch value.lowercased() {
+                case "yes": skipMe = true
+                case "no": skipMe = false
+                default: throw RedisError.syntax
+                }
+            } else if context.argument(index, is: "maxage") {
+                let maxAge = try context.integer(index + 1)
+                let now = context.nowMilliseconds
+                filters.append { maxAge > 0 && (now - $0.connectedAt) / 1000 >= maxAge }
+            } else {
+                throw RedisError.syntax
+            }
+            index += 2
+        }
+        let targets = server.clients.values.filter { client in
+            !(skipMe && client === context.client) && filters.allSatisfy { $0(client) }
+        }
+        context.reply.integer(Int64(targets.count))
+        for target in targets { kill(target, by: context) }
+    }
+
+    private static func kill(_ target: ClientSession, by context: CommandContext) {
+        context.server.unblock(target)
+        if target === context.client {
+            // The reply is already written; the connection closes after it is flushed.
+            target.closeAfterReply = true
+        } else {
+            target.closeConnection()
+        }
+    }
+
+    private static func clientUnblock(_ context: CommandContext) throws {
+        guard context.argumentCount <= 4 else { throw RedisError.syntax }
+        let id = try context.integer(2)
+        var withError = false
+        if context.argumentCount == 4 {
+            if context.argument(3, is: "error") {
+                withError = true
+            } else if !context.argument(3, is: "timeout") {
+                throw RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+            }
+        }
+        guard id > 0, let target = context.server.clients[UInt64(id)], let blocked = target.blocked,
+              let targetContext = target.context else {
+            context.reply.integer(0)
+            return
+        }
+        context.server.unblock(target)
+        if withError {
+            context.server.writeError(targetContext, RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
+        } else {
+            blocked.request.onTimeout(targetContext)
+        }
+        target.flushOutput()
+        target.resumeInput()
+        context.reply.integer(1)
+    }
+}

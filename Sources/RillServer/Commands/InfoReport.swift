@@ -1,0 +1,138 @@
+import Foundation
+import RillCore
+
+/// INFO [section ...]: Redis' sections and field names, so tools that poll INFO read Rill unchanged.
+enum InfoReport {
+    /// Sections printed by INFO with no argument or "default", in Redis' order.
+    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                                  "modules", "errorstats", "cluster", "keyspace"]
+
+    static func handle(_ context: CommandContext) throws {
+        var requested: [String] = []
+        for index in 1..<max(1, context.argumentCount) {
+            let word = context.string(index).lowercased()
+            switch word {
+            case "default": requested += defaultSections
+            case "all", "everything": requested += defaultSections + ["commandstats"]
+            default: requested.append(word)
+            }
+        }
+        if requested.isEmpty { requested = defaultSections }
+        var seen: Set<String> = []
+        let ordered = (defaultSections + ["commandstats"]).filter { requested.contains($0) && seen.insert($0).inserted }
+        let text = ordered.map { render($0, context) }.filter { !$0.isEmpty }.joined(separator: "\r\n")
+        context.reply.verbatimString(text)
+    }
+
+    private static func render(_ section: String, _ context: CommandContext) -> String {
+        let server = context.server
+        var lines: [String] = []
+        switch section {
+        case "server":
+            let now = Clock.microseconds()
+            let uptime = (now / 1000 - server.startedAt) / 1000
+            lines = [
+                "redis_version:\(rillVersion)", "rill_version:\(rillVersion)", "redis_git_sha1:00000000",
+                "redis_git_dirty:0", "redis_build_id:0", "redis_mode:standalone", "os:\(operatingSystem)",
+                "arch_bits:64", "multiplexing_api:epoll", "process_id:\(getpid())", "run_id:\(runID)",
+                "tcp_port:\(server.boundPort)", "server_time_usec:\(now)", "uptime_in_seconds:\(uptime)",
+                "uptime_in_days:\(uptime / 86400)", "hz:\(server.configuration.hz)",
+                "executable:\(CommandLine.arguments.first ?? "")", "config_file:\(server.configFile ?? "")",
+            ]
+        case "clients":
+            lines = [
+                "connected_clients:\(server.connectedClients)", "cluster_connections:0",
+                "maxclients:\(server.configuration.maxClients)", "blocked_clients:\(server.blockedClientCount)",
+                "tracking_clients:0", "clients_in_timeout_table:\(server.blockedClientCount)",
+                "total_blocking_keys:\(server.blockingKeyCount)", "total_blocking_keys_on_nokey:0",
+            ]
+        case "memory":
+            let (allocated, resident) = Allocator.statistics()
+            let rss = residentSetSize()
+            lines = [
+                "used_memory:\(allocated)", "used_memory_human:\(human(allocated))",
+                "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
+                "allocator_resident:\(resident)", "maxmemory:0", "maxmemory_human:0B",
+                "maxmemory_policy:noeviction", "mem_allocator:\(Allocator.name)",
+            ]
+        case "persistence":
+            lines = [
+                "loading:0", "async_loading:0", "rdb_changes_since_last_save:\(server.dirty)",
+                "rdb_bgsave_in_progress:0", "rdb_last_save_time:\(server.startedAt / 1000)",
+                "rdb_last_bgsave_status:ok", "aof_enabled:0", "aof_rewrite_in_progress:0",
+                "aof_last_write_status:ok",
+            ]
+        case "stats":
+            let stats = server.stats
+            lines = [
+                "total_connections_received:\(stats.totalConnectionsReceived)",
+                "total_commands_processed:\(stats.totalCommandsProcessed)",
+                "instantaneous_ops_per_sec:\(server.instantaneousOpsPerSecond)",
+                "total_net_input_bytes:\(stats.netInputBytes)", "total_net_output_bytes:\(stats.netOutputBytes)",
+                "rejected_connections:\(stats.rejectedConnections)", "expired_keys:\(stats.expiredKeys)",
+                "evicted_keys:0", "keyspace_hits:\(stats.keyspaceHits)", "keyspace_misses:\(stats.keyspaceMisses)",
+                "pubsub_channels:0", "pubsub_patterns:0", "total_error_replies:\(stats.totalErrorReplies)",
+                "total_blocking_keys:\(server.blockingKeyCount)",
+            ]
+        case "replication":
+            lines = ["role:master", "connected_slaves:0", "master_repl_offset:0"]
+        case "cpu":
+            var usage = rusage()
+            getrusage(RUSAGE_SELF, &usage)
+            func seconds(_ time: timeval) -> String {
+                String(format: "%.6f", Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000)
+            }
+            lines = ["used_cpu_sys:\(seconds(usage.ru_stime))", "used_cpu_user:\(seconds(usage.ru_utime))"]
+        case "modules":
+            lines = []
+        case "errorstats":
+            lines = server.stats.errorCounts.sorted { $0.key < $1.key }.map { "errorstat_\($0.key):count=\($0.value)" }
+        case "cluster":
+            lines = ["cluster_enabled:0"]
+        case "keyspace":
+            for index in 0..<server.keyspace.databaseCount {
+                let database = server.keyspace[index]
+                let keys = database.count(now: context.nowMilliseconds)
+                if keys > 0 { lines.append("db\(index):keys=\(keys),expires=\(database.expiresCount),avg_ttl=0") }
+            }
+        case "commandstats":
+            lines = server.stats.commandCounts.sorted { $0.key < $1.key }.map { name, counters in
+                let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0
+                return "cmdstat_\(name):calls=\(counters.calls),usec=\(counters.microseconds),"
+                    + "usec_per_call=\(String(format: "%.2f", perCall)),rejected_calls=\(counters.rejectedCalls),"
+                    + "failed_calls=\(counters.failedCalls)"
+            }
+        default:
+            return ""
+        }
+        let title = section.prefix(1).uppercased() + section.dropFirst()
+        return (["# \(title)"] + lines).joined(separator: "\r\n") + "\r\n"
+    }
+
+    private static let runID: String = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+
+    private static let operatingSystem: String = {
+        var name = utsname()
+        uname(&name)
+        func text<T>(_ field: T) -> String {
+            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return "\(text(name.sysname)) \(text(name.release)) \(text(name.machine))"
+    }()
+
+    /// Resident set size from /proc (Linux), 0 where unavailable.
+    static func residentSetSize() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func human(_ bytes: Int) -> String {
+        let units: [(Double, String)] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")]
+        for (size, unit) in units where Double(bytes) >= size {
+            return String(format: "%.2f", Double(bytes) / size) + unit
+        }
+        return "\(bytes)B"
+    }
+}

@@ -1,0 +1,244 @@
+import NIOCore
+import RillCore
+import RillProtocol
+
+/// Server administration: COMMAND, CONFIG, INFO, TIME, DBSIZE, FLUSHDB, FLUSHALL, SHUTDOWN, and the FUNCTION /
+/// SCRIPT FLUSH no-ops (there is no scripting, so there is nothing to flush).
+enum ServerCommands {
+    static let all: [Command] = [
+        Command("command", arity: -1, flags: [.loading, .stale], categories: ["slow", "connection"],
+                group: "server", since: "2.8.13", summary: "Returns detailed information about all commands.",
+                subcommands: commandSubcommands) { context in
+            // COMMAND alone describes every command.
+            let table = context.server.commands
+            context.reply.arrayHeader(table.commands.count)
+            for command in table.commands { writeInfo(command, to: &context.reply) }
+        },
+        Command("config", arity: -2, flags: [], group: "server", since: "2.0.0",
+                summary: "A container for server configuration commands.", subcommands: configSubcommands) { _ in },
+        Command("info", arity: -1, flags: [.loading, .stale], categories: ["slow", "dangerous"], group: "server",
+                summary: "Returns information and statistics about the server.", handler: InfoReport.handle),
+        Command("time", arity: 1, flags: [.loading, .stale, .fast], categories: ["fast"], group: "server",
+                since: "2.6.0", summary: "Returns the server time.") { context in
+            let microseconds = Clock.microseconds()
+            context.reply.arrayHeader(2)
+            context.reply.bulkString(String(microseconds / 1_000_000))
+            context.reply.bulkString(String(microseconds % 1_000_000))
+        },
+        Command("dbsize", arity: 1, flags: [.readonly, .fast], categories: ["keyspace", "read", "fast"],
+                group: "server", summary: "Returns the number of keys in the database.") { context in
+            context.reply.integer(Int64(context.database.count(now: context.nowMilliseconds)))
+        },
+        Command("flushdb", arity: -1, flags: [.write], categories: ["keyspace", "write", "slow", "dangerous"],
+                group: "server", summary: "Removes all keys from the current database.") { context in
+            try parseFlushMode(context)
+            context.database.removeAll()
+            context.server.allKeysModified(database: context.client.databaseIndex)
+            context.reply.simpleString("OK")
+        },
+        Command("flushall", arity: -1, flags: [.write], categories: ["keyspace", "write", "slow", "dangerous"],
+                group: "server", summary: "Removes all keys from all databases.") { context in
+            try parseFlushMode(context)
+            context.server.keyspace.removeAll()
+            context.server.allKeysModified(database: nil)
+            context.reply.simpleString("OK")
+        },
+        Command("shutdown", arity: -1, flags: [.admin, .noScript, .loading, .stale, .noMulti, .allowBusy],
+                categories: ["admin", "slow", "dangerous"], group: "server",
+                summary: "Synchronously saves the database(s) to disk and shuts down the server.", handler: shutdown),
+        Command("function", arity: -2, flags: [], group: "scripting", since: "7.0.0",
+                summary: "A container for function commands.", subcommands: [
+                    Command("function|flush", arity: -2, flags: [.write, .noScript], group: "scripting", since: "7.0.0",
+                            summary: "Deletes all libraries and functions (Rill has none).", handler: flushNothing),
+                ]) { _ in },
+        Command("script", arity: -2, flags: [], group: "scripting", since: "2.6.0",
+                summary: "A container for Lua scripts management commands.", subcommands: [
+                    Command("script|flush", arity: -2, flags: [.noScript], group: "scripting", since: "2.6.0",
+                            summary: "Removes all server-side Lua scripts from the script cache (Rill has none).",
+                            handler: flushNothing),
+                ]) { _ in },
+    ]
+
+    /// FLUSHDB/FLUSHALL/FUNCTION FLUSH accept ASYNC or SYNC; both free at once here.
+    private static func parseFlushMode(_ context: CommandContext, firstOption: Int = 1) throws {
+        guard context.argumentCount <= firstOption + 1 else { throw RedisError.syntax }
+        if context.argumentCount == firstOption + 1,
+           !context.argument(firstOption, is: "async"), !context.argument(firstOption, is: "sync") {
+            throw RedisError.syntax
+        }
+    }
+
+    private static func flushNothing(_ context: CommandContext) throws {
+        try parseFlushMode(context, firstOption: 2)
+        context.reply.simpleString("OK")
+    }
+
+    private static func shutdown(_ context: CommandContext) throws {
+        var save: Bool?
+        for index in 1..<context.argumentCount {
+            if context.argument(index, is: "nosave") {
+                save = false
+            } else if context.argument(index, is: "save") {
+                save = true
+            } else if !context.argument(index, is: "now") && !context.argument(index, is: "force") {
+                throw RedisError.syntax
+            }
+        }
+        if save == true {
+            // Snapshots are not implemented yet: refusing is the truthful answer to "save, then stop".
+            context.server.logger.warning("SHUTDOWN SAVE refused: this build of Rill cannot write snapshots yet")
+            throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
+        }
+        context.server.logger.warning("User requested shutdown...")
+        context.server.prepareShutdown()
+        // Redis closes the connection without a reply on success.
+        context.client.closeAfterReply = true
+        context.server.eventLoop.execute { context.server.shutdownHandler() }
+    }
+
+    // MARK: COMMAND
+
+    private static let commandSubcommands: [Command] = [
+        Command("command|count", arity: 2, flags: [.loading, .stale], group: "server", since: "2.8.13",
+                summary: "Returns a count of commands.") { context in
+            context.reply.integer(Int64(context.server.commands.commands.count))
+        },
+        Command("command|list", arity: -2, flags: [.loading, .stale], group: "server", since: "7.0.0",
+                summary: "Returns a list of command names.") { context in
+            let names = context.server.commands.commands.map(\.name)
+            context.reply.arrayHeader(names.count)
+            for name in names { context.reply.bulkString(name) }
+        },
+        Command("command|info", arity: -2, flags: [.loading, .stale], group: "server", since: "2.8.13",
+                summary: "Returns information about one, multiple or all commands.") { context in
+            let table = context.server.commands
+            if context.argumentCount == 2 {
+                context.reply.arrayHeader(table.commands.count)
+                for command in table.commands { writeInfo(command, to: &context.reply) }
+                return
+            }
+            context.reply.arrayHeader(context.argumentCount - 2)
+            for index in 2..<context.argumentCount {
+                if let command = table.lookup(context.arguments[index]) {
+                    writeInfo(command, to: &context.reply)
+                } else {
+                    context.reply.nullArray()
+                }
+            }
+        },
+        Command("command|docs", arity: -2, flags: [.loading, .stale], group: "server", since: "7.0.0",
+                summary: "Returns documentary information about one, multiple or all commands.") { context in
+            let table = context.server.commands
+            var selected: [Command] = []
+            if context.argumentCount == 2 {
+                selected = table.commands
+            } else {
+                for index in 2..<context.argumentCount {
+                    if let command = table.lookup(context.arguments[index]) { selected.append(command) }
+                }
+            }
+            context.reply.mapHeader(selected.count)
+            for command in selected {
+                context.reply.bulkString(command.name)
+                writeDocs(command, to: &context.reply)
+            }
+        },
+    ]
+
+    /// COMMAND INFO's ten-element description of a command.
+    private static func writeInfo(_ command: Command, to reply: inout RESPWriter) {
+        reply.arrayHeader(10)
+        reply.bulkString(command.name)
+        reply.integer(Int64(command.arity))
+        let flagNames = Command.Flags.names.filter { command.flags.contains($0.0) }.map(\.1)
+        reply.setHeader(flagNames.count)
+        for name in flagNames { reply.simpleString(name) }
+        reply.integer(Int64(command.firstKey))
+        reply.integer(Int64(command.lastKey))
+        reply.integer(Int64(command.keyStep))
+        reply.setHeader(command.categories.count)
+        for category in command.categories { reply.simpleString("@" + category) }
+        reply.setHeader(0)  // tips
+        reply.arrayHeader(0)  // key specifications
+        reply.arrayHeader(command.subcommands.count)
+        for sub in command.subcommands { writeInfo(sub, to: &reply) }
+    }
+
+    private static func writeDocs(_ command: Command, to reply: inout RESPWriter) {
+        reply.mapHeader(command.subcommands.isEmpty ? 3 : 4)
+        reply.bulkString("summary"); reply.bulkString(command.summary)
+        reply.bulkString("since"); reply.bulkString(command.since)
+        reply.bulkString("group"); reply.bulkString(command.group)
+        if !command.subcommands.isEmpty {
+            reply.bulkString("subcommands")
+            reply.mapHeader(command.subcommands.count)
+            for sub in command.subcommands {
+                reply.bulkString(sub.name)
+                writeDocs(sub, to: &reply)
+            }
+        }
+    }
+
+    // MARK: CONFIG
+
+    private static let configSubcommands: [Command] = [
+        Command("config|get", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "server",
+                since: "2.0.0", summary: "Returns the effective values of configuration parameters.") { context in
+            var found: [(String, String)] = []
+            var seen: Set<String> = []
+            for index in 2..<context.argumentCount {
+                let pattern = GlobPattern(context.bytes(index), caseInsensitive: true)
+                for (name, value) in context.server.configuration.matching({ pattern.matches(Array($0.utf8)) })
+                where seen.insert(name).inserted {
+                    found.append((name, value))
+                }
+            }
+            context.reply.mapHeader(found.count)
+            for (name, value) in found {
+                context.reply.bulkString(name)
+                context.reply.bulkString(value)
+            }
+        },
+        Command("config|set", arity: -4, flags: [.admin, .noScript, .loading, .stale], group: "server",
+                since: "2.0.0", summary: "Sets configuration parameters in-flight.", handler: configSet),
+        Command("config|resetstat", arity: 2, flags: [.admin, .noScript, .loading, .stale], group: "server",
+                since: "2.0.0", summary: "Resets the server's statistics.") { context in
+            context.server.stats.reset()
+            context.reply.simpleString("OK")
+        },
+    ]
+
+    /// CONFIG SET name value [name value ...]: all or nothing, as Redis 7.
+    private static func configSet(_ context: CommandContext) throws {
+        guard context.argumentCount % 2 == 0 else { throw RedisError.wrongArity("config|set") }
+        var updated = context.server.configuration
+        var index = 2
+        while index < context.argumentCount {
+            let name = context.string(index).lowercased()
+            guard let directive = ConfigDirective.named(name) else {
+                throw RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(context.string(index))'")
+            }
+            guard directive.mutable else {
+                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+            }
+            // Multi-word values (bind) arrive as one space-separated argument.
+            let value = context.string(index + 1)
+            let words = directive.kind.isWords ? value.split(separator: " ").map(String.init) : [value]
+            do {
+                try updated.set(name, words)
+            } catch {
+                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error.message)")
+            }
+            index += 2
+        }
+        context.server.configuration = updated
+        context.reply.simpleString("OK")
+    }
+}
+
+extension ConfigDirective.Kind {
+    var isWords: Bool {
+        if case .words = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,76 @@
+import NIOCore
+import RillCore
+
+/// MULTI, EXEC, DISCARD, WATCH, UNWATCH. Queueing itself happens in the executor; EXEC replays the queue.
+enum TransactionCommands {
+    static let all: [Command] = [
+        Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
+                categories: ["fast", "transaction"], group: "transactions", since: "1.2.0",
+                summary: "Starts a transaction.") { context in
+            guard context.client.transaction == nil else { throw RedisError("ERR MULTI calls can not be nested") }
+            context.client.transaction = Transaction()
+            context.reply.simpleString("OK")
+        },
+        Command("exec", arity: 1, flags: [.noScript, .loading, .stale, .noMulti],
+                categories: ["slow", "transaction"], group: "transactions", since: "1.2.0",
+                summary: "Executes all commands in a transaction.", handler: exec),
+        Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
+                categories: ["fast", "transaction"], group: "transactions", since: "2.0.0",
+                summary: "Discards a transaction.") { context in
+            guard context.client.transaction != nil else { throw RedisError("ERR DISCARD without MULTI") }
+            context.client.transaction = nil
+            context.client.watchedKeys = []
+            context.reply.simpleString("OK")
+        },
+        Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
+                keys: (1, -1, 1), categories: ["fast", "transaction"], group: "transactions", since: "2.2.0",
+                summary: "Monitors changes to keys to determine the execution of a transaction.") { context in
+            guard context.client.transaction == nil else { throw RedisError("ERR WATCH inside MULTI is not allowed") }
+            let database = context.client.databaseIndex
+            for index in 1..<context.argumentCount {
+                let key = context.bytes(index)
+                if context.client.watchedKeys.contains(where: { $0.database == database && $0.key == key }) { continue }
+                let version = context.database.version(of: key, now: context.nowMilliseconds)
+                context.client.watchedKeys.append(WatchedKey(database: database, key: key, version: version))
+            }
+            context.reply.simpleString("OK")
+        },
+        Command("unwatch", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy],
+                categories: ["fast", "transaction"], group: "transactions", since: "2.2.0",
+                summary: "Forgets about watched keys of a transaction.") { context in
+            context.client.watchedKeys = []
+            context.reply.simpleString("OK")
+        },
+    ]
+
+    private static func exec(_ context: CommandContext) throws {
+        let client = context.client
+        guard let transaction = client.transaction else { throw RedisError("ERR EXEC without MULTI") }
+        client.transaction = nil
+        let watched = client.watchedKeys
+        client.watchedKeys = []
+        if transaction.rejected {
+            throw RedisError("EXECABORT Transaction discarded because of previous errors.")
+        }
+        let server = context.server
+        let touched = watched.contains { key in
+            server.keyspace[key.database].version(of: key.key, now: context.nowMilliseconds) != key.version
+        }
+        if touched {
+            context.reply.nullArray()
+            return
+        }
+        let original = context.arguments
+        context.reply.arrayHeader(transaction.queued.count)
+        for queued in transaction.queued {
+            context.arguments = queued
+            // Queued commands were resolved before queueing; look them up again to reach the subcommand.
+            guard var command = server.commands.lookup(queued[0]) else { continue }
+            if !command.subcommands.isEmpty, queued.count >= 2, let sub = command.subcommand(named: queued[1]) {
+                command = sub
+            }
+            server.run(command, context, allowBlocking: false)
+        }
+        context.arguments = original
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Reads `rill-server [config-file] [--directive value ...]` the way redis-server does: the file first, then the
+/// command-line directives, which override it because they are applied after it.
+public enum ConfigLoader {
+    /// A start-up configuration problem, worded for a person: file, line and directive.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func load(commandLine arguments: [String]) throws(LoadError) -> (ServerConfiguration, configFile: String?) {
+        var configuration = ServerConfiguration()
+        var remaining = arguments[...]
+        var configFile: String?
+        if let first = remaining.first, !first.hasPrefix("--") {
+            configFile = first
+            remaining = remaining.dropFirst()
+            let text: String
+            do {
+                text = try String(contentsOfFile: first, encoding: .utf8)
+            } catch {
+                throw LoadError(description: "Fatal error, can't open config file '\(first)': \(error.localizedDescription)")
+            }
+            try apply(text: text, origin: first, to: &configuration)
+        }
+        // Each `--name` opens a new directive line; the words after it, up to the next `--name`, are its arguments.
+        var lines: [[String]] = []
+        for argument in remaining {
+            if argument.hasPrefix("--"), argument.count > 2 {
+                lines.append([String(argument.dropFirst(2))])
+            } else if lines.isEmpty {
+                throw LoadError(description: "Invalid argument '\(argument)': directives are given as --name value")
+            } else {
+                lines[lines.count - 1].append(argument)
+            }
+        }
+        for (number, words) in lines.enumerated() {
+            try apply(words: words, origin: "command line", lineNumber: number + 1,
+                      lineText: words.joined(separator: " "), to: &configuration)
+        }
+        return (configuration, configFile)
+    }
+
+    /// Applies redis.conf-syntax text: one directive per line, `#` comments, quoted arguments.
+    public static func apply(text: String, origin: String, to configuration: inout ServerConfiguration) throws(LoadError) {
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let words = ArgumentSplitter.split(Array(line.utf8)) else {
+                throw fatal(origin: origin, lineNumber: index + 1, lineText: line, reason: "Unbalanced quotes in configuration line")
+            }
+            try apply(words: words.map { String(decoding: $0, as: UTF8.self) }, origin: origin,
+                      lineNumber: index + 1, lineText: line, to: &configuration)
+        }
+    }
+
+    private static func apply(words: [String], origin: String, lineNumber: Int, lineText: String,
+                              to configuration: inout ServerConfiguration) throws(LoadError) {
+        guard let name = words.first else { return }
+        let lowered = name.lowercased()
+        guard ConfigDirective.named(lowered) != nil else {
+            throw fatal(origin: origin, lineNumber: lineNumber, lineText: lineText,
+                        reason: "Bad directive or wrong number of arguments: unknown directive '\(name)'")
+        }
+        do {
+            try configuration.set(lowered, Array(words.dropFirst()))
+        } catch {
+            throw fatal(origin: origin, lineNumber: lineNumber, lineText: lineText,
+                        reason: "Invalid value for directive '\(lowered)': \(error.message)")
+        }
+    }
+
+    private static func fatal(origin: String, lineNumber: Int, lineText: String, reason: String) -> LoadError {
+        LoadError(description: """
+
+            *** FATAL CONFIG FILE ERROR (Rill) ***
+            Reading the configuration file '\(origin)', at line \(lineNumber)
+            >>> '\(lineText)'
+            \(reason)
+            """)
+    }
+}

@@ -1,0 +1,176 @@
+/// The server's configuration: every directive Rill accepts, its type, default and whether CONFIG SET may change it.
+///
+/// One table (`ConfigDirective.all`) drives the config file parser, the command-line overrides, CONFIG GET/SET and
+/// the documented defaults in `conf/rill.conf`, so a directive exists in exactly one place.
+public struct ServerConfiguration: Sendable {
+    /// Current values by directive name, in the canonical textual form CONFIG GET answers with.
+    private var values: [String: String]
+
+    public init() {
+        var values: [String: String] = [:]
+        for directive in ConfigDirective.all { values[directive.name] = directive.defaultValue }
+        self.values = values
+    }
+
+    public subscript(name: String) -> String? { values[name] }
+
+    /// Sets a directive after validating it; the stored form is normalised (sizes as bytes, booleans as yes/no).
+    /// - Throws: `ConfigError` naming what is wrong.
+    public mutating func set(_ name: String, _ arguments: [String]) throws(ConfigError) {
+        guard let directive = ConfigDirective.named(name.lowercased()) else {
+            throw ConfigError(message: "Bad directive or wrong number of arguments")
+        }
+        values[directive.name] = try directive.normalise(arguments)
+    }
+
+    public var bindAddresses: [String] { (values["bind"] ?? "127.0.0.1").split(separator: " ").map(String.init) }
+    public var port: Int { int("port") }
+    public var databases: Int { int("databases") }
+    public var requirePass: String? { values["requirepass"].flatMap { $0.isEmpty ? nil : $0 } }
+    public var maxClients: Int { int("maxclients") }
+    public var idleTimeoutSeconds: Int { int("timeout") }
+    public var tcpBacklog: Int { int("tcp-backlog") }
+    public var hz: Int { int("hz") }
+    public var protoMaxBulkLength: Int { int("proto-max-bulk-len") }
+    public var queryBufferLimit: Int { int("client-query-buffer-limit") }
+    public var streamNodeMaxBytes: Int { int("stream-node-max-bytes") }
+    public var streamNodeMaxEntries: Int { int("stream-node-max-entries") }
+    public var logLevel: String { values["loglevel"] ?? "notice" }
+    public var logFile: String { values["logfile"] ?? "" }
+    public var directory: String { values["dir"] ?? "." }
+    public var pidFile: String { values["pidfile"] ?? "" }
+
+    private func int(_ name: String) -> Int {
+        // Every stored integer went through `normalise`, which only stores decimal text.
+        Int(values[name] ?? "") ?? 0
+    }
+
+    /// Directive names and values matching a CONFIG GET glob pattern, in table order.
+    public func matching(_ isMatch: (String) -> Bool) -> [(String, String)] {
+        ConfigDirective.all.compactMap { directive in
+            guard isMatch(directive.name), let value = values[directive.name] else { return nil }
+            return (directive.name, value)
+        }
+    }
+}
+
+public struct ConfigError: Error, Equatable, Sendable {
+    public let message: String
+}
+
+/// One configuration directive: name, value kind, default, and whether it may change while running.
+public struct ConfigDirective: Sendable {
+    public enum Kind: Sendable {
+        /// A decimal integer within a closed range.
+        case integer(ClosedRange<Int>)
+        /// A memory size: plain bytes or with a k/kb/m/mb/g/gb suffix (1k = 1000, 1kb = 1024), as redis.conf.
+        case memory(ClosedRange<Int>)
+        case boolean
+        case string
+        /// One of a fixed set of words (lower-case).
+        case oneOf([String])
+        /// One or more words (bind addresses).
+        case words
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let defaultValue: String
+    /// False when the directive can only be given at start-up (CONFIG SET answers an error).
+    public let mutable: Bool
+
+    static func named(_ name: String) -> ConfigDirective? { index[name] }
+
+    private static let index: [String: ConfigDirective] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// The accepted directives. `conf/rill.conf` documents each of them.
+    public static let all: [ConfigDirective] = [
+        ConfigDirective(name: "bind", kind: .words, defaultValue: "127.0.0.1", mutable: false),
+        ConfigDirective(name: "port", kind: .integer(0...65535), defaultValue: "6379", mutable: false),
+        ConfigDirective(name: "tcp-backlog", kind: .integer(1...65535), defaultValue: "511", mutable: false),
+        ConfigDirective(name: "timeout", kind: .integer(0...Int(Int32.max)), defaultValue: "0", mutable: true),
+        ConfigDirective(name: "databases", kind: .integer(1...Int(Int32.max)), defaultValue: "16", mutable: false),
+        ConfigDirective(name: "requirepass", kind: .string, defaultValue: "", mutable: true),
+        ConfigDirective(name: "maxclients", kind: .integer(1...Int(Int32.max)), defaultValue: "10000", mutable: true),
+        ConfigDirective(name: "hz", kind: .integer(1...500), defaultValue: "10", mutable: true),
+        ConfigDirective(name: "loglevel", kind: .oneOf(["debug", "verbose", "notice", "warning", "nothing"]),
+                        defaultValue: "notice", mutable: true),
+        ConfigDirective(name: "logfile", kind: .string, defaultValue: "", mutable: false),
+        ConfigDirective(name: "pidfile", kind: .string, defaultValue: "", mutable: false),
+        ConfigDirective(name: "daemonize", kind: .oneOf(["no"]), defaultValue: "no", mutable: false),
+        ConfigDirective(name: "dir", kind: .string, defaultValue: ".", mutable: false),
+        ConfigDirective(name: "proto-max-bulk-len", kind: .memory((1024 * 1024)...Int(Int64.max)),
+                        defaultValue: "536870912", mutable: true),
+        ConfigDirective(name: "client-query-buffer-limit", kind: .memory((1024 * 1024)...Int(Int64.max)),
+                        defaultValue: "1073741824", mutable: true),
+        ConfigDirective(name: "stream-node-max-bytes", kind: .memory(0...Int(Int64.max)),
+                        defaultValue: "4096", mutable: true),
+        ConfigDirective(name: "stream-node-max-entries", kind: .integer(0...Int(Int64.max)),
+                        defaultValue: "100", mutable: true),
+        // Persistence arrives with the snapshot/AOF work; until then only the "off" values are accepted so that
+        // tools which read or set them (redis-benchmark reads both) see the truth.
+        ConfigDirective(name: "save", kind: .oneOf([""]), defaultValue: "", mutable: true),
+        ConfigDirective(name: "appendonly", kind: .oneOf(["no"]), defaultValue: "no", mutable: true),
+    ]
+
+    func normalise(_ arguments: [String]) throws(ConfigError) -> String {
+        if case .words = kind {
+            guard !arguments.isEmpty else { throw ConfigError(message: "wrong number of arguments") }
+            return arguments.joined(separator: " ")
+        }
+        if case .oneOf(let words) = kind, words == [""] {
+            // `save ""` and `save` with no argument both mean no save points.
+            guard arguments.allSatisfy(\.isEmpty) else {
+                throw ConfigError(message: "argument must be '\"\"' (snapshots are not available yet)")
+            }
+            return ""
+        }
+        guard arguments.count == 1 else { throw ConfigError(message: "wrong number of arguments") }
+        let text = arguments[0]
+        switch kind {
+        case .integer(let range):
+            guard let value = Int(text), range.contains(value) else {
+                throw ConfigError(message: "argument must be an integer between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return String(value)
+        case .memory(let range):
+            guard let value = ConfigDirective.parseMemory(text) else {
+                throw ConfigError(message: "argument must be a memory value")
+            }
+            guard range.contains(value) else {
+                throw ConfigError(message: "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
+            }
+            return String(value)
+        case .boolean:
+            switch text.lowercased() {
+            case "yes": return "yes"
+            case "no": return "no"
+            default: throw ConfigError(message: "argument must be 'yes' or 'no'")
+            }
+        case .string:
+            return text
+        case .oneOf(let words):
+            let lowered = text.lowercased()
+            guard words.contains(lowered) else {
+                throw ConfigError(message: "argument(s) must be one of the following: \(words.joined(separator: ", "))")
+            }
+            return lowered
+        case .words:
+            return text
+        }
+    }
+
+    /// Parses redis.conf memory notation: `1024`, `1k` (1000), `1kb` (1024), `5m`, `5mb`, `1g`, `1gb`.
+    static func parseMemory(_ text: String) -> Int? {
+        let lowered = text.lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10),
+                                      ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
+        for (suffix, multiplier) in units where lowered.hasSuffix(suffix) {
+            guard let number = Int(lowered.dropLast(suffix.count)), number >= 0 else { return nil }
+            let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+            return overflow ? nil : product
+        }
+        guard let number = Int(lowered), number >= 0 else { return nil }
+        return number
+    }
+}

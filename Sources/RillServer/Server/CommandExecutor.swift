@@ -1,0 +1,102 @@
+import NIOCore
+import RillCore
+import RillProtocol
+
+/// Runs one request: lookup, arity, authentication, MULTI queueing, the handler, blocking and statistics.
+/// The checks happen once here so handlers only parse their own options.
+extension ServerState {
+    func execute(_ context: CommandContext) {
+        let client = context.client
+        let arguments = context.arguments
+        guard let command = commands.lookup(arguments[0]) else {
+            reject(context, unknownCommandError(arguments))
+            return
+        }
+        guard command.acceptsArgumentCount(arguments.count) else {
+            reject(context, .wrongArity(command.name))
+            return
+        }
+        if !client.authenticated && !command.flags.contains(.noAuth) {
+            reject(context, .noAuth)
+            return
+        }
+        var resolved = command
+        if !command.subcommands.isEmpty && !(arguments.count == 1 && command.arity == -1) {
+            guard arguments.count >= 2, let sub = command.subcommand(named: arguments[1]) else {
+                reject(context, .unknownSubcommand(arguments.count >= 2 ? String(buffer: arguments[1]) : "", of: command.name))
+                return
+            }
+            guard sub.acceptsArgumentCount(arguments.count) else {
+                reject(context, .wrongArity(sub.name))
+                return
+            }
+            resolved = sub
+        }
+        if client.transaction != nil && !resolved.flags.contains(.noMulti) {
+            // Copy the arguments out of the read buffer: it is reused once this batch is parsed.
+            client.transaction!.queued.append(arguments.map { ByteBuffer(buffer: $0) })  // checked non-nil above
+            context.reply.simpleString("QUEUED")
+            return
+        }
+        run(resolved, context, allowBlocking: true)
+        if !readyKeys.isEmpty { serveReadyKeys() }
+    }
+
+    /// Runs a resolved command; inside EXEC blocking is not allowed and a blocking command times out at once.
+    func run(_ command: Command, _ context: CommandContext, allowBlocking: Bool) {
+        let client = context.client
+        context.nowMilliseconds = Clock.milliseconds()
+        client.lastInteraction = context.nowMilliseconds
+        client.lastCommandName = command.name
+        stats.totalCommandsProcessed += 1
+        let started = command.flags.contains(.blocking) ? 0 : context.nowMilliseconds
+        var failed = false
+        do {
+            try command.handler(context)
+        } catch {
+            failed = true
+            writeError(context, RedisError.from(error))
+        }
+        if let request = context.blockRequest {
+            context.blockRequest = nil
+            if allowBlocking {
+                block(client, request, context: context)
+            } else {
+                request.onTimeout(context)
+            }
+        }
+        var counters = stats.commandCounts[command.name, default: CommandCounters()]
+        counters.calls += 1
+        if failed { counters.failedCalls += 1 }
+        if started != 0 { counters.microseconds += (Clock.milliseconds() - started) * 1000 }
+        stats.commandCounts[command.name] = counters
+    }
+
+    /// Writes an error reply and counts it (INFO stats total_error_replies and errorstats).
+    func writeError(_ context: CommandContext, _ error: RedisError) {
+        stats.totalErrorReplies += 1
+        stats.errorCounts[String(error.prefix), default: 0] += 1
+        context.reply.error(error.message)
+    }
+
+    /// An error found before the command ran: inside MULTI it also dooms the transaction (EXECABORT).
+    private func reject(_ context: CommandContext, _ error: RedisError) {
+        context.client.transaction?.rejected = true
+        writeError(context, error)
+    }
+
+    private func unknownCommandError(_ arguments: [ByteBuffer]) -> RedisError {
+        var shownArguments = ""
+        for argument in arguments.dropFirst() where shownArguments.utf8.count < 128 {
+            let room = 128 - shownArguments.utf8.count
+            shownArguments += "'\(String(decoding: argument.readableBytesView.prefix(room), as: UTF8.self))' "
+        }
+        let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
+        return RedisError(sanitised("ERR unknown command '\(name)', with args beginning with: \(shownArguments)"))
+    }
+
+    /// Error replies are one line: Redis replaces CR and LF taken from user input with spaces.
+    private func sanitised(_ message: String) -> String {
+        String(message.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
+    }
+}

@@ -1,0 +1,138 @@
+import CJemalloc
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Rill's version, reported by INFO, HELLO and the start-up banner. Redis-compatible tools read it as a Redis
+/// version, so it follows the Redis 7 feature level that Rill implements.
+public let rillVersion = "7.4.0"
+
+/// Starts the server from `rill-server [config-file] [--directive value ...]` and runs until SHUTDOWN or a signal.
+public enum RillServerMain {
+    public static func run(arguments: [String]) -> Int32 {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let configuration: ServerConfiguration
+        let configFile: String?
+        do {
+            (configuration, configFile) = try ConfigLoader.load(commandLine: arguments)
+        } catch {
+            FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+            return 1
+        }
+        let sink = LogSink(path: configuration.logFile)
+        let level = RedisStyleLogHandler.level(forConfigWord: configuration.logLevel)
+        LoggingSystem.bootstrap { _ in RedisStyleLogHandler(level: level, sink: sink) }
+        let logger = Logger(label: "rill")
+        logger.notice("Rill is starting oO0OoO0OoO0Oo")
+        logger.notice("Rill version=\(rillVersion), bits=64, pid=\(getpid()), just started")
+        if let configFile {
+            logger.notice("Configuration loaded from \(configFile)")
+        } else {
+            logger.warning("No config file specified, using the default config. In order to specify a config file use rill-server /path/to/rill.conf")
+        }
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let eventLoop = group.next()
+        let server = ServerState(configuration: configuration, configFile: configFile, logger: logger,
+                                 eventLoop: eventLoop)
+        let listeners: [any Channel]
+        do {
+            listeners = try bind(server: server, group: group)
+        } catch {
+            logger.warning("Failed listening on port \(configuration.port) (tcp), aborting: \(error)")
+            try? group.syncShutdownGracefully()
+            return 1
+        }
+        server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
+        writePidFile(configuration.pidFile, logger: logger)
+        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
+        logger.notice("Server initialized")
+        logger.notice("Ready to accept connections tcp")
+
+        let shutdownPromise = eventLoop.makePromise(of: Void.self)
+        server.shutdownHandler = { shutdownPromise.succeed(()) }
+        let signalSources = [SIGTERM, SIGINT].map { signalNumber -> any DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                eventLoop.execute {
+                    logger.warning("Received \(signalNumber == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+                    server.prepareShutdown()
+                    shutdownPromise.succeed(())
+                }
+            }
+            source.resume()
+            return source
+        }
+        eventLoop.execute { server.startPeriodicTasks() }
+        try? shutdownPromise.futureResult.wait()
+        signalSources.forEach { $0.cancel() }
+        for listener in listeners { try? listener.close().wait() }
+        if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) }
+        logger.warning("Rill is now ready to exit, bye bye...")
+        try? group.syncShutdownGracefully()
+        return 0
+    }
+
+    private static func bind(server: ServerState, group: MultiThreadedEventLoopGroup) throws -> [any Channel] {
+        let configuration = server.configuration
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.tcpBacklog))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
+                }
+            }
+        var port = configuration.port
+        var channels: [any Channel] = []
+        for address in configuration.bindAddresses {
+            // With port 0 the kernel picks one; further addresses then reuse that port.
+            let channel = try bootstrap.bind(host: address.hasPrefix("-") ? String(address.dropFirst()) : address,
+                                             port: port).wait()
+            if port == 0 { port = channel.localAddress?.port ?? 0 }
+            channels.append(channel)
+        }
+        return channels
+    }
+
+    private static func writePidFile(_ path: String, logger: Logger) {
+        guard !path.isEmpty else { return }
+        do {
+            try "\(getpid())\n".write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            logger.warning("Failed to write PID file: \(error)")
+        }
+    }
+}
+
+/// The memory allocator the binary is linked with.
+public enum Allocator {
+    /// "jemalloc-5.3.0", read from jemalloc itself: calling it also keeps the linker from dropping the library.
+    public static let name: String = {
+        var version: UnsafePointer<CChar>?
+        var size = MemoryLayout<UnsafePointer<CChar>?>.size
+        guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "libc" }
+        let text = String(cString: version)
+        return "jemalloc-" + (text.split(separator: "-").first.map(String.init) ?? text)
+    }()
+
+    /// Bytes allocated by the application and resident bytes of the allocator (INFO used_memory, allocator stats).
+    public static func statistics() -> (allocated: Int, resident: Int) {
+        // jemalloc caches statistics; bumping the epoch refreshes them.
+        var epoch: UInt64 = 1
+        var epochSize = MemoryLayout<UInt64>.size
+        _ = mallctl("epoch", &epoch, &epochSize, &epoch, epochSize)
+        return (read("stats.allocated"), read("stats.resident"))
+    }
+
+    private static func read(_ name: String) -> Int {
+        var value: Int = 0
+        var size = MemoryLayout<Int>.size
+        return mallctl(name, &value, &size, nil, 0) == 0 ? value : 0
+    }
+}

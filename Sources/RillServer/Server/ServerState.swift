@@ -1,0 +1,173 @@
+import Collections
+import Logging
+import NIOCore
+import RillCore
+
+/// The server's whole mutable state. Owned by the single event loop that runs commands: no locks on the
+/// command path, as in Redis.
+public final class ServerState {
+    public var configuration: ServerConfiguration
+    public var keyspace: Keyspace
+    public let commands: CommandTable
+    public var stats = ServerStats()
+    public let logger: Logger
+    public let eventLoop: any EventLoop
+    /// Unix milliseconds at start-up (INFO uptime).
+    public let startedAt: Int64
+    /// Path of the configuration file given at start-up (INFO config_file).
+    public let configFile: String?
+    /// TCP port actually bound (differs from the configured one when that was 0).
+    public var boundPort = 0
+
+    var clients: [UInt64: ClientSession] = [:]
+    private var nextClientID: UInt64 = 1
+    /// Clients blocked on each key, in the order they blocked.
+    private var blockedByKey: [BlockingKey: Deque<ClientSession>] = [:]
+    /// Keys written since the last `serveReadyKeys`, with blocked clients waiting on them.
+    private(set) var readyKeys: [BlockingKey] = []
+    /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
+    public var dirty: Int64 = 0
+    /// INFO instantaneous_ops_per_sec and the sample it is computed from (time in ms, commands processed).
+    var instantaneousOpsPerSecond: Int64 = 0
+    var operationSample: (at: Int64, commands: Int64) = (0, 0)
+    /// Called by SHUTDOWN once the reply is written.
+    var shutdownHandler: () -> Void = {}
+
+    init(configuration: ServerConfiguration, configFile: String?, logger: Logger, eventLoop: any EventLoop) {
+        self.configuration = configuration
+        self.configFile = configFile
+        self.keyspace = Keyspace(databaseCount: configuration.databases)
+        self.commands = CommandTable(CommandCatalog.all)
+        self.logger = logger
+        self.eventLoop = eventLoop
+        self.startedAt = Clock.milliseconds()
+    }
+
+    // MARK: Clients
+
+    func registerClient(remoteAddress: String, localAddress: String) -> ClientSession {
+        let client = ClientSession(id: nextClientID, remoteAddress: remoteAddress, localAddress: localAddress,
+                                   now: Clock.milliseconds(), authenticated: configuration.requirePass == nil)
+        nextClientID += 1
+        clients[client.id] = client
+        stats.totalConnectionsReceived += 1
+        return client
+    }
+
+    func unregisterClient(_ client: ClientSession) {
+        unblock(client)
+        clients[client.id] = nil
+    }
+
+    var connectedClients: Int { clients.count }
+
+    // MARK: Blocking
+
+    var blockedClientCount: Int { clients.values.reduce(0) { $0 + ($1.blocked == nil ? 0 : 1) } }
+    var blockingKeyCount: Int { blockedByKey.count }
+
+    func block(_ client: ClientSession, _ request: BlockRequest, context: CommandContext) {
+        var blocked = BlockedClient(request: request, database: client.databaseIndex, timeout: nil)
+        for key in request.keys {
+            blockedByKey[BlockingKey(database: client.databaseIndex, key: key), default: []].append(client)
+        }
+        if request.timeoutMilliseconds > 0 {
+            blocked.timeout = eventLoop.scheduleTask(in: .milliseconds(request.timeoutMilliseconds)) { [weak self, weak client] in
+                guard let self, let client, client.blocked != nil else { return }
+                self.unblock(client)
+                context.nowMilliseconds = Clock.milliseconds()
+                request.onTimeout(context)
+                client.flushOutput()
+                client.resumeInput()
+            }
+        }
+        client.blocked = blocked
+    }
+
+    /// Removes `client` from every wait queue and cancels its timeout; no reply is written.
+    func unblock(_ client: ClientSession) {
+        guard let blocked = client.blocked else { return }
+        blocked.timeout?.cancel()
+        for key in blocked.request.keys {
+            let blockingKey = BlockingKey(database: blocked.database, key: key)
+            guard var queue = blockedByKey[blockingKey] else { continue }
+            queue.removeAll { $0 === client }
+            blockedByKey[blockingKey] = queue.isEmpty ? nil : queue
+        }
+        client.blocked = nil
+    }
+
+    /// Records a write to `key`: counts it as a change and, if clients wait on the key, queues them to be served.
+    public func keyModified(_ key: [UInt8], database: Int) {
+        dirty += 1
+        if blockedByKey.isEmpty { return }
+        let blockingKey = BlockingKey(database: database, key: key)
+        if blockedByKey[blockingKey] != nil { readyKeys.append(blockingKey) }
+    }
+
+    /// Every key of `database` (or of all databases when nil) changed at once (FLUSHDB, FLUSHALL, SWAPDB).
+    func allKeysModified(database: Int?) {
+        dirty += 1
+        for key in blockedByKey.keys where database == nil || key.database == database {
+            readyKeys.append(key)
+        }
+    }
+
+    /// Retries the blocked clients of every key written by the last command, oldest waiter first, as Redis
+    /// serves them after each command. A served client gets its reply flushed and resumes its pipeline.
+    func serveReadyKeys() {
+        while !readyKeys.isEmpty {
+            let keys = readyKeys
+            readyKeys.removeAll(keepingCapacity: true)
+            for key in keys {
+                guard let waiters = blockedByKey[key] else { continue }
+                for client in waiters {
+                    guard let blocked = client.blocked, let context = client.context else { continue }
+                    context.nowMilliseconds = Clock.milliseconds()
+                    let previousDatabase = client.databaseIndex
+                    client.databaseIndex = blocked.database
+                    let served = blocked.request.retry(context)
+                    client.databaseIndex = previousDatabase
+                    if served {
+                        unblock(client)
+                        client.flushOutput()
+                        client.resumeInput()
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct BlockingKey: Hashable {
+    let database: Int
+    let key: [UInt8]
+}
+
+/// Counters INFO stats reports, named as Redis names them.
+public struct ServerStats {
+    public var totalConnectionsReceived: Int64 = 0
+    public var totalCommandsProcessed: Int64 = 0
+    public var totalErrorReplies: Int64 = 0
+    public var rejectedConnections: Int64 = 0
+    public var netInputBytes: Int64 = 0
+    public var netOutputBytes: Int64 = 0
+    public var keyspaceHits: Int64 = 0
+    public var keyspaceMisses: Int64 = 0
+    public var expiredKeys: Int64 = 0
+    /// Error replies by their first word ("ERR", "WRONGTYPE"...), for INFO errorstats.
+    public var errorCounts: [String: Int64] = [:]
+    /// Calls, total microseconds, rejected and failed calls per command name, for INFO commandstats.
+    public var commandCounts: [String: CommandCounters] = [:]
+
+    mutating func reset() {
+        self = ServerStats()
+    }
+}
+
+public struct CommandCounters {
+    public var calls: Int64 = 0
+    public var microseconds: Int64 = 0
+    public var rejectedCalls: Int64 = 0
+    public var failedCalls: Int64 = 0
+}

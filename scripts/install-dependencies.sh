@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Rill needs on Debian, skipping what is already there.
+set -euo pipefail
+
+missing=()
+dpkg -s libjemalloc-dev >/dev/null 2>&1 || missing+=(libjemalloc-dev)
+dpkg -s libhiredis-dev >/dev/null 2>&1 || missing+=(libhiredis-dev)
+dpkg -s pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+if [ "${1:-}" = "--test" ]; then
+    # The end-to-end suites compare replies with a real redis-server side by side.
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--test" ]; then
+    python3 -c 'import redis, pytest' 2>/dev/null || python3 -m pip install -q redis pytest
+fi
