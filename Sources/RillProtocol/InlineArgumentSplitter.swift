@@ -11,7 +11,7 @@
 /// - inside double quotes: `\xHH` (two hex digits) is that byte, `\n \r \t \b \a` are control characters, and a
 ///   backslash before any other character yields that character;
 /// - inside single quotes only `\'` is an escape; every other byte, backslashes included, is literal.
-enum InlineArgumentSplitter {
+public enum InlineArgumentSplitter {
     /// Splits a line that contains no quote character: arguments are maximal runs of non-separators, so each one is
     /// a plain sub-range of the line.
     ///
@@ -141,5 +141,27 @@ enum InlineArgumentSplitter {
         case UInt8(ascii: "a"): return 0x07
         default: return byte
         }
+    }
+}
+
+extension InlineArgumentSplitter {
+    /// Splits one line (an inline request, or a redis.conf line) into its arguments with the same quoting rules;
+    /// nil when its quotes are unbalanced.
+    ///
+    /// - Complexity: O(line length).
+    public static func split(_ line: [UInt8]) -> [[UInt8]]? {
+        var bytes = line
+        var bounds: [RESPRequestDecoder.ArgumentBounds] = []
+        // A typed-throws closure here crashes the 6.3 compiler; carry the outcome out as a flag instead.
+        let balanced = bytes.withUnsafeMutableBytes { buffer -> Bool in
+            do {
+                try splitQuoted(buffer, into: &bounds)
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard balanced else { return nil }
+        return bounds.map { Array(bytes[$0.offset..<($0.offset + $0.length)]) }
     }
 }

@@ -177,7 +177,7 @@ enum ConnectionCommands {
                 "HELP", "    Print this help.",
             ]
             context.reply.arrayHeader(lines.count)
-            for line in lines { context.reply.simpleString(line) }
+            for line in lines { context.reply.simpleString(line.utf8) }
         },
     ]
 

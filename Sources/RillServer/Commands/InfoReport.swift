@@ -64,13 +64,15 @@ enum InfoReport {
             ]
         case "stats":
             let stats = server.stats
+            let keyspaceStatistics = server.keyspace.statistics
             lines = [
                 "total_connections_received:\(stats.totalConnectionsReceived)",
                 "total_commands_processed:\(stats.totalCommandsProcessed)",
                 "instantaneous_ops_per_sec:\(server.instantaneousOpsPerSecond)",
                 "total_net_input_bytes:\(stats.netInputBytes)", "total_net_output_bytes:\(stats.netOutputBytes)",
-                "rejected_connections:\(stats.rejectedConnections)", "expired_keys:\(stats.expiredKeys)",
-                "evicted_keys:0", "keyspace_hits:\(stats.keyspaceHits)", "keyspace_misses:\(stats.keyspaceMisses)",
+                "rejected_connections:\(stats.rejectedConnections)", "expired_keys:\(keyspaceStatistics.expiredKeys)",
+                "evicted_keys:0", "keyspace_hits:\(keyspaceStatistics.keyspaceHits)",
+                "keyspace_misses:\(keyspaceStatistics.keyspaceMisses)",
                 "pubsub_channels:0", "pubsub_patterns:0", "total_error_replies:\(stats.totalErrorReplies)",
                 "total_blocking_keys:\(server.blockingKeyCount)",
             ]
@@ -78,7 +80,7 @@ enum InfoReport {
             lines = ["role:master", "connected_slaves:0", "master_repl_offset:0"]
         case "cpu":
             var usage = rusage()
-            getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
             func seconds(_ time: timeval) -> String {
                 String(format: "%.6f", Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000)
             }
@@ -90,11 +92,7 @@ enum InfoReport {
         case "cluster":
             lines = ["cluster_enabled:0"]
         case "keyspace":
-            for index in 0..<server.keyspace.databaseCount {
-                let database = server.keyspace[index]
-                let keys = database.count(now: context.nowMilliseconds)
-                if keys > 0 { lines.append("db\(index):keys=\(keys),expires=\(database.expiresCount),avg_ttl=0") }
-            }
+            lines = server.keyspace.infoKeyspaceLines(nowMilliseconds: context.nowMilliseconds)
         case "commandstats":
             lines = server.stats.commandCounts.sorted { $0.key < $1.key }.map { name, counters in
                 let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0
@@ -129,7 +127,7 @@ enum InfoReport {
     }
 
     static func human(_ bytes: Int) -> String {
-        let units: [(Double, String)] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")]
+        let units: [(Double, String)] = [(1_073_741_824, "G"), (1_048_576, "M"), (1024, "K")]
         for (size, unit) in units where Double(bytes) >= size {
             return String(format: "%.2f", Double(bytes) / size) + unit
         }

@@ -27,7 +27,7 @@ enum ServerCommands {
         },
         Command("dbsize", arity: 1, flags: [.readonly, .fast], categories: ["keyspace", "read", "fast"],
                 group: "server", summary: "Returns the number of keys in the database.") { context in
-            context.reply.integer(Int64(context.database.count(now: context.nowMilliseconds)))
+            context.reply.integer(Int64(context.database.count))
         },
         Command("flushdb", arity: -1, flags: [.write], categories: ["keyspace", "write", "slow", "dangerous"],
                 group: "server", summary: "Removes all keys from the current database.") { context in
@@ -152,12 +152,12 @@ enum ServerCommands {
         reply.integer(Int64(command.arity))
         let flagNames = Command.Flags.names.filter { command.flags.contains($0.0) }.map(\.1)
         reply.setHeader(flagNames.count)
-        for name in flagNames { reply.simpleString(name) }
+        for name in flagNames { reply.simpleString(name.utf8) }
         reply.integer(Int64(command.firstKey))
         reply.integer(Int64(command.lastKey))
         reply.integer(Int64(command.keyStep))
         reply.setHeader(command.categories.count)
-        for category in command.categories { reply.simpleString("@" + category) }
+        for category in command.categories { reply.simpleString(("@" + category).utf8) }
         reply.setHeader(0)  // tips
         reply.arrayHeader(0)  // key specifications
         reply.arrayHeader(command.subcommands.count)

@@ -19,7 +19,7 @@ enum TransactionCommands {
                 summary: "Discards a transaction.") { context in
             guard context.client.transaction != nil else { throw RedisError("ERR DISCARD without MULTI") }
             context.client.transaction = nil
-            context.client.watchedKeys = []
+            context.server.unwatchAll(context.client)
             context.reply.simpleString("OK")
         },
         Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
@@ -30,7 +30,7 @@ enum TransactionCommands {
             for index in 1..<context.argumentCount {
                 let key = context.bytes(index)
                 if context.client.watchedKeys.contains(where: { $0.database == database && $0.key == key }) { continue }
-                let version = context.database.version(of: key, now: context.nowMilliseconds)
+                let version = context.database.watch(key, nowMilliseconds: context.nowMilliseconds)
                 context.client.watchedKeys.append(WatchedKey(database: database, key: key, version: version))
             }
             context.reply.simpleString("OK")
@@ -38,7 +38,7 @@ enum TransactionCommands {
         Command("unwatch", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy],
                 categories: ["fast", "transaction"], group: "transactions", since: "2.2.0",
                 summary: "Forgets about watched keys of a transaction.") { context in
-            context.client.watchedKeys = []
+            context.server.unwatchAll(context.client)
             context.reply.simpleString("OK")
         },
     ]
@@ -48,13 +48,13 @@ enum TransactionCommands {
         guard let transaction = client.transaction else { throw RedisError("ERR EXEC without MULTI") }
         client.transaction = nil
         let watched = client.watchedKeys
-        client.watchedKeys = []
+        let server = context.server
+        defer { server.unwatchAll(client) }
         if transaction.rejected {
             throw RedisError("EXECABORT Transaction discarded because of previous errors.")
         }
-        let server = context.server
         let touched = watched.contains { key in
-            server.keyspace[key.database].version(of: key.key, now: context.nowMilliseconds) != key.version
+            server.keyspace[key.database].version(of: key.key, nowMilliseconds: context.nowMilliseconds) != key.version
         }
         if touched {
             context.reply.nullArray()

@@ -1,3 +1,4 @@
+import RillProtocol
 import Foundation
 
 /// Reads `rill-server [config-file] [--directive value ...]` the way redis-server does: the file first, then the
@@ -46,7 +47,7 @@ public enum ConfigLoader {
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let words = ArgumentSplitter.split(Array(line.utf8)) else {
+            guard let words = InlineArgumentSplitter.split(Array(line.utf8)) else {
                 throw fatal(origin: origin, lineNumber: index + 1, lineText: line, reason: "Unbalanced quotes in configuration line")
             }
             try apply(words: words.map { String(decoding: $0, as: UTF8.self) }, origin: origin,

@@ -70,7 +70,7 @@ struct Transaction {
 struct WatchedKey {
     let database: Int
     let key: [UInt8]
-    let version: UInt64
+    let version: KeyVersion
 }
 
 /// A client waiting in a blocking command.

@@ -124,9 +124,10 @@ public enum Allocator {
     /// Bytes allocated by the application and resident bytes of the allocator (INFO used_memory, allocator stats).
     public static func statistics() -> (allocated: Int, resident: Int) {
         // jemalloc caches statistics; bumping the epoch refreshes them.
-        var epoch: UInt64 = 1
+        var newEpoch: UInt64 = 1
+        var oldEpoch: UInt64 = 0
         var epochSize = MemoryLayout<UInt64>.size
-        _ = mallctl("epoch", &epoch, &epochSize, &epoch, epochSize)
+        _ = mallctl("epoch", &oldEpoch, &epochSize, &newEpoch, epochSize)
         return (read("stats.allocated"), read("stats.resident"))
     }
 

@@ -14,12 +14,7 @@ extension ServerState {
 
     private func cron() {
         let now = Clock.milliseconds()
-        for index in 0..<keyspace.databaseCount {
-            let removed = keyspace[index].removeExpiredKeys(now: now, maxChecks: 200)
-            stats.expiredKeys += Int64(removed.count)
-            for key in removed { keyModified(key, database: index) }
-        }
-        if !readyKeys.isEmpty { serveReadyKeys() }
+        dirty += Int64(keyspace.removeExpiredKeys(nowMilliseconds: now))
         sampleOperations(now: now)
         let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
         if timeout > 0 {
@@ -45,5 +40,11 @@ extension ServerState {
             unblock(client)
             client.closeConnection()
         }
+    }
+
+    /// Drops every WATCH of `client` (EXEC, DISCARD, UNWATCH, disconnect).
+    func unwatchAll(_ client: ClientSession) {
+        for watched in client.watchedKeys { keyspace[watched.database].unwatch(watched.key) }
+        client.watchedKeys = []
     }
 }

@@ -56,6 +56,7 @@ public final class ServerState {
 
     func unregisterClient(_ client: ClientSession) {
         unblock(client)
+        unwatchAll(client)
         clients[client.id] = nil
     }
 
@@ -152,9 +153,6 @@ public struct ServerStats {
     public var rejectedConnections: Int64 = 0
     public var netInputBytes: Int64 = 0
     public var netOutputBytes: Int64 = 0
-    public var keyspaceHits: Int64 = 0
-    public var keyspaceMisses: Int64 = 0
-    public var expiredKeys: Int64 = 0
     /// Error replies by their first word ("ERR", "WRONGTYPE"...), for INFO errorstats.
     public var errorCounts: [String: Int64] = [:]
     /// Calls, total microseconds, rejected and failed calls per command name, for INFO commandstats.
