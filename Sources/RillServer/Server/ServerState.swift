@@ -6,7 +6,11 @@ import RillCore
 /// The server's whole mutable state. Owned by the single event loop that runs commands: no locks on the
 /// command path, as in Redis.
 public final class ServerState {
-    public var configuration: ServerConfiguration
+    public var configuration: ServerConfiguration {
+        didSet { cacheHotSettings() }
+    }
+    /// Settings read on every command, cached so the hot path does not look them up by name.
+    public private(set) var streamNodeLimits = StreamNodeLimits()
     public var keyspace: Keyspace
     public let commands: CommandTable
     public var stats = ServerStats()
@@ -41,6 +45,12 @@ public final class ServerState {
         self.logger = logger
         self.eventLoop = eventLoop
         self.startedAt = Clock.milliseconds()
+        cacheHotSettings()
+    }
+
+    private func cacheHotSettings() {
+        streamNodeLimits = StreamNodeLimits(maxBytes: configuration.streamNodeMaxBytes,
+                                            maxEntries: configuration.streamNodeMaxEntries)
     }
 
     // MARK: Clients

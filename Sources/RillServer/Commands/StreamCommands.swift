@@ -1,0 +1,483 @@
+import NIOCore
+import RillCore
+import RillProtocol
+
+/// XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XINFO STREAM and XREAD: argument parsing and replies over
+/// RillCore's `Stream`.
+enum StreamCommands {
+    static let all: [Command] = [
+        Command("xadd", arity: -5, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
+                categories: ["write", "stream", "fast"], group: "stream", since: "5.0.0",
+                summary: "Appends a new message to a stream. Creates the key if it doesn't exist.", handler: xadd),
+        Command("xlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "stream", "fast"],
+                group: "stream", since: "5.0.0", summary: "Return the number of messages in a stream.") { context in
+            let stream = try context.database.streamGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
+            context.reply.integer(Int64(stream?.length ?? 0))
+        },
+        Command("xrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+                group: "stream", since: "5.0.0",
+                summary: "Returns the messages from a stream within a range of IDs.") { context in
+            try range(context, reverse: false)
+        },
+        Command("xrevrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+                group: "stream", since: "5.0.0",
+                summary: "Returns the messages from a stream within a range of IDs in reverse order.") { context in
+            try range(context, reverse: true)
+        },
+        Command("xdel", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+                group: "stream", since: "5.0.0",
+                summary: "Returns the number of messages after removing them from a stream.", handler: xdel),
+        Command("xtrim", arity: -4, flags: [.write], keys: (1, 1, 1), categories: ["write", "stream", "slow"],
+                group: "stream", since: "5.0.0",
+                summary: "Deletes messages from the beginning of a stream.", handler: xtrim),
+        Command("xsetid", arity: -3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
+                categories: ["write", "stream", "fast"], group: "stream", since: "5.0.0",
+                summary: "An internal command for replicating stream values.", handler: xsetid),
+        Command("xinfo", arity: -2, flags: [], group: "stream", since: "5.0.0",
+                summary: "A container for stream introspection commands.", subcommands: [
+                    Command("xinfo|stream", arity: -3, flags: [.readonly], keys: (2, 2, 1),
+                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            summary: "Returns information about a stream.", handler: xinfoStream),
+                    Command("xinfo|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
+                            group: "stream", since: "5.0.0",
+                            summary: "Returns helpful text about the different subcommands.") { context in
+                        let lines = [
+                            "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                            "STREAM <key> [FULL [COUNT <count>]", "    Show information about the stream.",
+                            "HELP", "    Print this help.",
+                        ]
+                        context.reply.arrayHeader(lines.count)
+                        for line in lines { context.reply.simpleString(line.utf8) }
+                    },
+                ]) { _ in },
+        Command("xread", arity: -4, flags: [.readonly, .blocking], keys: (0, 0, 0),
+                categories: ["read", "stream", "slow", "blocking"], group: "stream", since: "5.0.0",
+                summary: "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
+                handler: xread),
+    ]
+
+    // MARK: Shared parsing
+
+    /// Node limits from the live configuration (CONFIG SET applies to the next append).
+    private static func nodeLimits(_ context: CommandContext) -> StreamNodeLimits {
+        context.server.streamNodeLimits
+    }
+
+    private static func parseID(_ context: CommandContext, _ index: Int, missingSequence: UInt64 = 0,
+                                strict: Bool) throws -> StreamID {
+        try context.arguments[index].withUnsafeReadableBytes { bytes throws(StreamError) in
+            strict ? try StreamID.parseStrict(bytes, missingSequence: missingSequence)
+                : try StreamID.parse(bytes, missingSequence: missingSequence)
+        }
+    }
+
+    /// The trimming part shared by XADD and XTRIM: `MAXLEN|MINID [=|~] threshold [LIMIT count]`.
+    struct TrimOptions {
+        var strategy: StreamTrimStrategy?
+        var approximate = false
+        /// LIMIT as given; nil when absent.
+        var limit: Int64?
+
+        /// The work limit Redis applies: LIMIT if given, the node-size default for `~`, none for `=`.
+        func effectiveLimit(_ limits: StreamNodeLimits) -> Int {
+            if let limit { return Int(limit) }
+            return approximate ? limits.defaultApproximateTrimLimit : 0
+        }
+    }
+
+    /// Parses trimming options at `index`; returns false when the word there is not a trimming option.
+    private static func parseTrimOption(_ context: CommandContext, _ index: inout Int,
+                                        into options: inout TrimOptions) throws -> Bool {
+        let remaining = context.argumentCount - index - 1
+        let isMaxLength = context.argument(index, is: "maxlen")
+        if (isMaxLength || context.argument(index, is: "minid")) && remaining >= 1 {
+            var valueIndex = index + 1
+            if remaining >= 2 {
+                if context.argument(valueIndex, is: "~") {
+                    options.approximate = true
+                    valueIndex += 1
+                } else if context.argument(valueIndex, is: "=") {
+                    valueIndex += 1
+                }
+            }
+            if options.strategy != nil {
+                let sameKind: Bool
+                switch options.strategy {
+                case .maxLength: sameKind = isMaxLength
+                default: sameKind = !isMaxLength
+                }
+                if !sameKind {
+                    throw RedisError("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
+                }
+            }
+            if isMaxLength {
+                let maximum = try context.integer(valueIndex)
+                guard maximum >= 0 else { throw RedisError("ERR The MAXLEN argument must be >= 0.") }
+                options.strategy = .maxLength(UInt64(maximum))
+            } else {
+                options.strategy = .minimumID(try parseID(context, valueIndex, strict: true))
+            }
+            index = valueIndex + 1
+            return true
+        }
+        if context.argument(index, is: "limit") && remaining >= 1 {
+            let limit = try context.integer(index + 1)
+            guard limit >= 0 else { throw RedisError("ERR The LIMIT argument must be >= 0.") }
+            options.limit = limit
+            index += 2
+            return true
+        }
+        return false
+    }
+
+    private static func validate(_ options: TrimOptions) throws {
+        if options.limit != nil && !options.approximate {
+            throw RedisError("ERR syntax error, LIMIT cannot be used without the special ~ option")
+        }
+    }
+
+    // MARK: Commands
+
+    private static func xadd(_ context: CommandContext) throws {
+        var options = TrimOptions()
+        var noMakeStream = false
+        var index = 2
+        while index < context.argumentCount {
+            if context.argument(index, is: "nomkstream") {
+                noMakeStream = true
+                index += 1
+            } else if try parseTrimOption(context, &index, into: &options) {
+                continue
+            } else {
+                break
+            }
+        }
+        try validate(options)
+        guard index < context.argumentCount else { throw RedisError.wrongArity("xadd") }
+        let idSpec = try context.arguments[index].withUnsafeReadableBytes { bytes throws(StreamError) in
+            try StreamIDSpec.parse(bytes)
+        }
+        let fieldCount = context.argumentCount - index - 1
+        guard fieldCount >= 2, fieldCount % 2 == 0 else { throw RedisError.wrongArity("xadd") }
+        if idSpec.isExplicitZero { throw StreamError.idZero }
+
+        let key = context.bytes(1)
+        var fieldsAndValues: [[UInt8]] = []
+        fieldsAndValues.reserveCapacity(fieldCount)
+        for argument in (index + 1)..<context.argumentCount { fieldsAndValues.append(context.bytes(argument)) }
+        let limits = nodeLimits(context)
+        let now = UInt64(max(0, context.nowMilliseconds))
+        let added = try context.database.streamModify(
+            key, nowMilliseconds: context.nowMilliseconds, creatingWith: noMakeStream ? nil : { Stream() }
+        ) { stream -> StreamID in
+            let id = try stream.append(idSpec, fieldsAndValues: fieldsAndValues, nowMilliseconds: now, limits: limits)
+            if let strategy = options.strategy {
+                stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits))
+            }
+            return id
+        }
+        guard let added else {
+            context.reply.nullBulkString()
+            return
+        }
+        writeID(added, to: &context.reply)
+        context.keyModified(key)
+    }
+
+    private static func xtrim(_ context: CommandContext) throws {
+        var options = TrimOptions()
+        var index = 2
+        while index < context.argumentCount {
+            guard try parseTrimOption(context, &index, into: &options) else { throw RedisError.syntax }
+        }
+        guard let strategy = options.strategy else {
+            throw RedisError("ERR syntax error, XTRIM must be called with a trimming strategy")
+        }
+        try validate(options)
+        let key = context.bytes(1)
+        let limits = nodeLimits(context)
+        let removed = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
+            stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits))
+        } ?? 0
+        context.reply.integer(Int64(removed))
+        if removed > 0 { context.keyModified(key) }
+    }
+
+    private static func xdel(_ context: CommandContext) throws {
+        var ids: [StreamID] = []
+        ids.reserveCapacity(context.argumentCount - 2)
+        for index in 2..<context.argumentCount { ids.append(try parseID(context, index, strict: true)) }
+        let key = context.bytes(1)
+        guard try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds) != nil else {
+            context.reply.integer(0)
+            return
+        }
+        let removed = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
+            stream.delete(ids)
+        } ?? 0
+        context.reply.integer(Int64(removed))
+        if removed > 0 { context.keyModified(key) }
+    }
+
+    private static func xsetid(_ context: CommandContext) throws {
+        let id = try parseID(context, 2, strict: true)
+        var entriesAdded: UInt64?
+        var maxDeletedID: StreamID?
+        var index = 3
+        while index < context.argumentCount {
+            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+            if context.argument(index, is: "entriesadded") {
+                let value = try context.integer(index + 1)
+                guard value >= 0 else { throw RedisError("ERR entries_added must be positive") }
+                entriesAdded = UInt64(value)
+            } else if context.argument(index, is: "maxdeletedid") {
+                maxDeletedID = try parseID(context, index + 1, strict: true)
+            } else {
+                throw RedisError.syntax
+            }
+            index += 2
+        }
+        try Stream.validateSetLastIDArguments(id, maxDeletedEntryID: maxDeletedID)
+        let key = context.bytes(1)
+        let done: Void? = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
+            try stream.setLastID(id, entriesAdded: entriesAdded, maxDeletedEntryID: maxDeletedID)
+        }
+        guard done != nil else { throw RedisError.noSuchKey }
+        context.reply.simpleString("OK")
+        context.keyModified(key)
+    }
+
+    private static func range(_ context: CommandContext, reverse: Bool) throws {
+        let (startIndex, endIndex) = reverse ? (3, 2) : (2, 3)
+        let start = try context.arguments[startIndex].withUnsafeReadableBytes { bytes throws(StreamError) in
+            try StreamID.parseRangeStart(bytes)
+        }
+        let end = try context.arguments[endIndex].withUnsafeReadableBytes { bytes throws(StreamError) in
+            try StreamID.parseRangeEnd(bytes)
+        }
+        var count: Int64 = -1
+        var index = 4
+        while index < context.argumentCount {
+            guard context.argument(index, is: "count"), index + 1 < context.argumentCount else {
+                throw RedisError.syntax
+            }
+            count = max(0, try context.integer(index + 1))
+            index += 2
+        }
+        guard let stream = try context.database.streamGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
+        else {
+            context.reply.arrayHeader(0)
+            return
+        }
+        if count == 0 {
+            // Redis answers COUNT 0 with a null array rather than an empty one.
+            context.reply.nullArray()
+            return
+        }
+        writeEntries(stream, from: start, to: end, reverse: reverse, limit: count < 0 ? .max : Int(count),
+                     to: &context.reply)
+    }
+
+    // MARK: XINFO STREAM
+
+    private static func xinfoStream(_ context: CommandContext) throws {
+        var full = false
+        var fullCount = 10
+        if context.argumentCount > 3 {
+            guard context.argument(3, is: "full") else { throw RedisError.syntax }
+            full = true
+            if context.argumentCount == 6, context.argument(4, is: "count") {
+                let count = try context.integer(5)
+                fullCount = count <= 0 ? .max : Int(count)
+            } else if context.argumentCount != 4 {
+                throw RedisError.syntax
+            }
+        }
+        guard let stream = try context.database.streamGet(context.bytes(2), nowMilliseconds: context.nowMilliseconds)
+        else { throw RedisError.noSuchKey }
+        context.reply.mapHeader(full ? 9 : 10)
+        context.reply.bulkString("length"); context.reply.integer(Int64(stream.length))
+        context.reply.bulkString("radix-tree-keys"); context.reply.integer(Int64(stream.nodeCount))
+        context.reply.bulkString("radix-tree-nodes"); context.reply.integer(Int64(radixTreeNodeEstimate(stream)))
+        context.reply.bulkString("last-generated-id"); writeID(stream.lastID, to: &context.reply)
+        context.reply.bulkString("max-deleted-entry-id"); writeID(stream.maxDeletedEntryID, to: &context.reply)
+        context.reply.bulkString("entries-added"); context.reply.integer(Int64(stream.entriesAdded))
+        context.reply.bulkString("recorded-first-entry-id"); writeID(stream.recordedFirstEntryID, to: &context.reply)
+        if full {
+            context.reply.bulkString("entries")
+            writeEntries(stream, from: .zero, to: .max, reverse: false, limit: fullCount, to: &context.reply)
+            context.reply.bulkString("groups")
+            context.reply.arrayHeader(0)
+        } else {
+            context.reply.bulkString("groups"); context.reply.integer(0)
+            context.reply.bulkString("first-entry")
+            writeSingleEntry(stream, reverse: false, to: &context.reply)
+            context.reply.bulkString("last-entry")
+            writeSingleEntry(stream, reverse: true, to: &context.reply)
+        }
+    }
+
+    /// Redis reports the node count of its radix tree, which depends on rax internals Rill does not have; one
+    /// inner node per stored block plus the root is the shape a rax of distinct 16-byte keys tends towards.
+    private static func radixTreeNodeEstimate(_ stream: Stream) -> Int {
+        stream.nodeCount == 0 ? 1 : stream.nodeCount + 1
+    }
+
+    private static func writeSingleEntry(_ stream: Stream, reverse: Bool, to reply: inout RESPWriter) {
+        var written = false
+        stream.forEachEntry(reverse: reverse, limit: 1) { id, fields in
+            writeEntry(id, fields, to: &reply)
+            written = true
+        }
+        if !written { reply.nullBulkString() }
+    }
+
+    // MARK: XREAD
+
+    private static func xread(_ context: CommandContext) throws {
+        var count = 0
+        var timeout: Int64?
+        var streamsIndex: Int?
+        var index = 1
+        while index < context.argumentCount {
+            let remaining = context.argumentCount - index - 1
+            if context.argument(index, is: "block"), remaining >= 1 {
+                let value = try context.integer(index + 1, error: .timeoutNotInteger)
+                guard value >= 0 else { throw RedisError.timeoutNegative }
+                timeout = value
+                index += 2
+            } else if context.argument(index, is: "count"), remaining >= 1 {
+                count = Int(max(0, try context.integer(index + 1)))
+                index += 2
+            } else if context.argument(index, is: "streams"), remaining >= 1 {
+                streamsIndex = index + 1
+                break
+            } else {
+                throw RedisError.syntax
+            }
+        }
+        guard let streamsIndex else { throw RedisError.syntax }
+        let streamArguments = context.argumentCount - streamsIndex
+        guard streamArguments % 2 == 0 else {
+            throw RedisError("ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.")
+        }
+        let streamCount = streamArguments / 2
+        var reads: [StreamRead] = []
+        reads.reserveCapacity(streamCount)
+        for offset in 0..<streamCount {
+            let key = context.bytes(streamsIndex + offset)
+            let idIndex = streamsIndex + streamCount + offset
+            let stream = try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds)
+            let after: StreamID
+            var onlyLast = false
+            if context.argument(idIndex, is: "$") {
+                after = stream?.lastID ?? .zero
+            } else if context.argument(idIndex, is: "+") {
+                // Redis 7.4: "+" reads the stream's last entry, or waits like "$" when there is none.
+                if let last = stream?.lastEntryID {
+                    after = last.previous ?? .zero
+                    onlyLast = true
+                } else {
+                    after = stream?.lastID ?? .zero
+                }
+            } else if context.argument(idIndex, is: ">") {
+                throw RedisError("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")
+            } else {
+                after = try parseID(context, idIndex, strict: false)
+            }
+            reads.append(StreamRead(key: key, after: after, onlyLast: onlyLast))
+        }
+        let limit = count == 0 ? Int.max : count
+        if try serveRead(context, reads, limit: limit) { return }
+        guard let timeout else {
+            context.reply.nullArray()
+            return
+        }
+        // Entries that arrive later start after the ids resolved now ("$" means "after what exists now").
+        let waiting = reads.map { StreamRead(key: $0.key, after: $0.after, onlyLast: false) }
+        context.block(keys: waiting.map(\.key), timeoutMilliseconds: timeout, retry: { context in
+            do {
+                return try serveRead(context, waiting, limit: limit)
+            } catch {
+                context.server.writeError(context, RedisError.from(error))
+                return true
+            }
+        }, onTimeout: { context in
+            context.reply.nullArray()
+        })
+    }
+
+    struct StreamRead {
+        let key: [UInt8]
+        /// Entries strictly after this id are returned.
+        let after: StreamID
+        /// XREAD "+": only the single last entry.
+        let onlyLast: Bool
+    }
+
+    /// Writes the XREAD reply if any stream has entries after its id; returns false (writing nothing) otherwise.
+    private static func serveRead(_ context: CommandContext, _ reads: [StreamRead], limit: Int) throws -> Bool {
+        var ready: [(read: StreamRead, stream: Stream)] = []
+        for read in reads {
+            guard let stream = try context.database.streamGet(read.key, nowMilliseconds: context.nowMilliseconds),
+                  stream.length > 0, stream.lastID > read.after else { continue }
+            ready.append((read, stream))
+        }
+        if ready.isEmpty { return false }
+        // RESP3: a map of key to entries; RESP2: an array of [key, entries] pairs.
+        let isMap = context.reply.version == .v3
+        if isMap { context.reply.mapHeader(ready.count) } else { context.reply.arrayHeader(ready.count) }
+        for (read, stream) in ready {
+            if !isMap { context.reply.arrayHeader(2) }
+            context.reply.bulkString(read.key)
+            let start = read.after.next ?? .max
+            writeEntries(stream, from: start, to: .max, reverse: false, limit: read.onlyLast ? 1 : limit,
+                         to: &context.reply)
+        }
+        return true
+    }
+
+    // MARK: Reply encoding
+
+    /// An array of `[id, [field, value, ...]]` entries.
+    static func writeEntries(_ stream: Stream, from start: StreamID, to end: StreamID, reverse: Bool, limit: Int,
+                             to reply: inout RESPWriter) {
+        // The array length must precede the entries: count first (cheap, no copies), then write.
+        let count = stream.forEachEntry(from: start, to: end, reverse: reverse, limit: limit) { _, _ in }
+        reply.arrayHeader(count)
+        stream.forEachEntry(from: start, to: end, reverse: reverse, limit: limit) { id, fields in
+            writeEntry(id, fields, to: &reply)
+        }
+    }
+
+    static func writeEntry(_ id: StreamID, _ fields: StreamEntryFields, to reply: inout RESPWriter) {
+        reply.arrayHeader(2)
+        writeID(id, to: &reply)
+        reply.arrayHeader(fields.count * 2)
+        for (field, value) in fields {
+            writeFieldValue(field, to: &reply)
+            writeFieldValue(value, to: &reply)
+        }
+    }
+
+    @inline(__always)
+    static func writeFieldValue(_ value: StreamFieldValue, to reply: inout RESPWriter) {
+        switch value {
+        case .bytes(let bytes): reply.bulkString(bytes)
+        case .integer(let integer): reply.bulkString(decimal: integer)
+        }
+    }
+
+    @inline(__always)
+    static func writeID(_ id: StreamID, to reply: inout RESPWriter) {
+        id.withASCIIBytes { reply.bulkString($0) }
+    }
+}
+
+extension StreamError: RedisErrorConvertible {
+    public var redisError: RedisError { RedisError(redisMessage) }
+}
+
+extension KeyspaceError: RedisErrorConvertible {
+    public var redisError: RedisError { RedisError(redisMessage) }
+}
