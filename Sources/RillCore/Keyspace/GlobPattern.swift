@@ -8,7 +8,9 @@
 /// - `[a-]...` reads `]` as the end of the range `a-]`, so the class continues past that `]`;
 /// - range ends compare as signed C chars, so a range reaching a byte >= 0x80 (negative) is reordered accordingly;
 /// - a trailing `\` is a literal backslash; inside a class `\x` ignores case-insensitivity;
-/// - with `caseInsensitive`, ASCII letters fold (C locale); a range is reordered before its ends are folded.
+/// - with `caseInsensitive`, ASCII letters fold (C locale); a range is reordered before its ends are folded;
+/// - the empty subject matches only the empty pattern, except that the pattern `*` alone matches everything: Redis's
+///   matcher never reaches its trailing-star rule for an empty subject, but KEYS and SCAN skip matching for `*`.
 ///
 /// The pattern is compiled once into single-byte tokens and stars; classes become 256-bit membership sets, so each
 /// token tests a byte in O(1). Matching is iterative with one backtrack point (the latest star), so it takes
@@ -29,16 +31,21 @@ public struct GlobPattern: Sendable, Hashable {
 
     /// The compiled pattern in order; never holds two stars in a row.
     let tokens: [Token]
+    /// Whether the pattern was exactly `*`, which KEYS and SCAN treat as "every key" without matching.
+    let isLoneStar: Bool
 
     /// Compiles `pattern`. Every byte sequence is a valid pattern.
     ///
     /// - Complexity: O(`pattern.count`).
     public init(_ pattern: some Collection<UInt8>, caseInsensitive: Bool = false) {
-        tokens = GlobPattern.compile(Array(pattern), caseInsensitive: caseInsensitive)
+        let bytes = Array(pattern)
+        tokens = GlobPattern.compile(bytes, caseInsensitive: caseInsensitive)
+        isLoneStar = bytes == [UInt8(ascii: "*")]
     }
 
-    /// Whether the pattern matches every byte string, as `*` does; lets KEYS and SCAN skip matching altogether.
-    public var matchesEverything: Bool { tokens == [.star] }
+    /// Whether the pattern matches every byte string, empty included; true exactly for the pattern `*`. Lets KEYS
+    /// and SCAN skip matching altogether.
+    public var matchesEverything: Bool { isLoneStar }
 
     /// Whether `subject` as a whole matches the pattern.
     ///
@@ -50,6 +57,7 @@ public struct GlobPattern: Sendable, Hashable {
 
     /// `matches(_:)` over bytes the caller already holds in memory (a network buffer).
     public func matches(bytes subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        if subject.isEmpty { return tokens.isEmpty || isLoneStar }
         var tokenIndex = 0
         var subjectIndex = 0
         // Where to resume after the latest star: the token after it, and the first subject byte that star has not
