@@ -70,7 +70,7 @@ enum ConnectionCommands {
             try authenticate(context, user: user, password: password)
         }
         guard client.authenticated else {
-            throw RedisError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+            throw RedisError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
         }
         if let newName {
             try validateClientName(newName)
@@ -315,7 +315,7 @@ enum ConnectionCommands {
             blocked.request.onTimeout(targetContext)
         }
         target.flushOutput()
-        target.resumeInput()
+        context.server.eventLoop.execute { target.resumeInput() }
         context.reply.integer(1)
     }
 }

@@ -105,7 +105,8 @@ enum ServerCommands {
         },
         Command("command|list", arity: -2, flags: [.loading, .stale], group: "server", since: "7.0.0",
                 summary: "Returns a list of command names.") { context in
-            let names = context.server.commands.commands.map(\.name)
+            // Redis lists subcommands too ("config|get").
+            let names = context.server.commands.commands.flatMap { [$0.name] + $0.subcommands.map(\.name) }
             context.reply.arrayHeader(names.count)
             for name in names { context.reply.bulkString(name) }
         },
@@ -122,7 +123,7 @@ enum ServerCommands {
                 if let command = table.lookup(context.arguments[index]) {
                     writeInfo(command, to: &context.reply)
                 } else {
-                    context.reply.nullArray()
+                    context.reply.nullBulkString()
                 }
             }
         },

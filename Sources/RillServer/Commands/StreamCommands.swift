@@ -131,6 +131,9 @@ enum StreamCommands {
     }
 
     private static func validate(_ options: TrimOptions) throws {
+        if options.limit != nil && options.strategy == nil {
+            throw RedisError("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+        }
         if options.limit != nil && !options.approximate {
             throw RedisError("ERR syntax error, LIMIT cannot be used without the special ~ option")
         }
@@ -190,10 +193,10 @@ enum StreamCommands {
         while index < context.argumentCount {
             guard try parseTrimOption(context, &index, into: &options) else { throw RedisError.syntax }
         }
+        try validate(options)
         guard let strategy = options.strategy else {
             throw RedisError("ERR syntax error, XTRIM must be called with a trimming strategy")
         }
-        try validate(options)
         let key = context.bytes(1)
         let limits = nodeLimits(context)
         let removed = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
@@ -284,13 +287,16 @@ enum StreamCommands {
         var full = false
         var fullCount = 10
         if context.argumentCount > 3 {
-            guard context.argument(3, is: "full") else { throw RedisError.syntax }
+            let wellFormed = context.argument(3, is: "full")
+                && (context.argumentCount == 4 || (context.argumentCount == 6 && context.argument(4, is: "count")))
+            guard wellFormed else {
+                throw RedisError("ERR unknown subcommand or wrong number of arguments for '\(context.string(1))'. Try XINFO HELP.")
+            }
             full = true
-            if context.argumentCount == 6, context.argument(4, is: "count") {
+            if context.argumentCount == 6 {
+                // COUNT 0 lists every entry; a negative COUNT falls back to the default of 10.
                 let count = try context.integer(5)
-                fullCount = count <= 0 ? .max : Int(count)
-            } else if context.argumentCount != 4 {
-                throw RedisError.syntax
+                fullCount = count == 0 ? .max : (count < 0 ? 10 : Int(count))
             }
         }
         guard let stream = try context.database.streamGet(context.bytes(2), nowMilliseconds: context.nowMilliseconds)
@@ -359,7 +365,7 @@ enum StreamCommands {
         guard let streamsIndex else { throw RedisError.syntax }
         let streamArguments = context.argumentCount - streamsIndex
         guard streamArguments % 2 == 0 else {
-            throw RedisError("ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.")
+            throw RedisError("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
         }
         let streamCount = streamArguments / 2
         var reads: [StreamRead] = []
@@ -383,7 +389,7 @@ enum StreamCommands {
             } else if context.argument(idIndex, is: ">") {
                 throw RedisError("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")
             } else {
-                after = try parseID(context, idIndex, strict: false)
+                after = try parseID(context, idIndex, strict: true)
             }
             reads.append(StreamRead(key: key, after: after, onlyLast: onlyLast))
         }

@@ -129,8 +129,9 @@ public struct ConfigDirective: Sendable {
         let text = arguments[0]
         switch kind {
         case .integer(let range):
-            guard let value = Int(text), range.contains(value) else {
-                throw ConfigError(message: "argument must be an integer between \(range.lowerBound) and \(range.upperBound)")
+            guard let value = Int(text) else { throw ConfigError(message: "argument couldn't be parsed into an integer") }
+            guard range.contains(value) else {
+                throw ConfigError(message: "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
             }
             return String(value)
         case .memory(let range):

@@ -29,7 +29,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         client.context = commandContext
         client.closeConnection = { [weak self] in self?.close() }
         client.flushOutput = { [weak self] in self?.flush() }
-        client.resumeInput = { [weak self] in self?.processInput() }
+        client.resumeInput = { [weak self] in
+            self?.processInput()
+            self?.flush()
+        }
         self.commandContext = commandContext
         if server.connectedClients > server.configuration.maxClients {
             server.stats.rejectedConnections += 1

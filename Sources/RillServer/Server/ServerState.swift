@@ -142,7 +142,9 @@ public final class ServerState {
                     if served {
                         unblock(client)
                         client.flushOutput()
-                        client.resumeInput()
+                        // Later, not nested inside the command that woke it: its pipelined requests run in order,
+                        // after every waiter of this key has been served.
+                        eventLoop.execute { client.resumeInput() }
                     }
                 }
             }
