@@ -217,3 +217,33 @@ def unparsed(client: redis.Redis, *args):
         return connection.read_response()
     finally:
         client.connection_pool.release(connection)
+
+
+def parse_reply(data: bytes):
+    """Parse one complete RESP2/RESP3 reply into nested (type byte, value) tuples; maps keep their pair order."""
+    value, end = _parse_at(data, 0)
+    assert end == len(data), f"trailing bytes after reply: {data[end:]!r}"
+    return value
+
+
+def _parse_at(data: bytes, start: int):
+    line_end = data.index(b"\r\n", start)
+    kind, header = data[start:start + 1], data[start + 1:line_end]
+    position = line_end + 2
+    if kind in (b"$", b"=", b"!"):
+        length = int(header)
+        if length < 0:
+            return (kind, None), position
+        return (kind, data[position:position + length]), position + length + 2
+    if kind in (b"*", b"~", b">", b"%", b"|"):
+        count = int(header)
+        if count < 0:
+            return (kind, None), position
+        items = []
+        for _ in range(count * 2 if kind in (b"%", b"|") else count):
+            item, position = _parse_at(data, position)
+            items.append(item)
+        if kind in (b"%", b"|"):
+            items = list(zip(items[0::2], items[1::2]))
+        return (kind, items), position
+    return (kind, header), position
