@@ -4,6 +4,8 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from support import ServerProcess, unparsed
 
@@ -159,8 +161,9 @@ def test_redis_py_password_option_works(auth_server):
         client = auth_server.client(password="secret", protocol=protocol)
         assert client.ping() is True
         client.close()
+    no_retry = Retry(NoBackoff(), 0)  # redis-py retries failed connects with backoff by default
     with pytest.raises(redis.AuthenticationError):
-        auth_server.client(password="nope").ping()
+        auth_server.client(password="nope", retry=no_retry).ping()
 
 
 def test_auth_without_configured_password_is_an_error(raw):
