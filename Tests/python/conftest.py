@@ -9,8 +9,6 @@ marker (skipped for redis-server).
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from support import LOG_TAIL_LINES, RawConnection, ServerProcess, is_redis_server, server_binary
@@ -37,7 +35,6 @@ def server(binary):
     process = ServerProcess(binary).start()
     yield process
     process.stop()
-    shutil.rmtree(process.workdir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -85,7 +82,6 @@ def start_server(binary):
     yield start
     for process in started:
         process.stop()
-        shutil.rmtree(process.workdir, ignore_errors=True)
 
 
 @pytest.fixture

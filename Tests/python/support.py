@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -108,6 +109,7 @@ class ServerProcess:
         self._terminate()
         if self in ServerProcess.running:
             ServerProcess.running.remove(self)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self) -> str:
         try:
