@@ -61,7 +61,9 @@ final class ServerProcess {
                 self.port = port
                 self.pid = pid
                 return
-            case .failed(let reason):
+            case .exited(let reason):
+                lastFailure = reason
+            case .unresponsive(let reason):
                 lastFailure = reason
                 Self.terminate(pid)
             }
@@ -89,7 +91,13 @@ final class ServerProcess {
 
     // MARK: - helpers
 
-    private enum Readiness { case ready, failed(String) }
+    private enum Readiness {
+        case ready
+        /// The process exited (and has been reaped) before answering.
+        case exited(String)
+        /// Still running but not answering PING in time.
+        case unresponsive(String)
+    }
 
     private static func spawn(_ arguments: [String], directory: String, log: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -133,7 +141,7 @@ final class ServerProcess {
         let deadline = Date().addingTimeInterval(10)
         var lastError = "timeout"
         while Date() < deadline {
-            if let status = exitStatus(pid) { return .failed("exited with wait status \(status)") }
+            if let status = exitStatus(pid) { return .exited("exited with wait status \(status)") }
             do {
                 let probe = try HiredisClient(port: port, timeoutSeconds: 1)
                 // NOAUTH also proves the server is serving requests (requirepass directive).
@@ -146,10 +154,11 @@ final class ServerProcess {
             }
             usleep(20_000)
         }
-        return .failed(lastError)
+        return .unresponsive(lastError)
     }
 
-    /// SIGTERM, wait up to 5 s, then SIGKILL; always reaps the process.
+    /// SIGTERM, wait up to 5 s, then SIGKILL; reaps the process. Only for a process not reaped yet, so the pid
+    /// cannot have been reused.
     private static func terminate(_ pid: pid_t) {
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(5)
