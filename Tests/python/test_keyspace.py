@@ -408,21 +408,14 @@ def test_set_members(r):
 # --- WRONGTYPE ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key, commands", [
-    ("stream", [("GET",), ("INCR",), ("LPUSH", "x"), ("LRANGE", 0, -1), ("SADD", "x"), ("SMEMBERS",)]),
-    ("string", [("XADD", "1-1", "f", "v"), ("XLEN",), ("XRANGE", "-", "+"), ("LLEN",), ("SCARD",)]),
-    ("list", [("GET",), ("XADD", "*", "f", "v"), ("XREAD", "STREAMS", "0"), ("SISMEMBER", "x")]),
-    ("set", [("GET",), ("RPOP",), ("XTRIM", "MAXLEN", 1), ("XINFO", "STREAM")]),
+    ("stream", ["GET {}", "INCR {}", "LPUSH {} x", "LRANGE {} 0 -1", "SADD {} x", "SMEMBERS {}", "SET {} x GET"]),
+    ("string", ["XADD {} 1-1 f v", "XLEN {}", "XRANGE {} - +", "LLEN {}", "SCARD {}"]),
+    ("list", ["GET {}", "XADD {} * f v", "XREAD STREAMS {} 0", "SISMEMBER {} x"]),
+    ("set", ["GET {}", "RPOP {}", "XTRIM {} MAXLEN 1", "XINFO STREAM {}"]),
 ])
 def test_wrongtype_across_types(r, key, commands):
     fill_one_of_each_type(r)
     for command in commands:
-        name, *rest = command
-        if name == "XREAD":
-            args = ["XREAD", "STREAMS", key, *rest[1:]]
-        elif name == "XINFO":
-            args = ["XINFO", "STREAM", key]
-        else:
-            args = [name, key, *rest]
         with pytest.raises(redis.ResponseError, match=WRONGTYPE):
-            r.execute_command(*args)
+            r.execute_command(*command.format(key).split())
     assert r.dbsize() == 4

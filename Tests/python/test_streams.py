@@ -296,6 +296,16 @@ def test_xrange_reply_bytes(four, raw):
     assert raw().call("XRANGE", "s", "3", "+") == b"*1\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$1\r\nd\r\n$1\r\nx\r\n"
 
 
+def parse_bound(text, is_start):
+    """(id tuple, exclusive) for an XRANGE bound; an id without sequence covers its whole millisecond."""
+    exclusive = text.startswith("(")
+    text = text.lstrip("(")
+    if "-" in text:
+        ms, seq = text.split("-")
+        return (int(ms), int(seq)), exclusive
+    return (int(text), 0 if is_start else 2 ** 64 - 1), exclusive
+
+
 def test_xrange_across_many_nodes_matches_model(r, config):
     config("stream-node-max-entries", 7)
     model = []
@@ -306,13 +316,13 @@ def test_xrange_across_many_nodes_matches_model(r, config):
             model.append(entry_id)
     r.xdel("s", *model[::5])
     model = [entry_id for index, entry_id in enumerate(model) if index % 5]
-    key = lambda entry_id: tuple(map(int, entry_id.split("-")))
+    as_tuple = lambda entry_id: tuple(map(int, entry_id.split("-")))
     for start, end in (("50", "120"), ("50-1", "(120-1"), ("(10-1", "199")):
-        lo = key(start.strip("(")) if "-" in start else (int(start.strip("(")), 0)
-        hi = key(end.strip("(")) if "-" in end else (int(end.strip("(")), 2 ** 64 - 1)
+        (low, low_open), (high, high_open) = parse_bound(start, True), parse_bound(end, False)
         expected = [e for e in model
-                    if (key(e) > lo if start.startswith("(") else key(e) >= lo)
-                    and (key(e) < hi if end.startswith("(") else key(e) <= hi)]
+                    if (as_tuple(e) > low if low_open else as_tuple(e) >= low)
+                    and (as_tuple(e) < high if high_open else as_tuple(e) <= high)]
+        assert expected  # the ranges are chosen to be non-empty
         assert ids(r.xrange("s", start, end)) == expected
         assert ids(r.xrevrange("s", end, start)) == expected[::-1]
     assert ids(r.xrange("s", count=10)) == model[:10]
