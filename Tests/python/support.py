@@ -1,0 +1,251 @@
+"""Server process and raw-socket helpers shared by the end-to-end tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_SECONDS = 10.0
+LOG_TAIL_LINES = 60
+
+
+def server_binary() -> str:
+    return os.environ.get("RILL_SERVER_BIN") or str(REPO_ROOT / ".build" / "debug" / "rill-server")
+
+
+def is_redis_server(binary: str) -> bool:
+    return os.path.basename(binary).startswith("redis-server")
+
+
+def free_port() -> int:
+    # The port is free when we close the probe socket; another process could take it before the server
+    # binds, so ServerProcess.start retries with a new port when the server exits early.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServerProcess:
+    """One server process started by the tests, stopped by its pid.
+
+    `log_path` receives the process's stdout and stderr; it is shown when a test using the server fails.
+    """
+
+    # Servers currently running, so a failing test's report can show their logs.
+    running: list["ServerProcess"] = []
+
+    def __init__(self, binary: str, directives: list[str] | None = None):
+        self.binary = binary
+        self.directives = list(directives or [])
+        self.workdir = tempfile.mkdtemp(prefix="rill-e2e-")
+        self.log_path = os.path.join(self.workdir, "server.log")
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+
+    def command_line(self, port: int) -> list[str]:
+        args = [self.binary, "--port", str(port), "--bind", "127.0.0.1"]
+        if is_redis_server(self.binary):
+            args += ["--save", "", "--appendonly", "no"]
+        return args + self.directives
+
+    def start(self) -> "ServerProcess":
+        if not os.path.exists(self.binary):
+            pytest.fail(f"server binary {self.binary} does not exist: build it (swift build) or set RILL_SERVER_BIN")
+        last_error = ""
+        for _attempt in range(3):
+            self.port = free_port()
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(
+                    self.command_line(self.port), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            ready, last_error = self._wait_until_ready()
+            if ready:
+                ServerProcess.running.append(self)
+                return self
+            self._terminate()
+        pytest.fail(f"server did not become ready: {last_error}\n--- log {self.log_path} ---\n{self.log_tail()}")
+
+    def _wait_until_ready(self) -> tuple[bool, str]:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        error = "timeout"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False, f"exited with status {self.process.returncode}"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"*1\r\n$4\r\nPING\r\n")
+                    first = conn.recv(64)
+                    # -NOAUTH also proves the server is serving requests (requirepass directive).
+                    if first[:1] in (b"+", b"-"):
+                        return True, ""
+                    error = f"unexpected PING reply {first!r}"
+            except OSError as exc:
+                error = str(exc)
+            time.sleep(0.02)
+        return False, error
+
+    def _terminate(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def stop(self) -> None:
+        self._terminate()
+        if self in ServerProcess.running:
+            ServerProcess.running.remove(self)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log_tail(self) -> str:
+        try:
+            with open(self.log_path, "r", errors="replace") as log:
+                return "".join(log.readlines()[-LOG_TAIL_LINES:])
+        except OSError:
+            return "(no log)"
+
+    def client(self, **options) -> redis.Redis:
+        options.setdefault("decode_responses", True)
+        options.setdefault("protocol", 2)
+        return redis.Redis(host="127.0.0.1", port=self.port, **options)
+
+    def raw(self, timeout: float = 5.0) -> "RawConnection":
+        return RawConnection(self.port, timeout)
+
+
+class RawConnection:
+    """A plain socket that sends bytes and returns each reply as the exact bytes the server wrote."""
+
+    def __init__(self, port: int, timeout: float = 5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    @staticmethod
+    def encode(*args) -> bytes:
+        out = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = arg if isinstance(arg, bytes) else str(arg).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        return b"".join(out)
+
+    def call(self, *args) -> bytes:
+        self.send(self.encode(*args))
+        return self.read_reply()
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed by server; unparsed bytes {self.buffer!r}")
+        self.buffer += chunk
+
+    def _line(self, start: int) -> int:
+        """Index just past the CRLF ending the line that begins at `start`."""
+        while True:
+            end = self.buffer.find(b"\r\n", start)
+            if end >= 0:
+                return end + 2
+            self._fill()
+
+    def _reply_end(self, start: int) -> int:
+        line_end = self._line(start)
+        kind = self.buffer[start:start + 1]
+        header = self.buffer[start + 1:line_end - 2]
+        if kind in (b"+", b"-", b":", b"_", b",", b"#", b"("):
+            return line_end
+        if kind in (b"$", b"=", b"!"):
+            length = int(header)
+            if length < 0:
+                return line_end
+            while len(self.buffer) < line_end + length + 2:
+                self._fill()
+            return line_end + length + 2
+        if kind in (b"*", b"~", b">", b"%", b"|"):
+            count = int(header)
+            if count < 0:
+                return line_end
+            if kind in (b"%", b"|"):
+                count *= 2
+            position = line_end
+            for _ in range(count):
+                position = self._reply_end(position)
+            if kind == b"|":  # an attribute precedes the reply it annotates
+                position = self._reply_end(position)
+            return position
+        raise AssertionError(f"unknown RESP type byte in {self.buffer[start:line_end]!r}")
+
+    def read_reply(self) -> bytes:
+        if not self.buffer:
+            self._fill()
+        end = self._reply_end(0)
+        reply, self.buffer = self.buffer[:end], self.buffer[end:]
+        return reply
+
+    def read_until_closed(self, timeout: float = 5.0) -> bytes:
+        """Everything the server still sends until it closes the connection; fails on timeout."""
+        self.sock.settimeout(timeout)
+        data, self.buffer = self.buffer, b""
+        while True:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def unparsed(client: redis.Redis, *args):
+    """Send a command through redis-py without its per-command reply parsing (COMMAND, INFO, ... callbacks)."""
+    connection = client.connection_pool.get_connection()
+    try:
+        connection.send_command(*args)
+        return connection.read_response()
+    finally:
+        client.connection_pool.release(connection)
+
+
+def parse_reply(data: bytes):
+    """Parse one complete RESP2/RESP3 reply into nested (type byte, value) tuples; maps keep their pair order."""
+    value, end = _parse_at(data, 0)
+    assert end == len(data), f"trailing bytes after reply: {data[end:]!r}"
+    return value
+
+
+def _parse_at(data: bytes, start: int):
+    line_end = data.index(b"\r\n", start)
+    kind, header = data[start:start + 1], data[start + 1:line_end]
+    position = line_end + 2
+    if kind in (b"$", b"=", b"!"):
+        length = int(header)
+        if length < 0:
+            return (kind, None), position
+        return (kind, data[position:position + length]), position + length + 2
+    if kind in (b"*", b"~", b">", b"%", b"|"):
+        count = int(header)
+        if count < 0:
+            return (kind, None), position
+        items = []
+        for _ in range(count * 2 if kind in (b"%", b"|") else count):
+            item, position = _parse_at(data, position)
+            items.append(item)
+        if kind in (b"%", b"|"):
+            items = list(zip(items[0::2], items[1::2]))
+        return (kind, items), position
+    return (kind, header), position
