@@ -62,6 +62,42 @@ public struct RESPRequestDecoder: Sendable {
         @usableFromInline var length: Int
     }
 
+    /// The arguments found so far: a prefix of `storage` of length `count`. Emptying only resets `count`, so a
+    /// connection reuses the storage for every request; storage grown past `retainedCapacity` by a huge request is
+    /// released when emptied.
+    @usableFromInline
+    struct ArgumentList: Sendable {
+        /// Backing store; entries at `count...` are stale leftovers of earlier requests.
+        private var storage: [ArgumentBounds] = []
+        /// Number of valid entries at the front of `storage`.
+        private(set) var count = 0
+
+        /// Largest storage kept across requests, in entries (16 bytes each).
+        private static let retainedCapacity = 4096
+
+        var isEmpty: Bool { self.count == 0 }
+
+        subscript(index: Int) -> ArgumentBounds { self.storage[index] }
+
+        mutating func append(_ bounds: ArgumentBounds) {
+            if self.count < self.storage.count {
+                self.storage[self.count] = bounds
+            } else {
+                self.storage.append(bounds)
+            }
+            self.count += 1
+        }
+
+        mutating func removeAll() {
+            self.count = 0
+            if self.storage.count > Self.retainedCapacity { self.storage = [] }
+        }
+
+        mutating func reserveCapacity(_ minimumCapacity: Int) {
+            if minimumCapacity > self.storage.capacity { self.storage.reserveCapacity(minimumCapacity) }
+        }
+    }
+
     /// What the scan of the readable bytes concluded.
     private enum Step {
         /// The current request is incomplete; everything readable has been examined.
@@ -90,9 +126,9 @@ public struct RESPRequestDecoder: Sendable {
     /// Readable byte count seen by the last call that returned `nil`; the next call must see at least as many
     /// (otherwise the caller dropped bytes of a partial request). 0 between requests.
     private var examinedByteCount: Int = 0
-    /// Completed arguments of the current request. Emptied per request but its capacity is kept, so steady-state
-    /// decoding does not allocate here.
-    private var argumentBounds: [ArgumentBounds] = []
+    /// Completed arguments of the current request. Emptied per request but its storage is kept (up to a bound), so
+    /// steady-state decoding does not allocate here.
+    private var argumentBounds = ArgumentList()
 
     /// Upper bound on the capacity reserved up front from a `*` count, so a huge announced count cannot make us
     /// allocate before its arguments actually arrive (Redis uses the same cap).
@@ -112,7 +148,7 @@ public struct RESPRequestDecoder: Sendable {
         self.remainingArguments = 0
         self.bulkLength = 0
         self.examinedByteCount = 0
-        self.argumentBounds.removeAll(keepingCapacity: true)
+        self.argumentBounds.removeAll()
     }
 
     /// Decodes the next complete command at the buffer's reader index.
@@ -175,14 +211,17 @@ public struct RESPRequestDecoder: Sendable {
 
     /// Turns `argumentBounds` into slices of `buffer`, whose reader index is still at the request's first byte.
     private func makeArguments(from buffer: ByteBuffer) -> [ByteBuffer] {
-        var arguments: [ByteBuffer] = []
-        arguments.reserveCapacity(self.argumentBounds.count)
+        let count = self.argumentBounds.count
         let requestStart = buffer.readerIndex
-        for bounds in self.argumentBounds {
-            // Cannot fail: every bound was checked against the readable bytes of this very buffer during the scan.
-            arguments.append(buffer.getSlice(at: requestStart + bounds.offset, length: bounds.length)!)
+        return [ByteBuffer](unsafeUninitializedCapacity: count) { arguments, initializedCount in
+            for index in 0..<count {
+                let bounds = self.argumentBounds[index]
+                // Cannot fail: every bound was checked against the readable bytes of this very buffer in the scan.
+                let slice = buffer.getSlice(at: requestStart + bounds.offset, length: bounds.length)!
+                (arguments.baseAddress! + index).initialize(to: slice)
+                initializedCount = index + 1
+            }
         }
-        return arguments
     }
 
     /// Runs the state machine over the readable bytes (offset 0 = the current request's first byte) until the
@@ -210,7 +249,7 @@ public struct RESPRequestDecoder: Sendable {
                 let next = carriageReturn + 2
                 if count <= 0 { return .skip(next) }
                 self.remainingArguments = Int(count)
-                self.argumentBounds.removeAll(keepingCapacity: true)
+                self.argumentBounds.removeAll()
                 self.argumentBounds.reserveCapacity(min(self.remainingArguments, Self.maxPreallocatedArguments))
                 self.phase = .bulkLengthLine
                 self.lineStart = next
@@ -340,7 +379,7 @@ public struct RESPRequestDecoder: Sendable {
         in buffer: inout ByteBuffer,
         contentLength: Int
     ) throws(RESPProtocolError) {
-        self.argumentBounds.removeAll(keepingCapacity: true)
+        self.argumentBounds.removeAll()
         let hasQuotes = buffer.withUnsafeReadableBytes { bytes in
             var index = 0
             while index < contentLength {
@@ -382,7 +421,8 @@ public struct RESPRequestDecoder: Sendable {
         precondition(inArguments == (self.remainingArguments > 0), "remainingArguments out of phase")
         precondition(self.phase == .bulkPayload || self.bulkLength == 0, "bulkLength outside .bulkPayload")
         if inArguments {
-            for bounds in self.argumentBounds {
+            for index in 0..<self.argumentBounds.count {
+                let bounds = self.argumentBounds[index]
                 precondition(bounds.offset >= 0 && bounds.length >= 0, "negative argument bounds")
                 precondition(bounds.offset + bounds.length + 2 <= self.lineStart, "argument overlaps current line")
             }
