@@ -166,6 +166,8 @@ public struct RESPRequestDecoder: Sendable {
     ///
     /// - Complexity: O(n) in the bytes newly received since the previous call plus the size of the result; no
     ///   allocation except the returned array (and the internal argument list growing past its high-water mark).
+    ///   The one exception: unescaping a quoted inline line writes to `buffer`, which copies its storage first if
+    ///   slices of it are still alive elsewhere.
     public mutating func decode(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [ByteBuffer]? {
         while true {
             let step: Step
@@ -413,6 +415,12 @@ public struct RESPRequestDecoder: Sendable {
     ///
     /// - Complexity: O(arguments of the partial request).
     public func validate() {
+        self.checkInvariants(allArguments: true)
+    }
+
+    /// The invariant checks; with `allArguments` false only the newest argument is checked, which keeps the
+    /// per-call internal checks O(1) (checking all of them on every partial read would make decoding quadratic).
+    private func checkInvariants(allArguments: Bool) {
         precondition(
             0 <= self.lineStart && self.lineStart <= self.scanOffset && self.scanOffset <= self.examinedByteCount,
             "offsets out of order"
@@ -421,10 +429,15 @@ public struct RESPRequestDecoder: Sendable {
         precondition(inArguments == (self.remainingArguments > 0), "remainingArguments out of phase")
         precondition(self.phase == .bulkPayload || self.bulkLength == 0, "bulkLength outside .bulkPayload")
         if inArguments {
-            for index in 0..<self.argumentBounds.count {
+            let count = self.argumentBounds.count
+            for index in (allArguments ? 0 : max(0, count - 1))..<count {
                 let bounds = self.argumentBounds[index]
                 precondition(bounds.offset >= 0 && bounds.length >= 0, "negative argument bounds")
                 precondition(bounds.offset + bounds.length + 2 <= self.lineStart, "argument overlaps current line")
+                if index > 0 {
+                    let previous = self.argumentBounds[index - 1]
+                    precondition(previous.offset + previous.length + 2 < bounds.offset, "arguments out of order")
+                }
             }
         } else {
             precondition(self.argumentBounds.isEmpty, "arguments recorded outside a multibulk request")
@@ -435,7 +448,7 @@ public struct RESPRequestDecoder: Sendable {
     }
 
     #if RILL_INTERNAL_CHECKS
-    private func _checkInvariants() { self.validate() }
+    private func _checkInvariants() { self.checkInvariants(allArguments: false) }
     #else
     @inline(__always) private func _checkInvariants() {}
     #endif

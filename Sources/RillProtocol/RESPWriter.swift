@@ -40,12 +40,18 @@ public struct RESPWriter: Sendable {
     /// - Complexity: O(text length).
     @inlinable
     public mutating func simpleString(_ text: StaticString) {
-        let length = text.utf8CodeUnitCount
-        self.append(maxBytes: length + 3) { destination in
-            destination.storeBytes(of: UInt8(ascii: "+"), as: UInt8.self)
-            (destination + 1).copyMemory(from: text.utf8Start, byteCount: length)
-            Self.putCRLF(at: destination + 1 + length)
-            return length + 3
+        // withUTF8Buffer, not utf8Start: a one-character literal may be stored as a scalar, without a pointer.
+        text.withUTF8Buffer { utf8 in
+            let length = utf8.count
+            self.append(maxBytes: length + 3) { destination in
+                destination.storeBytes(of: UInt8(ascii: "+"), as: UInt8.self)
+                if length > 0 {
+                    // Non-nil: the buffer is not empty.
+                    (destination + 1).copyMemory(from: utf8.baseAddress!, byteCount: length)
+                }
+                Self.putCRLF(at: destination + 1 + length)
+                return length + 3
+            }
         }
     }
 
@@ -109,7 +115,7 @@ public struct RESPWriter: Sendable {
     /// The text is Redis 7.0's: C's `%.17g` (so 1.1 is `1.1000000000000001`, 100 is `100`, 1e-5 is
     /// `1.0000000000000001e-05`), with infinities spelled `inf` / `-inf` and NaN as the C library prints it (`nan`).
     ///
-    /// - Complexity: O(1).
+    /// - Complexity: O(1). Allocates once (C varargs formatting); doubles are rare in Rill's replies.
     public mutating func double(_ value: Double) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { scratch in
             // Non-nil: a temporary allocation of 32 elements always has a base address.
@@ -238,7 +244,7 @@ public struct RESPWriter: Sendable {
         case .v2:
             self.bulkString(bytes)
         case .v3:
-            precondition(format.utf8CodeUnitCount == 3, "verbatim string format must be 3 bytes")
+            precondition(format.withUTF8Buffer { $0.count } == 3, "verbatim string format must be 3 bytes")
             self.writeLine(prefix: UInt8(ascii: "="), Int64(bytes.count + 4))
             self.buffer.writeStaticString(format)
             self.buffer.writeInteger(UInt8(ascii: ":"))

@@ -27,6 +27,9 @@ struct RESPWriterTests {
         expect({ $0.simpleString(Array("PONG")) }, v2: "+PONG\r\n", v3: "+PONG\r\n")
         expect({ $0.simpleString("QUEUED".utf8) }, v2: "+QUEUED\r\n", v3: "+QUEUED\r\n")
         expect({ $0.simpleString("") }, v2: "+\r\n", v3: "+\r\n")
+        expect({ $0.simpleString("Q") }, v2: "+Q\r\n", v3: "+Q\r\n")
+        let scalarForm: StaticString = "\u{51}"
+        expect({ $0.simpleString(scalarForm) }, v2: "+Q\r\n", v3: "+Q\r\n")
     }
 
     @Test func errors() {
