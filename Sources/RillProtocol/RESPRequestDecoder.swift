@@ -21,9 +21,12 @@ import NIOCore
 /// - Redis looks for line ends with C string functions, so a NUL byte before the end of a header or inline line
 ///   hides the end: the line then only ends by exceeding ``RESPDecoderLimits/maxInlineLength`` (an error).
 ///
-/// Line-length errors are decided from the position of the line's terminator, never from how the bytes happened to
-/// be split into reads, so a request split at any byte decodes the same way (Redis itself checks only the bytes it
-/// has buffered, which gives the same answer when reads are smaller than the limit).
+/// Line-length rule: a line is too big when more than ``RESPDecoderLimits/maxInlineLength`` bytes precede its
+/// terminator (`\r` for `*`/`$` lines; `\n` for inline lines, so a `\r` before it counts), or, while no terminator
+/// has arrived, as soon as more than that many bytes are waiting. This depends only on the bytes, never on how they
+/// were split into reads, so a request split at any byte decodes the same way. It is what Redis does when bytes
+/// arrive in reads smaller than the limit (Redis only checks what it has buffered, so with a single huge read it
+/// would accept a slightly longer line).
 ///
 /// Partial requests: when ``decode(_:)`` returns `nil` it leaves the reader index at the start of the incomplete
 /// request and remembers how far it got (relative to that index), so the next call resumes without rescanning:
