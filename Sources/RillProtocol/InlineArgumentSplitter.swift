@@ -18,7 +18,7 @@ public enum InlineArgumentSplitter {
     /// - Complexity: O(line length).
     static func splitPlain(
         _ line: UnsafeRawBufferPointer,
-        into arguments: inout [RESPRequestDecoder.ArgumentBounds]
+        into arguments: inout RESPRequestDecoder.ArgumentList
     ) {
         let end = line.count
         var index = 0
@@ -36,7 +36,7 @@ public enum InlineArgumentSplitter {
     /// - Complexity: O(line length).
     static func splitQuoted(
         _ line: UnsafeMutableRawBufferPointer,
-        into arguments: inout [RESPRequestDecoder.ArgumentBounds]
+        into arguments: inout RESPRequestDecoder.ArgumentList
     ) throws(RESPProtocolError) {
         let end = line.count
         /// The byte at `index`, or NUL past the end, mirroring a NUL-terminated C string.

@@ -21,9 +21,12 @@ import NIOCore
 /// - Redis looks for line ends with C string functions, so a NUL byte before the end of a header or inline line
 ///   hides the end: the line then only ends by exceeding ``RESPDecoderLimits/maxInlineLength`` (an error).
 ///
-/// Line-length errors are decided from the position of the line's terminator, never from how the bytes happened to
-/// be split into reads, so a request split at any byte decodes the same way (Redis itself checks only the bytes it
-/// has buffered, which gives the same answer when reads are smaller than the limit).
+/// Line-length rule: a line is too big when more than ``RESPDecoderLimits/maxInlineLength`` bytes precede its
+/// terminator (`\r` for `*`/`$` lines; `\n` for inline lines, so a `\r` before it counts), or, while no terminator
+/// has arrived, as soon as more than that many bytes are waiting. This depends only on the bytes, never on how they
+/// were split into reads, so a request split at any byte decodes the same way. It is what Redis does when bytes
+/// arrive in reads smaller than the limit (Redis only checks what it has buffered, so with a single huge read it
+/// would accept a slightly longer line).
 ///
 /// Partial requests: when ``decode(_:)`` returns `nil` it leaves the reader index at the start of the incomplete
 /// request and remembers how far it got (relative to that index), so the next call resumes without rescanning:
@@ -62,6 +65,42 @@ public struct RESPRequestDecoder: Sendable {
         @usableFromInline var length: Int
     }
 
+    /// The arguments found so far: a prefix of `storage` of length `count`. Emptying only resets `count`, so a
+    /// connection reuses the storage for every request; storage grown past `retainedCapacity` by a huge request is
+    /// released when emptied.
+    @usableFromInline
+    struct ArgumentList: Sendable {
+        /// Backing store; entries at `count...` are stale leftovers of earlier requests.
+        private var storage: [ArgumentBounds] = []
+        /// Number of valid entries at the front of `storage`.
+        private(set) var count = 0
+
+        /// Largest storage kept across requests, in entries (16 bytes each).
+        private static let retainedCapacity = 4096
+
+        var isEmpty: Bool { self.count == 0 }
+
+        subscript(index: Int) -> ArgumentBounds { self.storage[index] }
+
+        mutating func append(_ bounds: ArgumentBounds) {
+            if self.count < self.storage.count {
+                self.storage[self.count] = bounds
+            } else {
+                self.storage.append(bounds)
+            }
+            self.count += 1
+        }
+
+        mutating func removeAll() {
+            self.count = 0
+            if self.storage.count > Self.retainedCapacity { self.storage = [] }
+        }
+
+        mutating func reserveCapacity(_ minimumCapacity: Int) {
+            if minimumCapacity > self.storage.capacity { self.storage.reserveCapacity(minimumCapacity) }
+        }
+    }
+
     /// What the scan of the readable bytes concluded.
     private enum Step {
         /// The current request is incomplete; everything readable has been examined.
@@ -90,9 +129,9 @@ public struct RESPRequestDecoder: Sendable {
     /// Readable byte count seen by the last call that returned `nil`; the next call must see at least as many
     /// (otherwise the caller dropped bytes of a partial request). 0 between requests.
     private var examinedByteCount: Int = 0
-    /// Completed arguments of the current request. Emptied per request but its capacity is kept, so steady-state
-    /// decoding does not allocate here.
-    private var argumentBounds: [ArgumentBounds] = []
+    /// Completed arguments of the current request. Emptied per request but its storage is kept (up to a bound), so
+    /// steady-state decoding does not allocate here.
+    private var argumentBounds = ArgumentList()
 
     /// Upper bound on the capacity reserved up front from a `*` count, so a huge announced count cannot make us
     /// allocate before its arguments actually arrive (Redis uses the same cap).
@@ -112,7 +151,7 @@ public struct RESPRequestDecoder: Sendable {
         self.remainingArguments = 0
         self.bulkLength = 0
         self.examinedByteCount = 0
-        self.argumentBounds.removeAll(keepingCapacity: true)
+        self.argumentBounds.removeAll()
     }
 
     /// Decodes the next complete command at the buffer's reader index.
@@ -130,6 +169,8 @@ public struct RESPRequestDecoder: Sendable {
     ///
     /// - Complexity: O(n) in the bytes newly received since the previous call plus the size of the result; no
     ///   allocation except the returned array (and the internal argument list growing past its high-water mark).
+    ///   The one exception: unescaping a quoted inline line writes to `buffer`, which copies its storage first if
+    ///   slices of it are still alive elsewhere.
     public mutating func decode(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [ByteBuffer]? {
         while true {
             let step: Step
@@ -175,11 +216,14 @@ public struct RESPRequestDecoder: Sendable {
 
     /// Turns `argumentBounds` into slices of `buffer`, whose reader index is still at the request's first byte.
     private func makeArguments(from buffer: ByteBuffer) -> [ByteBuffer] {
+        // reserveCapacity + append stays on specialized code paths; Array(unsafeUninitializedCapacity:) was
+        // measured to go through a generic metadata lookup per call.
         var arguments: [ByteBuffer] = []
         arguments.reserveCapacity(self.argumentBounds.count)
         let requestStart = buffer.readerIndex
-        for bounds in self.argumentBounds {
-            // Cannot fail: every bound was checked against the readable bytes of this very buffer during the scan.
+        for index in 0..<self.argumentBounds.count {
+            let bounds = self.argumentBounds[index]
+            // Cannot fail: every bound was checked against the readable bytes of this very buffer in the scan.
             arguments.append(buffer.getSlice(at: requestStart + bounds.offset, length: bounds.length)!)
         }
         return arguments
@@ -191,33 +235,54 @@ public struct RESPRequestDecoder: Sendable {
         let end = bytes.count
         // A partial request's offsets point into these bytes; if some vanished they would point past the end.
         precondition(end >= self.examinedByteCount, "RESPRequestDecoder: readable bytes shrank inside a partial request")
+        // Phases are tested in grammar order rather than dispatched through a switch, so a request that arrives
+        // whole runs straight through (measurably cheaper than re-dispatching after every line).
+        if self.phase == .requestStart {
+            guard end > 0 else { return .needMoreData }
+            self.lineStart = 0
+            self.scanOffset = 0
+            self.phase = bytes[0] == ASCII.asterisk ? .multibulkCountLine : .inlineLine
+        }
+
+        if self.phase == .inlineLine {
+            var index = self.scanOffset
+            while index < end {
+                let byte = bytes[index]
+                if byte == ASCII.lineFeed || byte == ASCII.nul { break }
+                index += 1
+            }
+            if index < end && bytes[index] == ASCII.lineFeed {
+                guard index - self.lineStart <= self.limits.maxInlineLength else { throw .tooBigInlineRequest }
+                let contentLength = (index > 0 && bytes[index - 1] == ASCII.carriageReturn) ? index - 1 : index
+                return .inline(contentLength: contentLength, consumed: index + 1)
+            }
+            self.scanOffset = index
+            guard end - self.lineStart <= self.limits.maxInlineLength else { throw .tooBigInlineRequest }
+            self.examinedByteCount = end
+            return .needMoreData
+        }
+
+        if self.phase == .multibulkCountLine {
+            guard let carriageReturn = try self.findHeaderLineEnd(in: bytes, isCountLine: true) else {
+                self.examinedByteCount = end
+                return .needMoreData
+            }
+            guard let count = Self.parseRedisInteger(bytes, from: self.lineStart + 1, to: carriageReturn),
+                count <= self.limits.maxMultibulkLength
+            else { throw .invalidMultibulkLength }
+            let next = carriageReturn + 2
+            if count <= 0 { return .skip(next) }
+            self.remainingArguments = Int(count)
+            self.argumentBounds.removeAll()
+            self.argumentBounds.reserveCapacity(min(self.remainingArguments, Self.maxPreallocatedArguments))
+            self.phase = .bulkLengthLine
+            self.lineStart = next
+            self.scanOffset = next
+        }
+
         while true {
-            switch self.phase {
-            case .requestStart:
-                guard end > 0 else { return .needMoreData }
-                self.lineStart = 0
-                self.scanOffset = 0
-                self.phase = bytes[0] == ASCII.asterisk ? .multibulkCountLine : .inlineLine
-
-            case .multibulkCountLine:
-                guard let carriageReturn = try self.findHeaderLineEnd(in: bytes, tooBig: .tooBigMultibulkCount) else {
-                    self.examinedByteCount = end
-                    return .needMoreData
-                }
-                guard let count = Self.parseRedisInteger(bytes, from: self.lineStart + 1, to: carriageReturn),
-                    count <= self.limits.maxMultibulkLength
-                else { throw .invalidMultibulkLength }
-                let next = carriageReturn + 2
-                if count <= 0 { return .skip(next) }
-                self.remainingArguments = Int(count)
-                self.argumentBounds.removeAll(keepingCapacity: true)
-                self.argumentBounds.reserveCapacity(min(self.remainingArguments, Self.maxPreallocatedArguments))
-                self.phase = .bulkLengthLine
-                self.lineStart = next
-                self.scanOffset = next
-
-            case .bulkLengthLine:
-                guard let carriageReturn = try self.findHeaderLineEnd(in: bytes, tooBig: .tooBigBulkCount) else {
+            if self.phase == .bulkLengthLine {
+                guard let carriageReturn = try self.findHeaderLineEnd(in: bytes, isCountLine: false) else {
                     self.examinedByteCount = end
                     return .needMoreData
                 }
@@ -230,49 +295,31 @@ public struct RESPRequestDecoder: Sendable {
                 self.phase = .bulkPayload
                 self.lineStart = carriageReturn + 2
                 self.scanOffset = self.lineStart
+            }
 
-            case .bulkPayload:
-                // Written as a subtraction so a huge configured maxBulkLength cannot overflow.
-                guard end - self.lineStart - 2 >= self.bulkLength else {
-                    self.examinedByteCount = end
-                    return .needMoreData
-                }
-                self.argumentBounds.append(ArgumentBounds(offset: self.lineStart, length: self.bulkLength))
-                let next = self.lineStart + self.bulkLength + 2
-                self.remainingArguments -= 1
-                self.bulkLength = 0
-                if self.remainingArguments == 0 { return .multibulk(next) }
-                self.phase = .bulkLengthLine
-                self.lineStart = next
-                self.scanOffset = next
-
-            case .inlineLine:
-                var index = self.scanOffset
-                while index < end {
-                    let byte = bytes[index]
-                    if byte == ASCII.lineFeed || byte == ASCII.nul { break }
-                    index += 1
-                }
-                if index < end && bytes[index] == ASCII.lineFeed {
-                    guard index - self.lineStart <= self.limits.maxInlineLength else { throw .tooBigInlineRequest }
-                    let contentLength =
-                        (index > 0 && bytes[index - 1] == ASCII.carriageReturn) ? index - 1 : index
-                    return .inline(contentLength: contentLength, consumed: index + 1)
-                }
-                self.scanOffset = index
-                guard end - self.lineStart <= self.limits.maxInlineLength else { throw .tooBigInlineRequest }
+            // .bulkPayload. Written as a subtraction so a huge configured maxBulkLength cannot overflow.
+            guard end - self.lineStart - 2 >= self.bulkLength else {
                 self.examinedByteCount = end
                 return .needMoreData
             }
+            self.argumentBounds.append(ArgumentBounds(offset: self.lineStart, length: self.bulkLength))
+            let next = self.lineStart + self.bulkLength + 2
+            self.remainingArguments -= 1
+            self.bulkLength = 0
+            if self.remainingArguments == 0 { return .multibulk(next) }
+            self.phase = .bulkLengthLine
+            self.lineStart = next
+            self.scanOffset = next
         }
     }
 
     /// Finds the `\r` ending the `*`/`$` line at `lineStart` and returns its offset once the byte after it has also
-    /// arrived; `nil` means more bytes are needed. Throws `tooBig` when the line exceeds the inline limit.
+    /// arrived; `nil` means more bytes are needed. Throws the count or bulk "too big" error (per `isCountLine`)
+    /// when the line exceeds the inline limit.
     @inline(__always)
     private mutating func findHeaderLineEnd(
         in bytes: UnsafeRawBufferPointer,
-        tooBig: RESPProtocolError
+        isCountLine: Bool
     ) throws(RESPProtocolError) -> Int? {
         let end = bytes.count
         var index = self.scanOffset
@@ -284,10 +331,14 @@ public struct RESPRequestDecoder: Sendable {
         self.scanOffset = index
         guard index < end && bytes[index] == ASCII.carriageReturn else {
             // No line end visible (none yet, or hidden behind a NUL): only the length limit can end this line.
-            guard end - self.lineStart <= self.limits.maxInlineLength else { throw tooBig }
+            guard end - self.lineStart <= self.limits.maxInlineLength else {
+                throw isCountLine ? .tooBigMultibulkCount : .tooBigBulkCount
+            }
             return nil
         }
-        guard index - self.lineStart <= self.limits.maxInlineLength else { throw tooBig }
+        guard index - self.lineStart <= self.limits.maxInlineLength else {
+            throw isCountLine ? .tooBigMultibulkCount : .tooBigBulkCount
+        }
         return index + 1 < end ? index : nil
     }
 
@@ -340,7 +391,7 @@ public struct RESPRequestDecoder: Sendable {
         in buffer: inout ByteBuffer,
         contentLength: Int
     ) throws(RESPProtocolError) {
-        self.argumentBounds.removeAll(keepingCapacity: true)
+        self.argumentBounds.removeAll()
         let hasQuotes = buffer.withUnsafeReadableBytes { bytes in
             var index = 0
             while index < contentLength {
@@ -374,6 +425,12 @@ public struct RESPRequestDecoder: Sendable {
     ///
     /// - Complexity: O(arguments of the partial request).
     public func validate() {
+        self.checkInvariants(allArguments: true)
+    }
+
+    /// The invariant checks; with `allArguments` false only the newest argument is checked, which keeps the
+    /// per-call internal checks O(1) (checking all of them on every partial read would make decoding quadratic).
+    private func checkInvariants(allArguments: Bool) {
         precondition(
             0 <= self.lineStart && self.lineStart <= self.scanOffset && self.scanOffset <= self.examinedByteCount,
             "offsets out of order"
@@ -382,9 +439,15 @@ public struct RESPRequestDecoder: Sendable {
         precondition(inArguments == (self.remainingArguments > 0), "remainingArguments out of phase")
         precondition(self.phase == .bulkPayload || self.bulkLength == 0, "bulkLength outside .bulkPayload")
         if inArguments {
-            for bounds in self.argumentBounds {
+            let count = self.argumentBounds.count
+            for index in (allArguments ? 0 : max(0, count - 1))..<count {
+                let bounds = self.argumentBounds[index]
                 precondition(bounds.offset >= 0 && bounds.length >= 0, "negative argument bounds")
                 precondition(bounds.offset + bounds.length + 2 <= self.lineStart, "argument overlaps current line")
+                if index > 0 {
+                    let previous = self.argumentBounds[index - 1]
+                    precondition(previous.offset + previous.length + 2 < bounds.offset, "arguments out of order")
+                }
             }
         } else {
             precondition(self.argumentBounds.isEmpty, "arguments recorded outside a multibulk request")
@@ -395,7 +458,7 @@ public struct RESPRequestDecoder: Sendable {
     }
 
     #if RILL_INTERNAL_CHECKS
-    private func _checkInvariants() { self.validate() }
+    private func _checkInvariants() { self.checkInvariants(allArguments: false) }
     #else
     @inline(__always) private func _checkInvariants() {}
     #endif

@@ -40,9 +40,19 @@ public struct RESPWriter: Sendable {
     /// - Complexity: O(text length).
     @inlinable
     public mutating func simpleString(_ text: StaticString) {
-        self.buffer.writeInteger(UInt8(ascii: "+"))
-        self.buffer.writeStaticString(text)
-        self.writeCRLF()
+        // withUTF8Buffer, not utf8Start: a one-character literal may be stored as a scalar, without a pointer.
+        text.withUTF8Buffer { utf8 in
+            let length = utf8.count
+            self.append(maxBytes: length + 3) { destination in
+                destination.storeBytes(of: UInt8(ascii: "+"), as: UInt8.self)
+                if length > 0 {
+                    // Non-nil: the buffer is not empty.
+                    (destination + 1).copyMemory(from: utf8.baseAddress!, byteCount: length)
+                }
+                Self.putCRLF(at: destination + 1 + length)
+                return length + 3
+            }
+        }
     }
 
     /// `+<bytes>\r\n`. `bytes` must not contain CR or LF (not checked).
@@ -105,7 +115,7 @@ public struct RESPWriter: Sendable {
     /// The text is Redis 7.0's: C's `%.17g` (so 1.1 is `1.1000000000000001`, 100 is `100`, 1e-5 is
     /// `1.0000000000000001e-05`), with infinities spelled `inf` / `-inf` and NaN as the C library prints it (`nan`).
     ///
-    /// - Complexity: O(1).
+    /// - Complexity: O(1). Allocates once (C varargs formatting); doubles are rare in Rill's replies.
     public mutating func double(_ value: Double) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { scratch in
             // Non-nil: a temporary allocation of 32 elements always has a base address.
@@ -139,8 +149,8 @@ public struct RESPWriter: Sendable {
     @inlinable
     public mutating func boolean(_ value: Bool) {
         switch self.version {
-        case .v3: self.buffer.writeStaticString(value ? "#t\r\n" : "#f\r\n")
-        case .v2: self.buffer.writeStaticString(value ? ":1\r\n" : ":0\r\n")
+        case .v3: self.writeLine(prefix: UInt8(ascii: "#"), byte: value ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+        case .v2: self.writeLine(prefix: UInt8(ascii: ":"), byte: value ? UInt8(ascii: "1") : UInt8(ascii: "0"))
         }
     }
 
@@ -151,9 +161,14 @@ public struct RESPWriter: Sendable {
     /// - Complexity: O(bytes.count).
     @inlinable
     public mutating func bulkString<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        self.writeLine(prefix: UInt8(ascii: "$"), Int64(bytes.count))
-        self.writeBytes(bytes)
-        self.writeCRLF()
+        let written: Void? = bytes.withContiguousStorageIfAvailable { contiguous in
+            self.bulkString(UnsafeRawBufferPointer(contiguous))
+        }
+        if written == nil {
+            self.writeLine(prefix: UInt8(ascii: "$"), Int64(bytes.count))
+            self.buffer.writeBytes(bytes)
+            self.writeCRLF()
+        }
     }
 
     /// `$<count>\r\n<readable bytes>\r\n`; `bytes` is not consumed.
@@ -161,19 +176,26 @@ public struct RESPWriter: Sendable {
     /// - Complexity: O(bytes.readableBytes).
     @inlinable
     public mutating func bulkString(_ bytes: ByteBuffer) {
-        self.writeLine(prefix: UInt8(ascii: "$"), Int64(bytes.readableBytes))
-        self.buffer.writeImmutableBuffer(bytes)
-        self.writeCRLF()
+        // `bytes` keeps its storage alive while we read it, even if it is a copy of `self.buffer`.
+        bytes.withUnsafeReadableBytes { self.bulkString($0) }
     }
 
-    /// `$<count>\r\n<bytes>\r\n`.
+    /// `$<count>\r\n<bytes>\r\n`, with a single capacity check. `bytes` must not point into ``buffer``'s storage.
     ///
     /// - Complexity: O(bytes.count).
     @inlinable
     public mutating func bulkString(_ bytes: UnsafeRawBufferPointer) {
-        self.writeLine(prefix: UInt8(ascii: "$"), Int64(bytes.count))
-        self.buffer.writeBytes(bytes)
-        self.writeCRLF()
+        let count = bytes.count
+        self.append(maxBytes: count + 25) { destination in
+            var length = Self.putLine(prefix: UInt8(ascii: "$"), Int64(count), at: destination)
+            if count > 0 {
+                // Non-nil: a non-empty buffer pointer has a base address.
+                (destination + length).copyMemory(from: bytes.baseAddress!, byteCount: count)
+            }
+            length += count
+            Self.putCRLF(at: destination + length)
+            return length + 2
+        }
     }
 
     /// `$<utf8 count>\r\n<utf8>\r\n`.
@@ -181,9 +203,7 @@ public struct RESPWriter: Sendable {
     /// - Complexity: O(text length).
     @inlinable
     public mutating func bulkString(_ text: String) {
-        self.writeLine(prefix: UInt8(ascii: "$"), Int64(text.utf8.count))
-        self.buffer.writeString(text)
-        self.writeCRLF()
+        self.bulkString(text.utf8)
     }
 
     /// `value` in decimal as a bulk string, e.g. `$3\r\n100\r\n` (what Redis sends for numeric config values).
@@ -224,7 +244,7 @@ public struct RESPWriter: Sendable {
         case .v2:
             self.bulkString(bytes)
         case .v3:
-            precondition(format.utf8CodeUnitCount == 3, "verbatim string format must be 3 bytes")
+            precondition(format.withUTF8Buffer { $0.count } == 3, "verbatim string format must be 3 bytes")
             self.writeLine(prefix: UInt8(ascii: "="), Int64(bytes.count + 4))
             self.buffer.writeStaticString(format)
             self.buffer.writeInteger(UInt8(ascii: ":"))
@@ -249,8 +269,8 @@ public struct RESPWriter: Sendable {
     @inlinable
     public mutating func nullBulkString() {
         switch self.version {
-        case .v3: self.buffer.writeStaticString("_\r\n")
-        case .v2: self.buffer.writeStaticString("$-1\r\n")
+        case .v3: self.writeNullV3()
+        case .v2: self.writeLine(prefix: UInt8(ascii: "$"), -1)
         }
     }
 
@@ -260,8 +280,8 @@ public struct RESPWriter: Sendable {
     @inlinable
     public mutating func nullArray() {
         switch self.version {
-        case .v3: self.buffer.writeStaticString("_\r\n")
-        case .v2: self.buffer.writeStaticString("*-1\r\n")
+        case .v3: self.writeNullV3()
+        case .v2: self.writeLine(prefix: UInt8(ascii: "*"), -1)
         }
     }
 
@@ -310,31 +330,77 @@ public struct RESPWriter: Sendable {
 
     // MARK: Helpers
 
-    /// `<prefix><value>\r\n` with a single capacity check; values 0...9 take a 4-byte store.
+    /// Lets `body` write at most `maxBytes` bytes at the writer index, then commits the count it returns. One
+    /// capacity check and one uniqueness check per call; NIO's own write paths cost several times more per reply.
+    @inlinable
+    @inline(__always)
+    mutating func append(maxBytes: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        self.buffer.reserveCapacity(minimumWritableBytes: maxBytes)
+        let writerIndex = self.buffer.writerIndex
+        let written = self.buffer.withVeryUnsafeMutableBytes { storage in
+            // Non-nil: capacity for maxBytes (> 0) beyond the writer index was just reserved.
+            body(storage.baseAddress! + writerIndex)
+        }
+        self.buffer.moveWriterIndex(forwardBy: written)
+    }
+
+    /// `<prefix><value>\r\n`.
     @inlinable
     @inline(__always)
     mutating func writeLine(prefix: UInt8, _ value: Int64) {
-        if value >= 0 && value < 10 {
-            // Bytes in memory order: prefix, digit, CR, LF.
-            let word = UInt32(prefix) | (UInt32(truncatingIfNeeded: value) &+ 0x30) << 8 | 0x0A0D_0000
-            self.buffer.writeInteger(word, endianness: .little)
-            return
+        self.append(maxBytes: 23) { Self.putLine(prefix: prefix, value, at: $0) }
+    }
+
+    /// `<prefix><byte>\r\n`.
+    @inlinable
+    @inline(__always)
+    mutating func writeLine(prefix: UInt8, byte: UInt8) {
+        self.append(maxBytes: 4) { destination in
+            destination.storeBytes(of: (UInt32(prefix) | UInt32(byte) << 8 | 0x0A0D_0000).littleEndian, as: UInt32.self)
+            return 4
         }
-        self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 23) { destination in
-            // Non-nil: 23 writable bytes were reserved (prefix + 20 digits/sign + CRLF).
-            let base = destination.baseAddress!
-            base.storeBytes(of: prefix, as: UInt8.self)
-            let end = 1 + RESPDecimal.write(value, to: base + 1)
-            base.storeBytes(of: ASCII.carriageReturn, toByteOffset: end, as: UInt8.self)
-            base.storeBytes(of: ASCII.lineFeed, toByteOffset: end + 1, as: UInt8.self)
-            return end + 2
+    }
+
+    @inlinable
+    @inline(__always)
+    mutating func writeNullV3() {
+        self.append(maxBytes: 3) { destination in
+            destination.storeBytes(of: (UInt16(UInt8(ascii: "_")) | UInt16(ASCII.carriageReturn) << 8).littleEndian, as: UInt16.self)
+            destination.storeBytes(of: ASCII.lineFeed, toByteOffset: 2, as: UInt8.self)
+            return 3
         }
     }
 
     @inlinable
     @inline(__always)
     mutating func writeCRLF() {
-        self.buffer.writeInteger(UInt16(0x0A0D), endianness: .little)
+        self.append(maxBytes: 2) { destination in
+            Self.putCRLF(at: destination)
+            return 2
+        }
+    }
+
+    /// Stores `<prefix><value>\r\n` at `destination` (room for 23 bytes needed); returns its length. Values 0...9,
+    /// the most common lengths and counts, take a single 4-byte store.
+    @inlinable
+    @inline(__always)
+    static func putLine(prefix: UInt8, _ value: Int64, at destination: UnsafeMutableRawPointer) -> Int {
+        if value >= 0 && value < 10 {
+            // Bytes in memory order: prefix, digit, CR, LF. storeBytes may be unaligned (SE-0349).
+            let word = UInt32(prefix) | (UInt32(truncatingIfNeeded: value) &+ 0x30) << 8 | 0x0A0D_0000
+            destination.storeBytes(of: word.littleEndian, as: UInt32.self)
+            return 4
+        }
+        destination.storeBytes(of: prefix, as: UInt8.self)
+        let end = 1 + RESPDecimal.write(value, to: destination + 1)
+        putCRLF(at: destination + end)
+        return end + 2
+    }
+
+    @inlinable
+    @inline(__always)
+    static func putCRLF(at destination: UnsafeMutableRawPointer) {
+        destination.storeBytes(of: UInt16(0x0A0D).littleEndian, as: UInt16.self)
     }
 
     /// Appends a byte collection, through one memcpy when it has contiguous storage.
