@@ -339,8 +339,9 @@ public struct Stream: Sendable {
             masterFieldCount: pairCount, recordsStart: masterAreaSize,
             listpackBytesExcludingCounters: masterListpackSize + entryListpackSize,
             masterListpackBytes: masterListpackSize)
-        // Room for a few records: single-entry streams stay small, growth is geometric.
-        let block = StreamBlock.make(capacity: masterAreaSize + 4 * recordSize, header: header)
+        // Room for a few more small records; a big record gets no extra room, so single-entry
+        // streams stay small. Later growth is geometric.
+        let block = StreamBlock.make(capacity: masterAreaSize + recordSize + Swift.min(3 * recordSize, 512), header: header)
         block.withUnsafeMutablePointers { header, base in
             var offset = 0
             for pair in 0..<pairCount {

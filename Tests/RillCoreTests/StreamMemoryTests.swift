@@ -37,6 +37,26 @@ struct StreamMemoryTests {
     }
 }
 
+struct StreamLargeValueTests {
+    @Test func largeValuesAreStoredWithoutMuchSlack() throws {
+        var stream = Stream()
+        let big = [UInt8](repeating: 0x61, count: 100_000)
+        try stream.append(id: StreamID(ms: 1, seq: 0), fieldsAndValues: [Array("blob".utf8), big])
+        // No capacity beyond the record is requested; what remains is the allocator's size-class
+        // rounding (jemalloc: 112 KiB for this block), at most 25%.
+        let oneBlockLimit = 125_000 + 2048
+        #expect(stream.memoryFootprint < oneBlockLimit)
+        for ms in 2...40 {
+            try stream.append(id: StreamID(ms: UInt64(ms), seq: 0), fieldsAndValues: [Array("blob".utf8), big])
+        }
+        // 100,000-byte entries exceed stream-node-max-bytes, so each gets its own node.
+        #expect(stream.nodeCount == 40)
+        #expect(stream.memoryFootprint < 40 * oneBlockLimit)
+        #expect(stream.lastEntry?.fieldsAndValues[1] == big)
+        #expect(stream.validate() == [])
+    }
+}
+
 /// Throughput measurements; run with `RILL_STREAM_PERF=1 swift test -c release --filter StreamPerformanceTests`.
 @Suite(.enabled(if: Environment.isPerformanceRun))
 struct StreamPerformanceTests {
