@@ -302,6 +302,7 @@ public struct Stream: Sendable {
         prepareBlockForWriting(at: index, additionalBytes: recordSize, limits: limits)
         blocks[index].withUnsafeMutablePointers { header, base in
             var offset = header.pointee.usedBytes
+            header.pointee.lastRecordOffset = offset
             writeRecordHeader(
                 id: id, previous: header.pointee.lastRecordID,
                 flags: shares ? RecordFlags.sharesMasterFields : 0, to: base, at: &offset)
@@ -335,7 +336,7 @@ public struct Stream: Sendable {
             entryListpackSize += elements.listpackSize(2 * pair + 1)
         }
         let header = StreamBlockHeader(
-            masterID: id, lastRecordID: id, usedBytes: 0, capacity: 0, liveCount: 1, deletedCount: 0,
+            masterID: id, lastRecordID: id, lastRecordOffset: masterAreaSize, usedBytes: 0, capacity: 0, liveCount: 1, deletedCount: 0,
             masterFieldCount: pairCount, recordsStart: masterAreaSize,
             listpackBytesExcludingCounters: masterListpackSize + entryListpackSize,
             masterListpackBytes: masterListpackSize)
