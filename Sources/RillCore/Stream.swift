@@ -175,17 +175,20 @@ public struct Stream: Sendable {
             fieldsAndValues.count >= 2 && fieldsAndValues.count % 2 == 0,
             "a stream entry needs at least one field and a value for every field")
         let id = try nextID(for: idSpec, nowMilliseconds: nowMilliseconds)
-        var rawByteCount = 0
-        for element in fieldsAndValues { rawByteCount &+= element.count }
-        guard rawByteCount <= StreamNodeLimits.listpackMaxSize else { throw .elementsTooLarge }
-
-        withUnsafeTemporaryAllocation(of: Int64?.self, capacity: fieldsAndValues.count) { integers in
-            var position = 0
-            for element in fieldsAndValues {
-                integers.initializeElement(at: position, to: element.withUnsafeBytes { parseCanonicalInt64($0) })
-                position &+= 1
+        let elementCount = fieldsAndValues.count
+        try withUnsafeTemporaryAllocation(of: ElementInfo.self, capacity: elementCount) { (infos) throws(StreamError) in
+            var rawByteCount = 0
+            var index = fieldsAndValues.startIndex
+            for position in 0..<elementCount {
+                let info = fieldsAndValues[index].withUnsafeBytes { bytes in
+                    ElementInfo(byteCount: bytes.count, integer: parseCanonicalInt64(bytes))
+                }
+                infos.initializeElement(at: position, to: info)
+                rawByteCount &+= info.byteCount
+                index &+= 1
             }
-            let elements = EntryElements(arguments: fieldsAndValues, integers: UnsafeBufferPointer(integers))
+            guard rawByteCount <= StreamNodeLimits.listpackMaxSize else { throw .elementsTooLarge }
+            let elements = EntryElements(arguments: fieldsAndValues, infos: UnsafeBufferPointer(infos))
             if let tailIndex = blocks.indices.last,
                !Stream.mustCloseBlock(blocks[tailIndex], beforeAdding: rawByteCount, limits: limits) {
                 appendRecord(id: id, elements, toBlockAt: tailIndex, limits: limits)
@@ -201,33 +204,48 @@ public struct Stream: Sendable {
         return id
     }
 
-    /// The fields and values of an entry being appended, with their canonical-integer readings.
+    /// Length and canonical-integer reading of one field or value being appended.
+    private struct ElementInfo {
+        var byteCount: Int
+        /// The element's value if it is a canonical decimal integer.
+        var integer: Int64?
+    }
+
+    /// The fields and values of an entry being appended, with their precomputed `ElementInfo`.
     private struct EntryElements<Arguments: RandomAccessCollection> where Arguments.Element == [UInt8], Arguments.Index == Int {
         let arguments: Arguments
-        /// `integers[i]` is element i's value if it is a canonical decimal integer.
-        let integers: UnsafeBufferPointer<Int64?>
+        /// `infos[i]` describes element i (even: field name, odd: value).
+        let infos: UnsafeBufferPointer<ElementInfo>
 
-        var pairCount: Int { arguments.count / 2 }
+        var pairCount: Int { infos.count / 2 }
 
         @inline(__always)
-        func element(_ index: Int) -> [UInt8] { arguments[arguments.startIndex + index] }
+        func byteCount(_ index: Int) -> Int { infos[index].byteCount }
 
         /// Bytes the element takes in a Redis listpack.
         @inline(__always)
         func listpackSize(_ index: Int) -> Int {
-            ListpackSize.element(byteCount: element(index).count, integer: integers[index])
+            ListpackSize.element(byteCount: infos[index].byteCount, integer: infos[index].integer)
         }
 
         /// Bytes the element takes in a record.
         @inline(__always)
         func encodedSize(_ index: Int) -> Int {
-            encodedValueSize(byteCount: element(index).count, integer: integers[index])
+            encodedValueSize(byteCount: infos[index].byteCount, integer: infos[index].integer)
+        }
+
+        @inline(__always)
+        func withBytes<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+            arguments[arguments.startIndex &+ index].withUnsafeBytes(body)
         }
 
         @inline(__always)
         func encode(_ index: Int, to base: UnsafeMutablePointer<UInt8>, at offset: inout Int) {
-            let integer = integers[index]
-            element(index).withUnsafeBytes { encodeValue($0, integer: integer, to: base, at: &offset) }
+            if let integer = infos[index].integer {
+                encodeValue(UnsafeRawBufferPointer(start: nil, count: 0), integer: integer, to: base, at: &offset)
+            } else {
+                withBytes(index) { encodeValue($0, integer: nil, to: base, at: &offset) }
+            }
         }
     }
 
@@ -246,10 +264,9 @@ public struct Stream: Sendable {
             var offset = 0
             for pair in 0..<elements.pairCount {
                 let length = Int(truncatingIfNeeded: readVarint(base, at: &offset))
-                let matches = elements.element(2 * pair).withUnsafeBytes { field -> Bool in
-                    guard field.count == length else { return false }
-                    return length == 0 || memcmpEqual(base + offset, field.baseAddress!, length)
-                }
+                guard elements.byteCount(2 * pair) == length else { return false }
+                // A non-empty buffer has a base address.
+                let matches = length == 0 || elements.withBytes(2 * pair) { memcmpEqual(base + offset, $0.baseAddress!, length) }
                 if !matches { return false }
                 offset &+= length
             }
@@ -285,6 +302,7 @@ public struct Stream: Sendable {
         prepareBlockForWriting(at: index, additionalBytes: recordSize, limits: limits)
         blocks[index].withUnsafeMutablePointers { header, base in
             var offset = header.pointee.usedBytes
+            header.pointee.lastRecordOffset = offset
             writeRecordHeader(
                 id: id, previous: header.pointee.lastRecordID,
                 flags: shares ? RecordFlags.sharesMasterFields : 0, to: base, at: &offset)
@@ -311,23 +329,24 @@ public struct Stream: Sendable {
         // flags, ID deltas (both 0), lp-count
         var entryListpackSize = 3 * ListpackSize.integer(0) + ListpackSize.integer(Int64(pairCount + 3))
         for pair in 0..<pairCount {
-            let fieldLength = elements.element(2 * pair).count
+            let fieldLength = elements.byteCount(2 * pair)
             masterAreaSize += varintSize(UInt64(fieldLength)) + fieldLength
             masterListpackSize += elements.listpackSize(2 * pair)
             recordSize += elements.encodedSize(2 * pair + 1)
             entryListpackSize += elements.listpackSize(2 * pair + 1)
         }
         let header = StreamBlockHeader(
-            masterID: id, lastRecordID: id, usedBytes: 0, capacity: 0, liveCount: 1, deletedCount: 0,
+            masterID: id, lastRecordID: id, lastRecordOffset: masterAreaSize, usedBytes: 0, capacity: 0, liveCount: 1, deletedCount: 0,
             masterFieldCount: pairCount, recordsStart: masterAreaSize,
             listpackBytesExcludingCounters: masterListpackSize + entryListpackSize,
             masterListpackBytes: masterListpackSize)
-        // Room for a few records: single-entry streams stay small, growth is geometric.
-        let block = StreamBlock.make(capacity: masterAreaSize + 4 * recordSize, header: header)
+        // Room for a few more small records; a big record gets no extra room, so single-entry
+        // streams stay small. Later growth is geometric.
+        let block = StreamBlock.make(capacity: masterAreaSize + recordSize + Swift.min(3 * recordSize, 512), header: header)
         block.withUnsafeMutablePointers { header, base in
             var offset = 0
             for pair in 0..<pairCount {
-                elements.element(2 * pair).withUnsafeBytes { field in
+                elements.withBytes(2 * pair) { field in
                     writeVarint(UInt64(field.count), to: base, at: &offset)
                     if let source = field.baseAddress {
                         (base + offset).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: field.count)
@@ -391,12 +410,14 @@ public struct Stream: Sendable {
     }
 
     /// Before a block is closed for good, give back spare capacity (a closed block only grows
-    /// again if later blocks are deleted away). Shared blocks are left alone.
+    /// again if later blocks are deleted away). Only worth it when more than a quarter is spare:
+    /// size classes of allocators such as jemalloc are up to 25% apart, so a smaller request
+    /// could land in the same class and the copy would be pure cost. Shared blocks are left alone.
     private mutating func shrinkTailBlockIfWasteful() {
         guard let index = blocks.indices.last else { return }
         let header = blocks[index].header
         let spare = header.capacity - header.usedBytes
-        guard spare > Swift.max(32, header.usedBytes / 16) else { return }
+        guard spare > Swift.max(64, header.capacity / 4) else { return }
         guard isKnownUniquelyReferenced(&blocks[index]) else { return }
         blocks[index] = blocks[index].copy(minimumCapacity: header.usedBytes)
     }

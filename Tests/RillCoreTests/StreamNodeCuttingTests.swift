@@ -85,6 +85,9 @@ struct StreamNodeCuttingTests {
         // 9828 (whole nodes up to 10000) with stream-node-max-entries 0.
         #expect(StreamNodeLimits().defaultApproximateTrimLimit == 10_000)
         #expect(StreamNodeLimits(maxBytes: 4096, maxEntries: 0).defaultApproximateTrimLimit == 10_000)
+        // With stream-node-max-bytes 0 and stream-node-max-entries 20000, XTRIM ~ 0 on 1,200,000
+        // entries removed 1,000,000: 100 * 20000 is capped.
+        #expect(StreamNodeLimits(maxBytes: 0, maxEntries: 20_000).defaultApproximateTrimLimit == 1_000_000)
         #expect(StreamNodeLimits(maxBytes: 4096, maxEntries: 50_000).defaultApproximateTrimLimit == 1_000_000)
         #expect(StreamNodeLimits(maxBytes: 4096, maxEntries: 7).defaultApproximateTrimLimit == 700)
         #expect(StreamNodeLimits(maxBytes: 0, maxEntries: 1).effectiveMaxBytes == 1 << 30)

@@ -4,6 +4,8 @@ struct StreamBlockHeader {
     var masterID: StreamID
     /// ID of the last record, live or deleted (the base for the next record's ID delta).
     var lastRecordID: StreamID
+    /// Offset of the last record's header byte (lets the newest entry be read without a scan).
+    var lastRecordOffset: Int
     /// Bytes of element storage in use: master field names, then records.
     var usedBytes: Int
     /// Bytes of element storage allocated (>= usedBytes).

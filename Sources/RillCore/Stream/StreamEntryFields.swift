@@ -114,7 +114,9 @@ public struct StreamEntryFields: Sequence {
         self.count = count
     }
 
+    /// Walks the pairs in order, decoding each on demand.
     public struct Iterator: IteratorProtocol {
+        /// The entry being walked.
         @usableFromInline let fields: StreamEntryFields
         /// Offset of the next encoded field or value inside the record.
         @usableFromInline var recordOffset: Int
@@ -182,6 +184,7 @@ public struct StreamEntryFields: Sequence {
 
 /// A copied stream entry, for callers that want owned values rather than a visitor.
 public struct StreamEntry: Hashable, Sendable {
+    /// The entry's ID.
     public var id: StreamID
     /// Field names and values alternating: `[field1, value1, field2, value2, ...]`.
     public var fieldsAndValues: [[UInt8]]

@@ -337,31 +337,25 @@ enum StreamIDParser {
 @usableFromInline
 func parseCanonicalInt64(_ text: UnsafeRawBufferPointer) -> Int64? {
     let count = text.count
-    if count == 0 || count > 20 { return nil }
-    if count == 1 && text[0] == UInt8(ascii: "0") { return 0 }
-    var index = 0
+    guard count > 0 && count <= 20 else { return nil }
     let negative = text[0] == UInt8(ascii: "-")
-    if negative {
-        index = 1
-        if count == 1 { return nil }
-    }
+    var index = negative ? 1 : 0
+    let digitCount = count - index
+    // 20 digits always exceed Int64; 19 digits always fit in UInt64, so no overflow checks below.
+    guard digitCount >= 1 && digitCount <= 19 else { return nil }
     let first = text[index] &- UInt8(ascii: "0")
-    guard first >= 1 && first <= 9 else { return nil }
+    if first == 0 { return digitCount == 1 && !negative ? 0 : nil }
+    guard first <= 9 else { return nil }
     var magnitude = UInt64(first)
-    index += 1
+    index &+= 1
     while index < count {
         let digit = text[index] &- UInt8(ascii: "0")
-        guard digit < 10 else { return nil }
-        let (timesTen, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-        let (sum, overflow2) = timesTen.addingReportingOverflow(UInt64(digit))
-        if overflow1 || overflow2 { return nil }
-        magnitude = sum
-        index += 1
+        guard digit <= 9 else { return nil }
+        magnitude = magnitude &* 10 &+ UInt64(digit)
+        index &+= 1
     }
     if negative {
-        guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
-        return Int64(bitPattern: 0 &- magnitude)
+        return magnitude <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- magnitude) : nil
     }
-    guard magnitude <= UInt64(Int64.max) else { return nil }
-    return Int64(magnitude)
+    return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
 }

@@ -8,12 +8,15 @@ func idBeforeFirstRecord(of master: StreamID) -> StreamID {
 
 /// Position of a record found by a scan.
 struct StreamRecordLocation {
+    /// Index of the block in `Stream.blocks`.
     var blockIndex: Int
     /// Offset of the record's header byte (where the deleted flag lives).
     var recordOffset: Int
     /// Offset just after the record header (the pair count, or the first value when shared).
     var bodyOffset: Int
+    /// The record's ID.
     var id: StreamID
+    /// The record's `RecordFlags` bits.
     var flags: UInt8
 }
 
@@ -93,8 +96,11 @@ extension Stream {
 
     /// One live record remembered while walking a block backwards.
     private struct ReverseSlot {
+        /// Offset just after the record header.
         var bodyOffset: Int
+        /// The record's ID.
         var id: StreamID
+        /// The record's `RecordFlags` bits.
         var flags: UInt8
     }
 
@@ -113,6 +119,20 @@ extension Stream {
         while index >= 0 {
             let finished = blocks[index].withUnsafeMutablePointers { header, mutableElements -> Bool in
                 let elements = UnsafePointer(mutableElements)
+                // Fast path for the newest entry (XREVRANGE + - COUNT 1, lastEntryID): when one
+                // more entry is wanted and the block's last record qualifies, read it directly.
+                let lastID = header.pointee.lastRecordID
+                if limit - visited == 1 && lastID <= end {
+                    var offset = header.pointee.lastRecordOffset
+                    let flags = readRecordHeader(elements, at: &offset, previous: lastID).flags
+                    if flags & RecordFlags.deleted == 0 {
+                        if lastID < start { return true }
+                        body(lastID, Stream.fields(
+                            elements: elements, header: UnsafePointer(header), bodyOffset: offset, flags: flags))
+                        visited &+= 1
+                        return true
+                    }
+                }
                 let recordCount = header.pointee.recordCount
                 return withUnsafeTemporaryAllocation(of: ReverseSlot.self, capacity: Swift.max(recordCount, 1)) { slots in
                     // Records have no back-links, so collect this block's candidates walking forward.

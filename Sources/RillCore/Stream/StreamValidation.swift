@@ -38,7 +38,9 @@ extension Stream {
                 var deleted = 0
                 var previous = idBeforeFirstRecord(of: header.masterID)
                 var lastRecord: StreamID?
+                var lastRecordOffset = -1
                 while offset < header.usedBytes {
+                    lastRecordOffset = offset
                     let (id, flags) = readRecordHeader(base, at: &offset, previous: previous)
                     if lastRecord == nil && id != header.masterID { problem("first record \(id) is not the master ID") }
                     previous = id
@@ -78,6 +80,9 @@ extension Stream {
                 if offset != header.usedBytes { problem("records end at \(offset), usedBytes \(header.usedBytes)") }
                 if lastRecord != header.lastRecordID {
                     problem("last record \(lastRecord.map(String.init(describing:)) ?? "none"), header says \(header.lastRecordID)")
+                }
+                if lastRecordOffset != header.lastRecordOffset {
+                    problem("last record at \(lastRecordOffset), header says \(header.lastRecordOffset)")
                 }
                 if live != header.liveCount || deleted != header.deletedCount {
                     problem("counts live \(live) deleted \(deleted), header says \(header.liveCount)/\(header.deletedCount)")
