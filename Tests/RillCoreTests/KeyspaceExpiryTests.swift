@@ -308,5 +308,10 @@ struct KeyspaceExpiryTests {
         }
         database.store(.string(b("v")), forKey: b("forever"), nowMilliseconds: now)
         #expect(database.averageTimeToLive(nowMilliseconds: now) == 2_000)
+        // Deadlines near Int64.max (PEXPIREAT 9223372036854775807) must not trap the conversion.
+        _ = database.setExpiry(b("forever"), deadline: .max, nowMilliseconds: now)
+        _ = database.setExpiry(b("k0"), deadline: .max, nowMilliseconds: now)
+        _ = database.setExpiry(b("k1"), deadline: .max, nowMilliseconds: now)
+        #expect(database.averageTimeToLive(nowMilliseconds: 0) == .max)
     }
 }

@@ -85,13 +85,7 @@ extension Database {
             return SetStringResult(written: false, previous: previous)
         case .ifAbsent, .ifPresent: break
         }
-        if let index {
-            values.values[index] = .string(value)
-            if options.expiry != .keep { removeDeadline(of: key) }
-            noteChange(of: key)
-        } else {
-            insertNew(.string(value), forKey: key)
-        }
+        write(.string(value), forKey: key, at: index, keepingExpiry: options.expiry == .keep)
         if let deadline {
             setDeadline(deadline, of: key)
             expireIfDue(key, nowMilliseconds: nowMilliseconds)

@@ -80,7 +80,9 @@ public struct Database: Sendable {
         guard !keysWithExpiry.isEmpty else { return 0 }
         // Double: the sum of many 64-bit remaining times can overflow Int64, and INFO needs no exactness here.
         let total = keysWithExpiry.reduce(0.0) { $0 + Double(max(0, $1.deadline &- nowMilliseconds)) }
-        return Int64(min(total / Double(keysWithExpiry.count), Double(Int64.max / 2)))
+        let average = total / Double(keysWithExpiry.count)
+        // Int64(_:) traps at 2^63, which rounding can reach for deadlines near Int64.max.
+        return average < 9.2e18 ? Int64(average) : .max
     }
 
     // MARK: - Lookup
@@ -128,13 +130,8 @@ public struct Database: Sendable {
         _ value: RedisValue, forKey key: [UInt8], keepingExpiry: Bool = false, nowMilliseconds: Int64
     ) {
         precondition(!value.isEmptyCollection, "empty lists and sets are not stored")
-        if let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) {
-            values.values[index] = value
-            if !keepingExpiry { removeDeadline(of: key) }
-            noteChange(of: key)
-        } else {
-            insertNew(value, forKey: key)
-        }
+        let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds)
+        write(value, forKey: key, at: index, keepingExpiry: keepingExpiry)
         _checkInvariants()
     }
 
@@ -324,6 +321,20 @@ public struct Database: Sendable {
         removeEntry(key)
         statistics.expiredKeys += 1
         return true
+    }
+
+    /// Stores `value` under `key`, whose live storage index the caller just looked up (nil: absent); drops the
+    /// deadline of a replaced value unless `keepingExpiry`.
+    mutating func write(
+        _ value: RedisValue, forKey key: [UInt8], at index: Dictionary<[UInt8], RedisValue>.Index?, keepingExpiry: Bool
+    ) {
+        guard let index else {
+            insertNew(value, forKey: key)
+            return
+        }
+        values.values[index] = value
+        if !keepingExpiry { removeDeadline(of: key) }
+        noteChange(of: key)
     }
 
     /// Inserts a key that is not stored.

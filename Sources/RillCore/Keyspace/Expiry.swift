@@ -20,14 +20,12 @@ public enum ExpireTime: Sendable, Hashable {
 
     /// The absolute deadline in Unix milliseconds, with EXPIRE's rules: any sign is accepted (a deadline at or before
     /// now deletes the key), but the conversion to milliseconds and the addition of `nowMilliseconds` must not
-    /// overflow Int64, else `.invalidExpireTime(command:)` naming `command`.
+    /// overflow Int64, else `.invalidExpireTime(command:)` naming `expireCommandName`.
     ///
     /// - Complexity: O(1).
-    public func deadlineForExpire(
-        nowMilliseconds: Int64, command: String? = nil
-    ) throws(KeyspaceError) -> Int64 {
+    public func deadlineForExpire(nowMilliseconds: Int64) throws(KeyspaceError) -> Int64 {
         guard let deadline = absoluteMilliseconds(nowMilliseconds: nowMilliseconds) else {
-            throw .invalidExpireTime(command: command ?? expireCommandName)
+            throw .invalidExpireTime(command: expireCommandName)
         }
         return deadline
     }

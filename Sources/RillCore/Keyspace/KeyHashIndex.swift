@@ -66,21 +66,17 @@ struct KeyHashIndex: Sendable {
         if count > 2 * buckets.count { resize(toBits: bucketBits + 1) }
     }
 
-    /// Removes `key` if indexed; returns whether it was.
+    /// Removes `key` if indexed.
     ///
     /// - Complexity: amortized O(1 + bucket size); O(count) when the table halves.
-    @discardableResult
-    mutating func remove(_ key: [UInt8]) -> Bool {
+    mutating func remove(_ key: [UInt8]) {
         let hash = Self.hash(of: key)
         let bucket = bucketIndex(of: hash)
-        guard let position = buckets[bucket].firstIndex(where: { $0.hash == hash && $0.key == key }) else {
-            return false
-        }
+        guard let position = buckets[bucket].firstIndex(where: { $0.hash == hash && $0.key == key }) else { return }
         buckets[bucket].swapAt(position, buckets[bucket].count - 1)
         buckets[bucket].removeLast()
         count -= 1
         if bucketBits > Self.minimumBucketBits && count < buckets.count / 8 { resize(toBits: bucketBits - 1) }
-        return true
     }
 
     /// Drops every entry and returns to the minimum size.
