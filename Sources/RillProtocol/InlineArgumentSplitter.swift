@@ -151,7 +151,7 @@ extension InlineArgumentSplitter {
     /// - Complexity: O(line length).
     public static func split(_ line: [UInt8]) -> [[UInt8]]? {
         var bytes = line
-        var bounds: [RESPRequestDecoder.ArgumentBounds] = []
+        var bounds = RESPRequestDecoder.ArgumentList()
         // A typed-throws closure here crashes the 6.3 compiler; carry the outcome out as a flag instead.
         let balanced = bytes.withUnsafeMutableBytes { buffer -> Bool in
             do {
@@ -162,6 +162,9 @@ extension InlineArgumentSplitter {
             }
         }
         guard balanced else { return nil }
-        return bounds.map { Array(bytes[$0.offset..<($0.offset + $0.length)]) }
+        return (0..<bounds.count).map { index in
+            let argument = bounds[index]
+            return Array(bytes[argument.offset..<(argument.offset + argument.length)])
+        }
     }
 }
