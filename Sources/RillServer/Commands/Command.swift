@@ -2,7 +2,10 @@ import NIOCore
 import RillProtocol
 
 /// One row of the command table, shaped like Redis' command metadata so COMMAND INFO can answer from it.
-public struct Command: @unchecked Sendable {
+///
+/// A class: the executor passes the looked-up row around on every request, and a reference costs one retain where
+/// copying a struct of a dozen references costs a dozen.
+public final class Command: @unchecked Sendable {
     public struct Flags: OptionSet, Sendable {
         public let rawValue: UInt16
         public init(rawValue: UInt16) { self.rawValue = rawValue }
@@ -48,6 +51,8 @@ public struct Command: @unchecked Sendable {
     public let handler: CommandHandler
     /// Subcommands of a container command (CLIENT, CONFIG, XINFO ...), dispatched on the second argument.
     public let subcommands: [Command]
+    /// Calls and time spent (INFO commandstats). Mutated only on the event loop.
+    public var counters = CommandCounters()
 
     public init(_ name: String, arity: Int, flags: Flags, keys: (Int, Int, Int) = (0, 0, 0),
                 categories: [String] = [], group: String, since: String = "1.0.0", summary: String,

@@ -94,7 +94,9 @@ enum InfoReport {
         case "keyspace":
             lines = server.keyspace.infoKeyspaceLines(nowMilliseconds: context.nowMilliseconds)
         case "commandstats":
-            lines = server.stats.commandCounts.sorted { $0.key < $1.key }.map { name, counters in
+            let called = server.commands.commands.flatMap { [$0] + $0.subcommands }.filter { $0.counters.calls > 0 }
+            lines = called.map { command in
+                let (name, counters) = (command.name, command.counters)
                 let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0
                 return "cmdstat_\(name):calls=\(counters.calls),usec=\(counters.microseconds),"
                     + "usec_per_call=\(String(format: "%.2f", perCall)),rejected_calls=\(counters.rejectedCalls),"

@@ -204,7 +204,7 @@ enum ServerCommands {
                 since: "2.0.0", summary: "Sets configuration parameters in-flight.", handler: configSet),
         Command("config|resetstat", arity: 2, flags: [.admin, .noScript, .loading, .stale], group: "server",
                 since: "2.0.0", summary: "Resets the server's statistics.") { context in
-            context.server.stats.reset()
+            context.server.resetStatistics()
             context.reply.simpleString("OK")
         },
     ]

@@ -20,7 +20,7 @@ extension ServerState {
             reject(context, .noAuth)
             return
         }
-        var resolved = command
+        var resolved = command  // a subcommand replaces it below
         if !command.subcommands.isEmpty && !(arguments.count == 1 && command.arity == -1) {
             guard arguments.count >= 2, let sub = command.subcommand(named: arguments[1]) else {
                 reject(context, .unknownSubcommand(arguments.count >= 2 ? String(buffer: arguments[1]) : "", of: command.name))
@@ -49,7 +49,8 @@ extension ServerState {
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
-        let started = command.flags.contains(.blocking) ? 0 : context.nowMilliseconds
+        // Blocking commands are not timed: their time is mostly waiting.
+        let started = command.flags.contains(.blocking) ? 0 : Clock.monotonicNanoseconds()
         var failed = false
         do {
             try command.handler(context)
@@ -65,11 +66,9 @@ extension ServerState {
                 request.onTimeout(context)
             }
         }
-        var counters = stats.commandCounts[command.name, default: CommandCounters()]
-        counters.calls += 1
-        if failed { counters.failedCalls += 1 }
-        if started != 0 { counters.microseconds += (Clock.milliseconds() - started) * 1000 }
-        stats.commandCounts[command.name] = counters
+        command.counters.calls += 1
+        if failed { command.counters.failedCalls += 1 }
+        if started != 0 { command.counters.microseconds += Int64(Clock.monotonicNanoseconds() - started) / 1000 }
     }
 
     /// Writes an error reply and counts it (INFO stats total_error_replies and errorstats).

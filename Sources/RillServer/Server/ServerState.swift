@@ -167,11 +167,14 @@ public struct ServerStats {
     public var netOutputBytes: Int64 = 0
     /// Error replies by their first word ("ERR", "WRONGTYPE"...), for INFO errorstats.
     public var errorCounts: [String: Int64] = [:]
-    /// Calls, total microseconds, rejected and failed calls per command name, for INFO commandstats.
-    public var commandCounts: [String: CommandCounters] = [:]
 
-    mutating func reset() {
-        self = ServerStats()
+}
+
+extension ServerState {
+    /// CONFIG RESETSTAT: server counters and every command's call statistics.
+    func resetStatistics() {
+        stats = ServerStats()
+        for command in commands.commands.flatMap({ [$0] + $0.subcommands }) { command.counters = CommandCounters() }
     }
 }
 
