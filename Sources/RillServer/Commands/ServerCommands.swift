@@ -213,9 +213,13 @@ enum ServerCommands {
     private static func configSet(_ context: CommandContext) throws {
         guard context.argumentCount % 2 == 0 else { throw RedisError.wrongArity("config|set") }
         var updated = context.server.configuration
+        var seen: Set<String> = []
         var index = 2
         while index < context.argumentCount {
             let name = context.string(index).lowercased()
+            guard seen.insert(name).inserted else {
+                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
+            }
             guard let directive = ConfigDirective.named(name) else {
                 throw RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(context.string(index))'")
             }

@@ -30,7 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var maxClients: Int { int("maxclients") }
     public var idleTimeoutSeconds: Int { int("timeout") }
     public var tcpBacklog: Int { int("tcp-backlog") }
-    public var hz: Int { int("hz") }
+    /// Redis accepts any non-negative hz and clamps it to 1...500 where it is used.
+    public var hz: Int { min(500, max(1, int("hz"))) }
     public var protoMaxBulkLength: Int { int("proto-max-bulk-len") }
     public var queryBufferLimit: Int { int("client-query-buffer-limit") }
     public var streamNodeMaxBytes: Int { int("stream-node-max-bytes") }
@@ -92,7 +93,7 @@ public struct ConfigDirective: Sendable {
         ConfigDirective(name: "databases", kind: .integer(1...Int(Int32.max)), defaultValue: "16", mutable: false),
         ConfigDirective(name: "requirepass", kind: .string, defaultValue: "", mutable: true),
         ConfigDirective(name: "maxclients", kind: .integer(1...Int(Int32.max)), defaultValue: "10000", mutable: true),
-        ConfigDirective(name: "hz", kind: .integer(1...500), defaultValue: "10", mutable: true),
+        ConfigDirective(name: "hz", kind: .integer(0...Int(Int32.max)), defaultValue: "10", mutable: true),
         ConfigDirective(name: "loglevel", kind: .oneOf(["debug", "verbose", "notice", "warning", "nothing"]),
                         defaultValue: "notice", mutable: true),
         ConfigDirective(name: "logfile", kind: .string, defaultValue: "", mutable: false),
