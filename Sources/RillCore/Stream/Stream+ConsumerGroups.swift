@@ -240,13 +240,14 @@ extension Stream {
     }
 
     /// XGROUP DELCONSUMER: removes a consumer and the pending entries it owned.
-    /// - Returns: how many pending entries it owned (0 when there is no such consumer).
+    /// - Returns: how many pending entries it owned, or nil when there is no such consumer
+    ///   (Redis replies 0 then).
     /// - Throws: `.noSuchGroup`.
     /// - Complexity: O(p log n + c), p = its pending entries.
     @discardableResult
-    public mutating func deleteConsumer(group: [UInt8], consumer: [UInt8]) throws(ConsumerGroupError) -> Int {
+    public mutating func deleteConsumer(group: [UInt8], consumer: [UInt8]) throws(ConsumerGroupError) -> Int? {
         let index = try groupIndex(group)
-        return groupTable.groups[index].deleteConsumer(named: consumer) ?? 0
+        return groupTable.groups[index].deleteConsumer(named: consumer)
     }
 
     // MARK: - XREADGROUP
