@@ -117,6 +117,12 @@ public struct AutoClaimResult: Sendable, Hashable {
     public var claimed: [StreamID]
     /// Pending IDs whose entries no longer exist; they were removed from the PEL.
     public var deleted: [StreamID]
+
+    public init(nextStart: StreamID, claimed: [StreamID], deleted: [StreamID]) {
+        self.nextStart = nextStart
+        self.claimed = claimed
+        self.deleted = deleted
+    }
 }
 
 /// The consumer groups of one stream, ordered by name (Redis keeps them in a radix tree, so it
