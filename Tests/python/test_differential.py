@@ -53,10 +53,67 @@ def mask_fields(reply, names):
     return reply
 
 
+# Consumer groups. Idle times and delivery/seen/active timestamps are wall-clock readings, different by nature on two
+# servers: they are masked wherever they appear (XINFO CONSUMERS idle, XINFO STREAM FULL seen-time and the times in
+# its PEL lists, XPENDING's extended form). `inactive` (XINFO CONSUMERS) and `active-time` (XINFO STREAM FULL) were
+# added by Redis 7.2, which Rill follows; the 7.0 reference lacks them, so they are dropped before comparing.
+TIME_FIELDS = {b"idle", b"seen-time"}
+REDIS_7_2_FIELDS = {b"inactive", b"active-time"}
+IGNORED = (b"<ignored>", None)
+
+
+def mask_pel(reply):
+    """A PEL list of XINFO STREAM FULL: [id, consumer, time, count] (group) or [id, time, count] (consumer)."""
+    kind, items = reply
+    if kind != b"*" or items is None:
+        return reply
+    masked = []
+    for item_kind, fields in items:
+        fields = list(fields)
+        fields[len(fields) - 2] = IGNORED
+        masked.append((item_kind, fields))
+    return kind, masked
+
+
+def mask_group_times(reply):
+    """Recursively masks time fields of XINFO maps (RESP3 maps, or RESP2 flat arrays starting with name/length)."""
+    kind, value = reply
+    pairs = None
+    if kind == b"%":
+        pairs = value
+    elif kind == b"*" and value and len(value) % 2 == 0 and value[0] in ((b"$", b"name"), (b"$", b"length")):
+        pairs = list(zip(value[0::2], value[1::2]))
+    if pairs is not None:
+        kept = []
+        for key, item in pairs:
+            name = key[1]
+            if name in REDIS_7_2_FIELDS:
+                continue
+            if name in TIME_FIELDS:
+                item = IGNORED
+            elif name == b"pending":
+                item = mask_pel(item)
+            else:
+                item = mask_group_times(item)
+            kept.append((key, item))
+        return (kind, kept) if kind == b"%" else (kind, [element for pair in kept for element in pair])
+    if kind in (b"*", b"%") and value:
+        return kind, [mask_group_times(item) for item in value]
+    return reply
+
+
 def normalized(command, reply_bytes):
     reply = parse_reply(reply_bytes)
-    names = IGNORED_FIELDS.get(command[0].upper())
-    return mask_fields(reply, names) if names else reply
+    name = command[0].upper()
+    names = IGNORED_FIELDS.get(name)
+    if names:
+        reply = mask_fields(reply, names)
+    if name == "XINFO":
+        reply = mask_group_times(reply)
+    if name == "XPENDING" and len(command) >= 6 and reply[0] == b"*" and reply[1]:
+        # Extended form: [id, consumer, idle, delivery count] per entry.
+        reply = (b"*", [(kind, fields[:2] + [IGNORED] + fields[3:]) for kind, fields in reply[1]])
+    return reply
 
 
 @pytest.fixture
