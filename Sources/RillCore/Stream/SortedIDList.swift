@@ -148,21 +148,16 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
                 if chunks[lastChunk].count < Self.maximumChunkSize {
                     chunks[lastChunk].append(element)
                 } else {
-                    // Filling chunks to the brim when appending in order keeps them dense.
-                    var chunk: [Element] = []
-                    chunk.reserveCapacity(Self.maximumChunkSize)
-                    chunk.append(element)
-                    chunks.append(chunk)
+                    // Filling chunks to the brim when appending in order keeps them dense. Chunks grow
+                    // geometrically instead of reserving their maximum, so short lists stay small.
+                    chunks.append([element])
                 }
                 count &+= 1
                 _checkInvariants()
                 return true
             }
         } else {
-            var chunk: [Element] = []
-            chunk.reserveCapacity(Self.maximumChunkSize)
-            chunk.append(element)
-            chunks.append(chunk)
+            chunks.append([element])
             count = 1
             _checkInvariants()
             return true
@@ -181,9 +176,7 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
     /// Splits an overfull chunk into two halves.
     private mutating func split(_ chunkIndex: Int) {
         let half = chunks[chunkIndex].count / 2
-        var upper: [Element] = []
-        upper.reserveCapacity(Self.maximumChunkSize)
-        upper.append(contentsOf: chunks[chunkIndex][half...])
+        let upper = Array(chunks[chunkIndex][half...])
         chunks[chunkIndex].removeSubrange(half...)
         chunks.insert(upper, at: chunkIndex &+ 1)
     }

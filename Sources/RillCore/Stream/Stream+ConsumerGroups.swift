@@ -206,6 +206,7 @@ extension Stream {
     /// - Throws: `.groupExists`.
     /// - Complexity: O(g) (groups are few).
     public mutating func createGroup(named name: [UInt8], lastDeliveredID: StreamID?, entriesRead: Int64?) throws(ConsumerGroupError) {
+        defer { _checkInvariants() }
         let (index, found) = groupTable.index(of: name)
         if found { throw .groupExists }
         let group = ConsumerGroup(name: name, lastDeliveredID: lastDeliveredID ?? lastID,
@@ -218,6 +219,7 @@ extension Stream {
     /// - Throws: `.noSuchGroup`.
     /// - Complexity: O(log g).
     public mutating func setGroupLastDeliveredID(_ group: [UInt8], to id: StreamID?, entriesRead: Int64?) throws(ConsumerGroupError) {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         let capped = cappedEntriesRead(entriesRead)
         groupTable.groups[index].lastDeliveredID = id ?? lastID
@@ -229,6 +231,7 @@ extension Stream {
     /// - Complexity: O(g) plus freeing the group.
     @discardableResult
     public mutating func destroyGroup(named name: [UInt8]) -> Bool {
+        defer { _checkInvariants() }
         let (index, found) = groupTable.index(of: name)
         guard found else { return false }
         groupTable.groups.remove(at: index)
@@ -241,6 +244,7 @@ extension Stream {
     /// - Complexity: O(log g + c).
     @discardableResult
     public mutating func createConsumer(group: [UInt8], consumer: [UInt8], nowMilliseconds: Int64) throws(ConsumerGroupError) -> Bool {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         return groupTable.groups[index].slotCreatingConsumer(named: consumer, nowMilliseconds: nowMilliseconds).created
     }
@@ -252,6 +256,7 @@ extension Stream {
     /// - Complexity: O(p log n + c), p = its pending entries.
     @discardableResult
     public mutating func deleteConsumer(group: [UInt8], consumer: [UInt8]) throws(ConsumerGroupError) -> Int? {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         return groupTable.groups[index].deleteConsumer(named: consumer)
     }
@@ -278,6 +283,7 @@ extension Stream {
     public mutating func readNewEntries(
         group: [UInt8], consumer: [UInt8], count: Int, noAcknowledgement: Bool, nowMilliseconds: Int64
     ) throws(ConsumerGroupError) -> [StreamID]? {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         let slot = touchConsumer(consumer, inGroupAt: index, nowMilliseconds: nowMilliseconds)
         var ids: [StreamID] = []
@@ -336,6 +342,7 @@ extension Stream {
     public mutating func readPendingHistory(
         group: [UInt8], consumer: [UInt8], after: StreamID, count: Int, nowMilliseconds: Int64
     ) throws(ConsumerGroupError) -> [StreamID] {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         let slot = touchConsumer(consumer, inGroupAt: index, nowMilliseconds: nowMilliseconds)
         guard let start = after.next else { return [] }
@@ -359,6 +366,7 @@ extension Stream {
     /// - Returns: how many were pending (0 when the group does not exist).
     /// - Complexity: O(k log n).
     public mutating func acknowledge(group: [UInt8], ids: [StreamID]) -> Int {
+        defer { _checkInvariants() }
         let (index, found) = groupTable.index(of: group)
         guard found else { return 0 }
         var acknowledged = 0
@@ -428,6 +436,7 @@ extension Stream {
         group: [UInt8], consumer: [UInt8], ids: [StreamID], minimumIdle: Int64, options: ClaimOptions,
         nowMilliseconds: Int64
     ) throws(ConsumerGroupError) -> [StreamID] {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         if let lastID = options.lastID, lastID > groupTable.groups[index].lastDeliveredID {
             groupTable.groups[index].lastDeliveredID = lastID
@@ -484,6 +493,7 @@ extension Stream {
         group: [UInt8], consumer: [UInt8], minimumIdle: Int64, start: StreamID, count: Int, justID: Bool,
         nowMilliseconds: Int64
     ) throws(ConsumerGroupError) -> AutoClaimResult {
+        defer { _checkInvariants() }
         let index = try groupIndex(group)
         let slot = touchConsumer(consumer, inGroupAt: index, nowMilliseconds: nowMilliseconds)
         var result = AutoClaimResult(nextStart: .zero, claimed: [], deleted: [])
@@ -592,7 +602,8 @@ extension Stream {
     /// still references. Deletions count as XDEL does (`maxDeletedEntryID`).
     /// - Complexity: O(k (log b + m + g log n)).
     public mutating func delete(_ ids: [StreamID], policy: StreamDeletionPolicy) -> [StreamDeletionResult] {
-        ids.map { id in
+        defer { _checkInvariants() }
+        return ids.map { id -> StreamDeletionResult in
             switch policy {
             case .keepReferences:
                 break
@@ -612,6 +623,7 @@ extension Stream {
     ///   itself was already gone).
     /// - Complexity: O(k (log b + m + g log n)).
     public mutating func acknowledgeAndDelete(group: [UInt8], ids: [StreamID], policy: StreamDeletionPolicy) -> [StreamDeletionResult]? {
+        defer { _checkInvariants() }
         let (index, found) = groupTable.index(of: group)
         guard found else { return nil }
         return ids.map { id in
@@ -640,6 +652,7 @@ extension Stream {
     @discardableResult
     public mutating func trim(_ strategy: StreamTrimStrategy, approximate: Bool, limit: Int = 0,
                               policy: StreamDeletionPolicy) -> Int {
+        defer { _checkInvariants() }
         if policy == .keepReferences || groupTable.groups.isEmpty {
             return trim(strategy, approximate: approximate, limit: limit)
         }

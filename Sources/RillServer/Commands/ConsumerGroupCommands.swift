@@ -351,18 +351,57 @@ enum ConsumerGroupCommands {
     /// writing nothing, when none is.
     private static func serve(_ context: CommandContext, _ request: ReadGroupRequest) throws -> Bool {
         let now = context.nowMilliseconds
+        let isMap = context.reply.version == .v3
+        /// Reads one stream of the request (nil: a `>` read with nothing new).
+        func perform(_ read: GroupRead, on stream: inout Stream) throws -> [StreamID]? {
+            switch read.position {
+            case .newEntries:
+                return try stream.readNewEntries(group: request.group, consumer: request.consumer, count: request.count,
+                                                 noAcknowledgement: request.noAcknowledgement, nowMilliseconds: now)
+            case .history(let after):
+                return try stream.readPendingHistory(group: request.group, consumer: request.consumer, after: after,
+                                                     count: request.count, nowMilliseconds: now)
+            }
+        }
+        /// Writes one stream's part of the reply.
+        func write(_ read: GroupRead, _ ids: [StreamID], from stream: Stream) {
+            // RESP3: a map of key to entries; RESP2: an array of [key, entries] pairs.
+            if !isMap { context.reply.arrayHeader(2) }
+            context.reply.bulkString(read.key)
+            switch read.position {
+            case .newEntries:
+                // Delivered IDs are consecutive live entries, so the range holds exactly them.
+                context.reply.arrayHeader(ids.count)
+                stream.forEachEntry(from: ids[0], to: ids[ids.count - 1], limit: ids.count) { id, fields in
+                    StreamCommands.writeEntry(id, fields, to: &context.reply)
+                }
+            case .history:
+                writeEntriesOrNil(stream, ids, to: &context.reply)
+            }
+        }
+        func writeHeader(_ count: Int) {
+            if isMap { context.reply.mapHeader(count) } else { context.reply.arrayHeader(count) }
+        }
+
+        // The common case, one stream: read and answer in one lookup.
+        if request.reads.count == 1 {
+            let read = request.reads[0]
+            let served = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream -> Bool in
+                guard let ids = try perform(read, on: &stream) else { return false }
+                writeHeader(1)
+                write(read, ids, from: stream)
+                return true
+            } ?? false
+            if served, case .newEntries = read.position { noteGroupChange(context) }
+            return served
+        }
+
+        // Several streams: the reply starts with the number of streams served, known once all are read.
         var served: [(read: GroupRead, ids: [StreamID])] = []
         var delivered = 0
         for read in request.reads {
-            let ids = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream -> [StreamID]? in
-                switch read.position {
-                case .newEntries:
-                    return try stream.readNewEntries(group: request.group, consumer: request.consumer, count: request.count,
-                                                     noAcknowledgement: request.noAcknowledgement, nowMilliseconds: now)
-                case .history(let after):
-                    return try stream.readPendingHistory(group: request.group, consumer: request.consumer, after: after,
-                                                         count: request.count, nowMilliseconds: now)
-                }
+            let ids = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in
+                try perform(read, on: &stream)
             } ?? nil
             guard let ids else { continue }
             if case .newEntries = read.position { delivered += 1 }
@@ -370,25 +409,9 @@ enum ConsumerGroupCommands {
         }
         if delivered > 0 { noteGroupChange(context, delivered) }
         if served.isEmpty { return false }
-
-        // RESP3: a map of key to entries; RESP2: an array of [key, entries] pairs.
-        let isMap = context.reply.version == .v3
-        if isMap { context.reply.mapHeader(served.count) } else { context.reply.arrayHeader(served.count) }
+        writeHeader(served.count)
         for (read, ids) in served {
-            if !isMap { context.reply.arrayHeader(2) }
-            context.reply.bulkString(read.key)
-            _ = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in
-                switch read.position {
-                case .newEntries:
-                    // Delivered IDs are consecutive live entries, so the range holds exactly them.
-                    context.reply.arrayHeader(ids.count)
-                    stream.forEachEntry(from: ids[0], to: ids[ids.count - 1], limit: ids.count) { id, fields in
-                        StreamCommands.writeEntry(id, fields, to: &context.reply)
-                    }
-                case .history:
-                    writeEntriesOrNil(stream, ids, to: &context.reply)
-                }
-            }
+            _ = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in write(read, ids, from: stream) }
         }
         return true
     }
