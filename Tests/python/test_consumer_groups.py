@@ -529,6 +529,24 @@ def test_blocked_xreadgroup_survives_stream_recreated_in_one_transaction(r, raw)
     assert b"5-1" in reader.read_reply()
 
 
+def test_rename_onto_a_blocked_key_serves_or_fails_the_reader(r, raw):
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    reader = raw()
+    reader.send(reader.encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"))
+    wait_for_blocked_clients(r, 1)
+    # The renamed stream has a group of the same name and a new entry for it.
+    r.xgroup_create("other", "g", "$", mkstream=True)
+    r.xadd("other", {"f": "v"}, id="100-0")
+    r.rename("other", "s")
+    assert reader.read_reply() == b"*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$5\r\n100-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    # This time the renamed stream has no such group.
+    reader.send(reader.encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"))
+    wait_for_blocked_clients(r, 1)
+    r.xadd("plain", {"f": "v"}, id="1-0")
+    r.rename("plain", "s")
+    assert reader.read_reply().startswith(b"-NOGROUP")
+
+
 # --- XACK -----------------------------------------------------------------------------------------------------------
 
 def test_xack(five, raw):
