@@ -256,42 +256,11 @@ enum ConsumerGroupCommands {
     }
 
     private static func xreadgroup(_ context: CommandContext) throws {
-        var count = 0
-        var timeout: Int64?
-        var noAcknowledgement = false
-        var groupAndConsumer: (group: [UInt8], consumer: [UInt8])?
-        var streamsIndex: Int?
-        var index = 1
-        while index < context.argumentCount {
-            let remaining = context.argumentCount - index - 1
-            if context.argument(index, is: "block"), remaining >= 1 {
-                let value = try context.integer(index + 1, error: .timeoutNotInteger)
-                guard value >= 0 else { throw RedisError.timeoutNegative }
-                timeout = value
-                index += 2
-            } else if context.argument(index, is: "count"), remaining >= 1 {
-                count = Int(max(0, try context.integer(index + 1)))
-                index += 2
-            } else if context.argument(index, is: "streams"), remaining >= 1 {
-                guard (context.argumentCount - index - 1) % 2 == 0 else {
-                    throw RedisError("ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
-                }
-                streamsIndex = index + 1
-                break
-            } else if context.argument(index, is: "group"), remaining >= 2 {
-                groupAndConsumer = (context.bytes(index + 1), context.bytes(index + 2))
-                index += 3
-            } else if context.argument(index, is: "noack") {
-                noAcknowledgement = true
-                index += 1
-            } else {
-                throw RedisError.syntax
-            }
-        }
-        guard let streamsIndex else { throw RedisError.syntax }
-        guard let (group, consumer) = groupAndConsumer else {
-            throw RedisError("ERR Missing GROUP option for XREADGROUP")
-        }
+        let options = try StreamCommands.parseReadOptions(context, forGroup: true)
+        let (count, timeout, noAcknowledgement, streamsIndex) =
+            (options.count, options.timeout, options.noAcknowledgement, options.streamsIndex)
+        // parseReadOptions requires GROUP for XREADGROUP.
+        let (group, consumer) = options.groupAndConsumer!
 
         let streamCount = (context.argumentCount - streamsIndex) / 2
         var reads: [GroupRead] = []

@@ -448,9 +448,21 @@ enum StreamCommands {
 
     // MARK: XREAD
 
-    private static func xread(_ context: CommandContext) throws {
+    /// The options XREAD and XREADGROUP share, parsed by one function as Redis does:
+    /// `[COUNT n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key ... id ...`.
+    struct ReadOptions {
+        /// COUNT; 0 means no limit.
         var count = 0
+        /// BLOCK in milliseconds (0 = forever); nil when not blocking.
         var timeout: Int64?
+        var groupAndConsumer: (group: [UInt8], consumer: [UInt8])?
+        var noAcknowledgement = false
+        /// Index of the first key after STREAMS.
+        var streamsIndex = 0
+    }
+
+    static func parseReadOptions(_ context: CommandContext, forGroup: Bool) throws -> ReadOptions {
+        var options = ReadOptions()
         var streamsIndex: Int?
         var index = 1
         while index < context.argumentCount {
@@ -458,28 +470,45 @@ enum StreamCommands {
             if context.argument(index, is: "block"), remaining >= 1 {
                 let value = try context.integer(index + 1, error: .timeoutNotInteger)
                 guard value >= 0 else { throw RedisError.timeoutNegative }
-                timeout = value
+                options.timeout = value
                 index += 2
             } else if context.argument(index, is: "count"), remaining >= 1 {
-                count = Int(max(0, try context.integer(index + 1)))
+                options.count = Int(max(0, try context.integer(index + 1)))
                 index += 2
             } else if context.argument(index, is: "streams"), remaining >= 1 {
                 streamsIndex = index + 1
                 break
             } else if context.argument(index, is: "group"), remaining >= 2 {
-                throw RedisError("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+                guard forGroup else {
+                    throw RedisError("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+                }
+                options.groupAndConsumer = (context.bytes(index + 1), context.bytes(index + 2))
+                index += 3
             } else if context.argument(index, is: "noack") {
-                throw RedisError("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+                guard forGroup else {
+                    throw RedisError("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+                }
+                options.noAcknowledgement = true
+                index += 1
             } else {
                 throw RedisError.syntax
             }
         }
         guard let streamsIndex else { throw RedisError.syntax }
-        let streamArguments = context.argumentCount - streamsIndex
-        guard streamArguments % 2 == 0 else {
-            throw RedisError("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
+        guard (context.argumentCount - streamsIndex) % 2 == 0 else {
+            throw forGroup
+                ? RedisError("ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
+                : RedisError("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
         }
-        let streamCount = streamArguments / 2
+        if forGroup && options.groupAndConsumer == nil { throw RedisError("ERR Missing GROUP option for XREADGROUP") }
+        options.streamsIndex = streamsIndex
+        return options
+    }
+
+    private static func xread(_ context: CommandContext) throws {
+        let options = try parseReadOptions(context, forGroup: false)
+        let (count, timeout, streamsIndex) = (options.count, options.timeout, options.streamsIndex)
+        let streamCount = (context.argumentCount - streamsIndex) / 2
         var reads: [StreamRead] = []
         reads.reserveCapacity(streamCount)
         for offset in 0..<streamCount {
