@@ -158,6 +158,18 @@ public struct Stream: Sendable {
         try appendEntry(idSpec, fieldsAndValues, nowMilliseconds: nowMilliseconds, limits: limits)
     }
 
+    /// `append(_:fieldsAndValues:nowMilliseconds:limits:)` over borrowed bytes, so a server can append straight from
+    /// a request without making an array per field. The bytes are copied into the stream before this returns.
+    @discardableResult
+    public mutating func append(
+        _ idSpec: StreamIDSpec,
+        borrowedFieldsAndValues: UnsafeBufferPointer<UnsafeRawBufferPointer>,
+        nowMilliseconds: UInt64,
+        limits: StreamNodeLimits = StreamNodeLimits()
+    ) throws(StreamError) -> StreamID {
+        try appendEntry(idSpec, borrowedFieldsAndValues, nowMilliseconds: nowMilliseconds, limits: limits)
+    }
+
     /// Appends an entry with an explicit ID (see `append(_:fieldsAndValues:nowMilliseconds:limits:)`).
     @discardableResult
     public mutating func append(
@@ -173,7 +185,7 @@ public struct Stream: Sendable {
         _ fieldsAndValues: Arguments,
         nowMilliseconds: UInt64,
         limits: StreamNodeLimits
-    ) throws(StreamError) -> StreamID where Arguments.Element == [UInt8], Arguments.Index == Int {
+    ) throws(StreamError) -> StreamID where Arguments.Element: EntryElementBytes, Arguments.Index == Int {
         precondition(
             fieldsAndValues.count >= 2 && fieldsAndValues.count % 2 == 0,
             "a stream entry needs at least one field and a value for every field")
@@ -215,7 +227,7 @@ public struct Stream: Sendable {
     }
 
     /// The fields and values of an entry being appended, with their precomputed `ElementInfo`.
-    private struct EntryElements<Arguments: RandomAccessCollection> where Arguments.Element == [UInt8], Arguments.Index == Int {
+    private struct EntryElements<Arguments: RandomAccessCollection> where Arguments.Element: EntryElementBytes, Arguments.Index == Int {
         let arguments: Arguments
         /// `infos[i]` describes element i (even: field name, odd: value).
         let infos: UnsafeBufferPointer<ElementInfo>

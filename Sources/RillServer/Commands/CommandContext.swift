@@ -16,6 +16,21 @@ public final class CommandContext {
     public internal(set) var nowMilliseconds: Int64 = 0
     /// Set by a handler that could not answer yet and wants to wait for keys (XREAD BLOCK).
     var blockRequest: BlockRequest?
+    /// A byte buffer handlers borrow to gather arguments without allocating per command; empty when lent out.
+    private var scratch: [UInt8] = []
+
+    /// Lends the scratch buffer, emptied but keeping its capacity; give it back with `returnScratch`.
+    func takeScratch() -> [UInt8] {
+        var buffer = scratch
+        scratch = []
+        buffer.removeAll(keepingCapacity: true)
+        return buffer
+    }
+
+    func returnScratch(_ buffer: [UInt8]) {
+        // A buffer grown by one huge request is not kept for the connection's lifetime.
+        if buffer.capacity <= 64 * 1024 { scratch = buffer }
+    }
 
     init(server: ServerState, client: ClientSession, allocator: ByteBufferAllocator) {
         self.server = server

@@ -182,15 +182,32 @@ enum StreamCommands {
         if idSpec.isExplicitZero { throw StreamError.idZero }
 
         let key = context.bytes(1)
-        var fieldsAndValues: [[UInt8]] = []
-        fieldsAndValues.reserveCapacity(fieldCount)
-        for argument in (index + 1)..<context.argumentCount { fieldsAndValues.append(context.bytes(argument)) }
+        // Gather the fields and values into the connection's reusable scratch buffer: one copy, no array per field.
+        let firstField = index + 1
+        var scratch = context.takeScratch()
+        defer { context.returnScratch(scratch) }
+        for argument in firstField..<context.argumentCount {
+            context.arguments[argument].withUnsafeReadableBytes { scratch.append(contentsOf: $0) }
+        }
+        let arguments = context.arguments
         let limits = nodeLimits(context)
         let now = UInt64(max(0, context.nowMilliseconds))
         let added = try context.database.streamModify(
             key, nowMilliseconds: context.nowMilliseconds, creatingWith: noMakeStream ? nil : { Stream() }
         ) { stream -> StreamID in
-            let id = try stream.append(idSpec, fieldsAndValues: fieldsAndValues, nowMilliseconds: now, limits: limits)
+            let id = try scratch.withUnsafeBytes { all in
+                try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: fieldCount) { views in
+                    var offset = 0
+                    for position in 0..<fieldCount {
+                        let length = arguments[firstField + position].readableBytes
+                        views.initializeElement(at: position,
+                                                to: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + length)]))
+                        offset += length
+                    }
+                    return try stream.append(idSpec, borrowedFieldsAndValues: UnsafeBufferPointer(views),
+                                             nowMilliseconds: now, limits: limits)
+                }
+            }
             if let strategy = options.strategy {
                 stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits),
                             policy: options.policy)
