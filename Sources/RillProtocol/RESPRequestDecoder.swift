@@ -172,6 +172,16 @@ public struct RESPRequestDecoder: Sendable {
     ///   The one exception: unescaping a quoted inline line writes to `buffer`, which copies its storage first if
     ///   slices of it are still alive elsewhere.
     public mutating func decode(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [ByteBuffer]? {
+        var arguments: [ByteBuffer] = []
+        return try self.decode(&buffer, into: &arguments) ? arguments : nil
+    }
+
+    /// `decode(_:)` writing the arguments into `arguments` (emptied first, capacity kept), so a connection can reuse
+    /// one array for every request. Returns false, leaving `arguments` empty, when more bytes are needed.
+    public mutating func decode(
+        _ buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]
+    ) throws(RESPProtocolError) -> Bool {
+        arguments.removeAll(keepingCapacity: true)
         while true {
             let step: Step
             do {
@@ -185,15 +195,15 @@ public struct RESPRequestDecoder: Sendable {
             switch step {
             case .needMoreData:
                 self._checkInvariants()
-                return nil
+                return false
             case .skip(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
                 self.reset()
             case .multibulk(let consumed):
-                let arguments = self.makeArguments(from: buffer)
+                self.makeArguments(from: buffer, into: &arguments)
                 buffer.moveReaderIndex(forwardBy: consumed)
                 self.reset()
-                return arguments
+                return true
             case .inline(let contentLength, let consumed):
                 do {
                     try self.splitInlineLine(in: &buffer, contentLength: contentLength)
@@ -206,19 +216,18 @@ public struct RESPRequestDecoder: Sendable {
                     self.reset()
                     continue
                 }
-                let arguments = self.makeArguments(from: buffer)
+                self.makeArguments(from: buffer, into: &arguments)
                 buffer.moveReaderIndex(forwardBy: consumed)
                 self.reset()
-                return arguments
+                return true
             }
         }
     }
 
     /// Turns `argumentBounds` into slices of `buffer`, whose reader index is still at the request's first byte.
-    private func makeArguments(from buffer: ByteBuffer) -> [ByteBuffer] {
+    private func makeArguments(from buffer: ByteBuffer, into arguments: inout [ByteBuffer]) {
         // reserveCapacity + append stays on specialized code paths; Array(unsafeUninitializedCapacity:) was
         // measured to go through a generic metadata lookup per call.
-        var arguments: [ByteBuffer] = []
         arguments.reserveCapacity(self.argumentBounds.count)
         let requestStart = buffer.readerIndex
         for index in 0..<self.argumentBounds.count {
@@ -226,7 +235,6 @@ public struct RESPRequestDecoder: Sendable {
             // Cannot fail: every bound was checked against the readable bytes of this very buffer in the scan.
             arguments.append(buffer.getSlice(at: requestStart + bounds.offset, length: bounds.length)!)
         }
-        return arguments
     }
 
     /// Runs the state machine over the readable bytes (offset 0 = the current request's first byte) until the

@@ -83,8 +83,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let client = commandContext.client
         decoder.limits.maxBulkLength = server.configuration.protoMaxBulkLength
         do {
-            while !closing, client.blocked == nil, let arguments = try decoder.decode(&buffer) {
-                commandContext.arguments = arguments
+            while !closing, client.blocked == nil, try decoder.decode(&buffer, into: &commandContext.arguments) {
                 server.execute(commandContext)
                 if client.closeAfterReply { closing = true }
             }
@@ -94,7 +93,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             closing = true
         }
         // Drop the argument slices so the next read can append to the buffer without copying it.
-        commandContext.arguments = []
+        commandContext.arguments.removeAll(keepingCapacity: true)
         if closing {
             flush()
             close()
