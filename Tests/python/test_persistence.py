@@ -265,3 +265,21 @@ def test_restore_errors_match_redis(r):
     future = int(time.time() * 1000) + 100_000
     assert r.restore("abs", future, payload, absttl=True) in OK
     assert r.pexpiretime("abs") == future
+
+
+@pytest.mark.rill_only
+def test_save_point_triggers_a_background_save(start_server, tmp_path):
+    server = start_server("--dir", str(tmp_path), "--save", "0 3")
+    client = client_of(server)
+    for i in range(3):
+        client.set(f"k{i}", "v")
+    deadline = time.monotonic() + 5
+    while persistence_info(client)["rdb_saves"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    info = persistence_info(client)
+    assert info["rdb_saves"] >= 1
+    assert info["rdb_changes_since_last_save"] == 0
+    assert info["rdb_last_bgsave_status"] == "ok"
+    assert os.path.exists(tmp_path / "dump.rill")
+    with open(server.log_path) as log:
+        assert "changes in 0 seconds. Saving..." in log.read()

@@ -107,14 +107,15 @@ extension ServerState {
         }
     }
 
-    /// Called by the cron: starts a background save when a `save` point is reached.
+    /// Called by the cron: starts a background save when a `save` point is reached (strictly more seconds than the
+    /// point's, as Redis compares).
     func checkSavePoints(now: Int64) {
         guard !snapshots.backgroundSaveInProgress, dirty > 0 else { return }
         let sinceLastSave = now / 1000 - snapshots.lastSaveSeconds
         let mayRetry = snapshots.lastSaveSucceeded
             || now - snapshots.lastFailedAttemptAt > SnapshotState.retryDelayMilliseconds
         guard mayRetry else { return }
-        for point in configuration.savePoints where dirty >= Int64(point.changes) && sinceLastSave >= Int64(point.seconds) {
+        for point in configuration.savePoints where dirty >= Int64(point.changes) && sinceLastSave > Int64(point.seconds) {
             logger.notice("\(point.changes) changes in \(point.seconds) seconds. Saving...")
             startBackgroundSave()
             return
