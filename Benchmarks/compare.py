@@ -6,6 +6,12 @@
 Starts both servers on free loopback ports with equivalent settings (no persistence), fills a 1M-entry stream in
 each, then runs every workload against both in alternation (Rill, Redis, Rill, Redis ...) and prints ops/s, p50 and
 the ratio Rill/Redis of the medians. Needs redis-benchmark and redis-cli (Debian's redis-tools).
+
+The consumer-group drain workload compiles Benchmarks/drain_worker.c (gcc and hiredis, Debian's libhiredis-dev) and
+runs it with 1 and with 8 worker processes against a fresh group created at 0 on the 1M-entry stream: each worker
+loops XREADGROUP COUNT 100 then one XACK of the returned ids until the group has delivered everything; entries/s is
+the 1M entries over the span from the first worker's first read to the last worker's last XACK. The pending-entry
+memory row is the used_memory delta after one worker reads all 1M entries into a group without acknowledging them.
 """
 import argparse
 import os
@@ -20,6 +26,11 @@ import tempfile
 import time
 
 PREFILL_ENTRIES = 1_000_000
+DRAIN_WORKERS = (1, 8)
+DRAIN_BATCH = 100
+DRAIN_GROUP = "bench:drain"
+PENDING_GROUP = "bench:pending"
+WORKER_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "drain_worker.c")
 
 
 def free_port():
@@ -94,6 +105,72 @@ def run_benchmark(port, clients, pipeline, requests, command):
     raise RuntimeError(f"redis-benchmark gave no result for {command}: {out!r}")
 
 
+def compile_worker(workdir):
+    """Builds drain_worker.c into workdir; returns its path, or None with the reason printed when it cannot."""
+    if shutil.which("gcc") is None or shutil.which("pkg-config") is None:
+        print("skipping the consumer-group drain: gcc or pkg-config is missing", file=sys.stderr)
+        return None
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hiredis"], capture_output=True, text=True)
+    if flags.returncode != 0:
+        print("skipping the consumer-group drain: hiredis not found (install libhiredis-dev)", file=sys.stderr)
+        return None
+    binary = os.path.join(workdir, "drain_worker")
+    subprocess.run(["gcc", "-O2", "-o", binary, WORKER_SOURCE, *flags.stdout.split()], check=True)
+    return binary
+
+
+def run_workers(worker, server, group, workers, *options):
+    """Runs `workers` drain_worker processes on group; returns (entries processed, seconds from first read to last
+    acknowledgement across all of them)."""
+    processes = [subprocess.Popen([worker, "127.0.0.1", str(server.port), "bench:big", group, f"worker-{n}",
+                                   str(DRAIN_BATCH), *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+                 for n in range(workers)]
+    summaries = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=600)
+        if process.returncode != 0:
+            raise RuntimeError(f"{server.name}: drain_worker failed: {stderr.strip()}")
+        summaries.append(dict(field.split("=", 1) for field in stdout.split()))
+    processed = sum(int(s["processed"]) for s in summaries)
+    span = max(float(s["end"]) for s in summaries) - min(float(s["start"]) for s in summaries)
+    return processed, span
+
+
+def create_group(server, group):
+    reply = server.cli("XGROUP", "CREATE", "bench:big", group, "0")
+    if reply != "OK":
+        raise RuntimeError(f"{server.name}: XGROUP CREATE answered {reply!r} (a binary without consumer groups?)")
+
+
+def drain(worker, server, workers):
+    """Entries/s of `workers` workers draining the 1M-entry stream through a fresh group (XREADGROUP + XACK)."""
+    create_group(server, DRAIN_GROUP)
+    try:
+        processed, span = run_workers(worker, server, DRAIN_GROUP, workers)
+        if processed != PREFILL_ENTRIES:
+            raise RuntimeError(f"{server.name}: drained {processed} entries, expected {PREFILL_ENTRIES}")
+        if server.cli("XPENDING", "bench:big", DRAIN_GROUP).splitlines()[0] != "0":
+            raise RuntimeError(f"{server.name}: entries left pending after the drain")
+    finally:
+        server.cli("XGROUP", "DESTROY", "bench:big", DRAIN_GROUP)
+    return processed / span
+
+
+def pending_entry_bytes(worker, server):
+    """used_memory delta per entry after reading the whole stream into a group without XACK."""
+    before = used_memory(server)
+    create_group(server, PENDING_GROUP)
+    try:
+        processed, _span = run_workers(worker, server, PENDING_GROUP, 1, "--leave-pending")
+        pending = int(server.cli("XPENDING", "bench:big", PENDING_GROUP).splitlines()[0])
+        if processed != PREFILL_ENTRIES or pending != PREFILL_ENTRIES:
+            raise RuntimeError(f"{server.name}: {pending} pending after reading {processed} entries")
+        return (used_memory(server) - before) / PREFILL_ENTRIES
+    finally:
+        server.cli("XGROUP", "DESTROY", "bench:big", PENDING_GROUP)
+
+
 WORKLOADS = [
     ("PING", 50, 1, ["PING"]),
     ("XADD 3 fields -c 50 -P 1", 50, 1, ["XADD", "bench:xadd", "*", "event", "order_placed", "order_id",
@@ -146,13 +223,34 @@ def main():
             rows.append((name, rill_ops, redis_ops, rill_ops / redis_ops, rill_p50, rill_p99, redis_p50, redis_p99))
             print(f"{name}: rill {rill_ops:,.0f} ops/s, redis {redis_ops:,.0f} ops/s, ratio {rill_ops / redis_ops:.2f}",
                   flush=True)
+        worker = compile_worker(workdir)
+        drain_rows = []
+        if worker:
+            for workers in DRAIN_WORKERS:
+                rates = {"rill": [], "redis": []}
+                for _ in range(args.rounds):
+                    for server in (rill, redis):
+                        rates[server.name].append(drain(worker, server, workers))
+                rill_rate, redis_rate = statistics.median(rates["rill"]), statistics.median(rates["redis"])
+                name = (f"consumer-group drain, {workers} worker{'s' if workers > 1 else ''} "
+                        f"(XREADGROUP COUNT {DRAIN_BATCH} + XACK, 1M entries), entries/s")
+                drain_rows.append((name, rill_rate, redis_rate))
+                print(f"{name}: rill {rill_rate:,.0f}, redis {redis_rate:,.0f}, ratio {rill_rate / redis_rate:.2f}",
+                      flush=True)
+            for server in (rill, redis):
+                memory[f"{server.name} pending"] = pending_entry_bytes(worker, server)
         header = ("| workload | Rill ops/s | Redis ops/s | Rill/Redis | Rill p50/p99 ms | Redis p50/p99 ms |\n"
                   "|---|---:|---:|---:|---:|---:|\n")
         table = header + "".join(
             f"| {n} | {a:,.0f} | {b:,.0f} | {r:.2f} | {p50a:.3f} / {p99a:.3f} | {p50b:.3f} / {p99b:.3f} |\n"
             for n, a, b, r, p50a, p99a, p50b, p99b in rows)
+        table += "".join(f"| {n} | {a:,.0f} | {b:,.0f} | {a / b:.2f} | | |\n" for n, a, b in drain_rows)
         table += (f"| bytes per entry (1M entries, used_memory delta) | {memory['rill']:.1f} | {memory['redis']:.1f} "
                   f"| {memory['rill'] / memory['redis']:.2f} | | |\n")
+        if "rill pending" in memory:
+            rill_pending, redis_pending = memory["rill pending"], memory["redis pending"]
+            table += (f"| bytes per pending entry (1M in one consumer's PEL, used_memory delta) | {rill_pending:.1f} "
+                      f"| {redis_pending:.1f} | {rill_pending / redis_pending:.2f} | | |\n")
         machine = (f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
                    f"{time.strftime('%Y-%m-%d')}, {args.requests} requests x {args.rounds} rounds, medians")
         print()

@@ -6,6 +6,7 @@ missing=()
 dpkg -s libjemalloc-dev >/dev/null 2>&1 || missing+=(libjemalloc-dev)
 dpkg -s libhiredis-dev >/dev/null 2>&1 || missing+=(libhiredis-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)  # compiles the hiredis worker (tests, benchmarks)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 if [ "${1:-}" = "--test" ]; then
     # The end-to-end suites compare replies with a real redis-server side by side.

@@ -72,6 +72,9 @@ public struct Stream: Sendable {
     public internal(set) var entriesAdded: UInt64
     /// Redis's `first_id` (`recorded-first-entry-id`): the first live ID, 0-0 when empty.
     public internal(set) var recordedFirstEntryID: StreamID
+    /// The stream's consumer groups, ordered by name; empty for a stream without groups.
+    /// See `Stream+ConsumerGroups.swift`.
+    var groupTable = ConsumerGroupTable()
 
     /// An empty stream.
     public init() {
@@ -434,23 +437,7 @@ public struct Stream: Sendable {
         var deleted = 0
         var firstEntryDeleted = false
         for id in ids {
-            var location: StreamRecordLocation?
-            scanLiveRecordsForward(from: id) { found, _, _ in
-                if found.id == id { location = found }
-                return false
-            }
-            guard let location else { continue }
-            if blocks[location.blockIndex].header.liveCount == 1 {
-                blocks.remove(at: location.blockIndex)
-            } else {
-                makeBlockUnique(at: location.blockIndex)
-                blocks[location.blockIndex].withUnsafeMutablePointers { header, base in
-                    base[location.recordOffset] |= RecordFlags.deleted
-                    header.pointee.liveCount -= 1
-                    header.pointee.deletedCount += 1
-                }
-            }
-            length -= 1
+            guard removeLiveRecord(id) else { continue }
             deleted += 1
             if id > maxDeletedEntryID { maxDeletedEntryID = id }
             if id == recordedFirstEntryID { firstEntryDeleted = true }
@@ -465,6 +452,48 @@ public struct Stream: Sendable {
         }
         _checkInvariants()
         return deleted
+    }
+
+    /// Removes the live entry with this ID (dropping its block when it was the block's last live
+    /// entry) and decrements `length`; leaves `maxDeletedEntryID` and `recordedFirstEntryID` to
+    /// the caller. Returns whether such an entry existed.
+    /// - Complexity: O(log b + m).
+    private mutating func removeLiveRecord(_ id: StreamID) -> Bool {
+        var location: StreamRecordLocation?
+        scanLiveRecordsForward(from: id) { found, _, _ in
+            if found.id == id { location = found }
+            return false
+        }
+        guard let location else { return false }
+        if blocks[location.blockIndex].header.liveCount == 1 {
+            blocks.remove(at: location.blockIndex)
+        } else {
+            makeBlockUnique(at: location.blockIndex)
+            blocks[location.blockIndex].withUnsafeMutablePointers { header, base in
+                base[location.recordOffset] |= RecordFlags.deleted
+                header.pointee.liveCount -= 1
+                header.pointee.deletedCount += 1
+            }
+        }
+        length -= 1
+        return true
+    }
+
+    /// Removes one entry the way trimming does: `maxDeletedEntryID` is left alone (trimming with
+    /// the ACKED policy removes entries one by one but is still trimming, not XDEL).
+    /// - Returns: whether a live entry with this ID existed.
+    /// - Complexity: O(log b + m).
+    @discardableResult
+    mutating func trimEntry(_ id: StreamID) -> Bool {
+        guard removeLiveRecord(id) else { return false }
+        if length == 0 {
+            recordedFirstEntryID = .zero
+        } else if id == recordedFirstEntryID {
+            // length > 0, so a live entry exists.
+            recordedFirstEntryID = firstEntryID!
+        }
+        _checkInvariants()
+        return true
     }
 
     /// Deletes one entry; see `delete(_:)`.

@@ -99,6 +99,7 @@ extension Stream {
             problems.append("recordedFirstEntryID \(recordedFirstEntryID), first live \(firstLiveID ?? .zero)")
         }
         if let previousLiveID, previousLiveID > lastID { problems.append("live ID \(previousLiveID) > lastID \(lastID)") }
+        problems += groupTable.validate()
         return problems
     }
 

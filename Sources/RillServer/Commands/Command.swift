@@ -1,4 +1,5 @@
 import NIOCore
+import RillCore
 import RillProtocol
 
 /// One row of the command table, shaped like Redis' command metadata so COMMAND INFO can answer from it.
@@ -103,7 +104,7 @@ public struct CommandTable: Sendable {
         let bucket = byLength[length]
         if bucket.isEmpty { return nil }
         return name.withUnsafeReadableBytes { requested -> Command? in
-            for candidate in bucket where ASCII.equalsIgnoringCase(requested, candidate.bytes) {
+            for candidate in bucket where ASCII.equalIgnoringCase(requested, candidate.bytes) {
                 return commands[candidate.index]
             }
             return nil
@@ -120,24 +121,8 @@ extension Command {
         name.withUnsafeReadableBytes { requested in
             subcommands.first { sub in
                 let suffix = sub.name.split(separator: "|").last.map(String.init) ?? sub.name
-                return ASCII.equalsIgnoringCase(requested, Array(suffix.utf8))
+                return ASCII.equalIgnoringCase(requested, suffix.utf8)
             }
         }
-    }
-}
-
-/// Byte-level ASCII helpers for case-insensitive comparisons on request arguments.
-public enum ASCII {
-    @inline(__always)
-    public static func lower(_ byte: UInt8) -> UInt8 {
-        byte &- 65 < 26 ? byte | 0x20 : byte
-    }
-
-    /// `lowercaseExpected` must already be lower-case ASCII.
-    @inline(__always)
-    public static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercaseExpected: [UInt8]) -> Bool {
-        guard bytes.count == lowercaseExpected.count else { return false }
-        for i in 0..<bytes.count where lower(bytes[i]) != lowercaseExpected[i] { return false }
-        return true
     }
 }

@@ -44,11 +44,7 @@ public final class CommandContext {
     /// Whether argument `index` equals `lowercaseWord`, ignoring ASCII case (option names like NX, COUNT).
     public func argument(_ index: Int, is lowercaseWord: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercaseWord.utf8Start, count: lowercaseWord.utf8CodeUnitCount)
-        return arguments[index].withUnsafeReadableBytes { actual in
-            guard actual.count == expected.count else { return false }
-            for i in 0..<actual.count where ASCII.lower(actual[i]) != expected[i] { return false }
-            return true
-        }
+        return arguments[index].withUnsafeReadableBytes { ASCII.equalIgnoringCase($0, expected) }
     }
 
     /// Parses argument `index` as Redis parses integers (no spaces, no '+', no leading zeros, fits int64).

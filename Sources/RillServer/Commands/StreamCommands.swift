@@ -38,13 +38,21 @@ enum StreamCommands {
                     Command("xinfo|stream", arity: -3, flags: [.readonly], keys: (2, 2, 1),
                             categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
                             summary: "Returns information about a stream.", handler: xinfoStream),
+                    Command("xinfo|groups", arity: 3, flags: [.readonly], keys: (2, 2, 1),
+                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            summary: "Returns a list of the consumer groups of a stream.", handler: xinfoGroups),
+                    Command("xinfo|consumers", arity: 4, flags: [.readonly], keys: (2, 2, 1),
+                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            summary: "Returns a list of the consumers in a consumer group.", handler: xinfoConsumers),
                     Command("xinfo|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.") { context in
                         let lines = [
                             "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                            "CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.",
+                            "GROUPS <key>", "    Show the stream consumer groups.",
                             "STREAM <key> [FULL [COUNT <count>]", "    Show information about the stream.",
-                            "HELP", "    Print this help.",
+                            "HELP", "    Prints this help.",
                         ]
                         context.reply.arrayHeader(lines.count)
                         for line in lines { context.reply.simpleString(line.utf8) }
@@ -77,6 +85,8 @@ enum StreamCommands {
         var approximate = false
         /// LIMIT as given; nil when absent.
         var limit: Int64?
+        /// KEEPREF / DELREF / ACKED (Redis 8.2): what happens to PEL references of trimmed entries.
+        var policy = StreamDeletionPolicy.keepReferences
 
         /// The work limit Redis applies: LIMIT if given, the node-size default for `~`, none for `=`.
         func effectiveLimit(_ limits: StreamNodeLimits) -> Int {
@@ -88,6 +98,13 @@ enum StreamCommands {
     /// Parses trimming options at `index`; returns false when the word there is not a trimming option.
     private static func parseTrimOption(_ context: CommandContext, _ index: inout Int,
                                         into options: inout TrimOptions) throws -> Bool {
+        if context.argument(index, is: "keepref") || context.argument(index, is: "delref")
+            || context.argument(index, is: "acked") {
+            options.policy = context.argument(index, is: "keepref") ? .keepReferences
+                : context.argument(index, is: "delref") ? .deleteReferences : .acknowledged
+            index += 1
+            return true
+        }
         let remaining = context.argumentCount - index - 1
         let isMaxLength = context.argument(index, is: "maxlen")
         if (isMaxLength || context.argument(index, is: "minid")) && remaining >= 1 {
@@ -175,7 +192,8 @@ enum StreamCommands {
         ) { stream -> StreamID in
             let id = try stream.append(idSpec, fieldsAndValues: fieldsAndValues, nowMilliseconds: now, limits: limits)
             if let strategy = options.strategy {
-                stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits))
+                stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits),
+                            policy: options.policy)
             }
             return id
         }
@@ -200,7 +218,8 @@ enum StreamCommands {
         let key = context.bytes(1)
         let limits = nodeLimits(context)
         let removed = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
-            stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits))
+            stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits),
+                        policy: options.policy)
         } ?? 0
         context.reply.integer(Int64(removed))
         if removed > 0 { context.keyModified(key) }
@@ -313,13 +332,102 @@ enum StreamCommands {
             context.reply.bulkString("entries")
             writeEntries(stream, from: .zero, to: .max, reverse: false, limit: fullCount, to: &context.reply)
             context.reply.bulkString("groups")
-            context.reply.arrayHeader(0)
+            writeFullGroups(stream, limit: fullCount, to: &context.reply)
         } else {
-            context.reply.bulkString("groups"); context.reply.integer(0)
+            context.reply.bulkString("groups"); context.reply.integer(Int64(stream.groupCount))
             context.reply.bulkString("first-entry")
             writeSingleEntry(stream, reverse: false, to: &context.reply)
             context.reply.bulkString("last-entry")
             writeSingleEntry(stream, reverse: true, to: &context.reply)
+        }
+    }
+
+    /// XINFO STREAM FULL's `groups`: each group with its PEL and consumers (Redis 7.2 fields), PEL
+    /// lists cut at `limit` entries (`.max` for COUNT 0).
+    private static func writeFullGroups(_ stream: Stream, limit: Int, to reply: inout RESPWriter) {
+        let pelLimit = limit == .max ? 0 : limit
+        reply.arrayHeader(stream.groupCount)
+        for group in stream.consumerGroups {
+            reply.mapHeader(7)
+            reply.bulkString("name"); reply.bulkString(group.name)
+            reply.bulkString("last-delivered-id"); writeID(group.lastDeliveredID, to: &reply)
+            reply.bulkString("entries-read"); writeOptional(group.entriesRead, to: &reply)
+            reply.bulkString("lag"); writeOptional(stream.lag(of: group), to: &reply)
+            reply.bulkString("pel-count"); reply.integer(Int64(group.pendingCount))
+            reply.bulkString("pending")
+            let pending = group.pendingEntries(limit: pelLimit)
+            reply.arrayHeader(pending.count)
+            for entry in pending {
+                reply.arrayHeader(4)
+                writeID(entry.id, to: &reply)
+                reply.bulkString(entry.consumer)
+                reply.integer(entry.deliveryTime)
+                reply.integer(Int64(bitPattern: entry.deliveryCount))
+            }
+            let consumers = group.consumers
+            reply.bulkString("consumers")
+            reply.arrayHeader(consumers.count)
+            for consumer in consumers {
+                reply.mapHeader(5)
+                reply.bulkString("name"); reply.bulkString(consumer.name)
+                reply.bulkString("seen-time"); reply.integer(consumer.seenTime)
+                reply.bulkString("active-time"); reply.integer(consumer.activeTime)
+                reply.bulkString("pel-count"); reply.integer(Int64(consumer.pendingCount))
+                reply.bulkString("pending")
+                let owned = group.pendingEntries(ofConsumer: consumer.name, limit: pelLimit)
+                reply.arrayHeader(owned.count)
+                for entry in owned {
+                    reply.arrayHeader(3)
+                    writeID(entry.id, to: &reply)
+                    reply.integer(entry.deliveryTime)
+                    reply.integer(Int64(bitPattern: entry.deliveryCount))
+                }
+            }
+        }
+    }
+
+    /// An integer, or a null when it is unknown (entries-read, lag).
+    private static func writeOptional(_ value: Int64?, to reply: inout RESPWriter) {
+        if let value { reply.integer(value) } else { reply.nullBulkString() }
+    }
+
+    // MARK: XINFO GROUPS, XINFO CONSUMERS
+
+    private static func xinfoGroups(_ context: CommandContext) throws {
+        guard let stream = try context.database.streamGet(context.bytes(2), nowMilliseconds: context.nowMilliseconds)
+        else { throw RedisError.noSuchKey }
+        context.reply.arrayHeader(stream.groupCount)
+        for group in stream.consumerGroups {
+            context.reply.mapHeader(6)
+            context.reply.bulkString("name"); context.reply.bulkString(group.name)
+            context.reply.bulkString("consumers"); context.reply.integer(Int64(group.consumerCount))
+            context.reply.bulkString("pending"); context.reply.integer(Int64(group.pendingCount))
+            context.reply.bulkString("last-delivered-id"); writeID(group.lastDeliveredID, to: &context.reply)
+            context.reply.bulkString("entries-read"); writeOptional(group.entriesRead, to: &context.reply)
+            context.reply.bulkString("lag"); writeOptional(stream.lag(of: group), to: &context.reply)
+        }
+    }
+
+    /// Redis 7.2's form: `idle` is the time since the last attempted interaction, `inactive` since
+    /// the last successful one (-1 if none).
+    private static func xinfoConsumers(_ context: CommandContext) throws {
+        let key = context.bytes(2)
+        let groupName = context.bytes(3)
+        guard let stream = try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds)
+        else { throw RedisError.noSuchKey }
+        guard let group = stream.group(named: groupName) else {
+            throw ConsumerGroupCommands.noSuchGroup(groupName, key: key)
+        }
+        let now = context.nowMilliseconds
+        let consumers = group.consumers
+        context.reply.arrayHeader(consumers.count)
+        for consumer in consumers {
+            context.reply.mapHeader(4)
+            context.reply.bulkString("name"); context.reply.bulkString(consumer.name)
+            context.reply.bulkString("pending"); context.reply.integer(Int64(consumer.pendingCount))
+            context.reply.bulkString("idle"); context.reply.integer(max(0, now - consumer.seenTime))
+            context.reply.bulkString("inactive")
+            context.reply.integer(consumer.activeTime == -1 ? -1 : now - consumer.activeTime)
         }
     }
 
@@ -340,9 +448,21 @@ enum StreamCommands {
 
     // MARK: XREAD
 
-    private static func xread(_ context: CommandContext) throws {
+    /// The options XREAD and XREADGROUP share, parsed by one function as Redis does:
+    /// `[COUNT n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key ... id ...`.
+    struct ReadOptions {
+        /// COUNT; 0 means no limit.
         var count = 0
+        /// BLOCK in milliseconds (0 = forever); nil when not blocking.
         var timeout: Int64?
+        var groupAndConsumer: (group: [UInt8], consumer: [UInt8])?
+        var noAcknowledgement = false
+        /// Index of the first key after STREAMS.
+        var streamsIndex = 0
+    }
+
+    static func parseReadOptions(_ context: CommandContext, forGroup: Bool) throws -> ReadOptions {
+        var options = ReadOptions()
         var streamsIndex: Int?
         var index = 1
         while index < context.argumentCount {
@@ -350,24 +470,45 @@ enum StreamCommands {
             if context.argument(index, is: "block"), remaining >= 1 {
                 let value = try context.integer(index + 1, error: .timeoutNotInteger)
                 guard value >= 0 else { throw RedisError.timeoutNegative }
-                timeout = value
+                options.timeout = value
                 index += 2
             } else if context.argument(index, is: "count"), remaining >= 1 {
-                count = Int(max(0, try context.integer(index + 1)))
+                options.count = Int(max(0, try context.integer(index + 1)))
                 index += 2
             } else if context.argument(index, is: "streams"), remaining >= 1 {
                 streamsIndex = index + 1
                 break
+            } else if context.argument(index, is: "group"), remaining >= 2 {
+                guard forGroup else {
+                    throw RedisError("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+                }
+                options.groupAndConsumer = (context.bytes(index + 1), context.bytes(index + 2))
+                index += 3
+            } else if context.argument(index, is: "noack") {
+                guard forGroup else {
+                    throw RedisError("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+                }
+                options.noAcknowledgement = true
+                index += 1
             } else {
                 throw RedisError.syntax
             }
         }
         guard let streamsIndex else { throw RedisError.syntax }
-        let streamArguments = context.argumentCount - streamsIndex
-        guard streamArguments % 2 == 0 else {
-            throw RedisError("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
+        guard (context.argumentCount - streamsIndex) % 2 == 0 else {
+            throw forGroup
+                ? RedisError("ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
+                : RedisError("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
         }
-        let streamCount = streamArguments / 2
+        if forGroup && options.groupAndConsumer == nil { throw RedisError("ERR Missing GROUP option for XREADGROUP") }
+        options.streamsIndex = streamsIndex
+        return options
+    }
+
+    private static func xread(_ context: CommandContext) throws {
+        let options = try parseReadOptions(context, forGroup: false)
+        let (count, timeout, streamsIndex) = (options.count, options.timeout, options.streamsIndex)
+        let streamCount = (context.argumentCount - streamsIndex) / 2
         var reads: [StreamRead] = []
         reads.reserveCapacity(streamCount)
         for offset in 0..<streamCount {
