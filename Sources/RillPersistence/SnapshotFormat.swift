@@ -61,10 +61,32 @@
 //           u8      tag
 //           bytes   payload
 //
-//   Extension tags: `0x01` is reserved for consumer groups (groups with last-delivered-id and entries-read,
-//   consumers with seen/active times, PEL entries with delivery time and count). Version 1 writers write no
-//   extension; version 1 readers refuse any extension rather than silently dropping state.
+//   Extensions appear at most once per tag; readers refuse an unknown tag rather than silently dropping state.
+//   A stream without consumer groups is written with extension count 0.
 //
+//   Tag `0x01`, consumer groups (written when the stream has at least one group; the payload must be consumed
+//   exactly):
+//
+//       varint  group count
+//       group × count (any order; names distinct):
+//           bytes   name
+//           id      last-delivered-id
+//           u8      0: entries-read unknown; 1: known, and a varint entries-read (<= 2^63-1) follows
+//           varint  consumer count
+//           consumer × count (names strictly ascending):
+//               bytes   name
+//               i64     seen-time (Unix ms)
+//               i64     active-time (Unix ms, -1 when never active)
+//               varint  number of pending entries it owns (checked against the PEL below)
+//           varint  PEL count
+//           PEL entry × count (IDs strictly ascending, each <= the stream's last-generated-id):
+//               id      entry ID
+//               varint  owner: index of the consumer in the list above
+//               i64     last delivery time (Unix ms)
+//               varint  delivery count
+//
+//   A consumer's own PEL is exactly the PEL entries naming it, so it is not written separately.
+
 // ## DUMP payload
 //
 //     type      u8        as in key records

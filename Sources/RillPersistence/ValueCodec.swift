@@ -135,7 +135,8 @@ enum ValueCodec {
 
     /// Tags of the stream extension records that follow a stream's blocks.
     enum StreamExtensionTag: UInt8 {
-        /// Reserved for consumer groups (groups, consumers, PELs with delivery times and counts); not written yet.
+        /// Consumer groups (groups, consumers, PELs with delivery times and counts); written only when the stream
+        /// has at least one group.
         case consumerGroups = 1
     }
 
@@ -177,8 +178,118 @@ enum ValueCodec {
             sink.varint(image.masterFieldCount)
             sink.raw(image.bytes)
         }
-        // Extension records: none yet. Consumer groups will be written here under `StreamExtensionTag.consumerGroups`.
-        sink.varint(0)
+        // A stream without groups has no extension, so its encoding is the same as before groups existed.
+        let groups = stream.consumerGroups
+        guard !groups.isEmpty else {
+            sink.varint(0)
+            return
+        }
+        sink.varint(1)
+        sink.byte(StreamExtensionTag.consumerGroups.rawValue)
+        var payload = ByteSink()
+        encodeConsumerGroups(groups, to: &payload)
+        sink.string(payload.bytes)
+    }
+
+    /// The consumer-group extension payload (layout in `SnapshotFormat.swift`).
+    /// - Complexity: O(groups + consumers + pending entries).
+    static func encodeConsumerGroups(_ groups: [ConsumerGroup], to sink: inout ByteSink) {
+        sink.varint(groups.count)
+        for group in groups {
+            sink.string(group.name)
+            sink.id(group.lastDeliveredID)
+            if let entriesRead = group.entriesRead {
+                sink.byte(1)
+                sink.varint(UInt64(entriesRead))  // never negative (group invariant)
+            } else {
+                sink.byte(0)
+            }
+            let consumers = group.consumers
+            sink.varint(consumers.count)
+            for consumer in consumers {
+                sink.string(consumer.name)
+                sink.littleEndian(consumer.seenTime)
+                sink.littleEndian(consumer.activeTime)
+                sink.varint(consumer.pendingCount)
+            }
+            sink.varint(group.pendingCount)
+            group.forEachPendingEntryImage { entry in
+                sink.id(entry.id)
+                sink.varint(entry.consumerIndex)
+                sink.littleEndian(entry.deliveryTime)
+                sink.varint(entry.deliveryCount)
+            }
+        }
+    }
+
+    /// Reads the consumer-group extension payload into `stream`, which already holds its entries; the payload
+    /// must be consumed exactly.
+    /// - Complexity: O(payload size + pending entries × log).
+    static func decodeConsumerGroups(from source: inout ByteSource, into stream: inout RillCore.Stream)
+        throws(DecodeFailure)
+    {
+        let groupCount = try source.count()
+        for _ in 0..<groupCount {
+            let groupStart = source.offset
+            let name = try source.string()
+            let lastDeliveredID = try source.id()
+            let flagOffset = source.offset
+            let entriesRead: Int64?
+            switch try source.byte() {
+            case 0:
+                entriesRead = nil
+            case 1:
+                let value = try source.varint()
+                guard value <= UInt64(Int64.max) else { throw source.failure("entries-read out of range", at: flagOffset) }
+                entriesRead = Int64(value)
+            default:
+                throw source.failure("bad entries-read flag", at: flagOffset)
+            }
+            var builder: ConsumerGroupBuilder
+            do {
+                builder = try ConsumerGroupBuilder(name: name, lastDeliveredID: lastDeliveredID, entriesRead: entriesRead)
+            } catch {
+                throw source.failure("consumer group: \(error)", at: groupStart)
+            }
+            let consumerCount = try source.count()
+            for _ in 0..<consumerCount {
+                let consumerStart = source.offset
+                let consumerName = try source.string()
+                let seenTime = try source.littleEndian(Int64.self)
+                let activeTime = try source.littleEndian(Int64.self)
+                let pendingCount = try source.varint()
+                guard pendingCount <= UInt64(Int.max) else { throw source.failure("pending count out of range", at: consumerStart) }
+                do {
+                    try builder.addConsumer(name: consumerName, seenTime: seenTime, activeTime: activeTime,
+                                            pendingCount: Int(pendingCount))
+                } catch {
+                    throw source.failure("consumer group: \(error)", at: consumerStart)
+                }
+            }
+            let pendingCount = try source.count()
+            for _ in 0..<pendingCount {
+                let entryStart = source.offset
+                let id = try source.id()
+                let consumerIndex = try source.varint()
+                let deliveryTime = try source.littleEndian(Int64.self)
+                let deliveryCount = try source.varint()
+                guard consumerIndex < UInt64(consumerCount) else {
+                    throw source.failure("pending entry \(id) names consumer \(consumerIndex) of \(consumerCount)", at: entryStart)
+                }
+                do {
+                    try builder.addPendingEntry(PendingEntryImage(id: id, consumerIndex: Int(consumerIndex),
+                                                                  deliveryTime: deliveryTime, deliveryCount: deliveryCount))
+                } catch {
+                    throw source.failure("consumer group: \(error)", at: entryStart)
+                }
+            }
+            do {
+                try stream.restoreGroup(builder)
+            } catch {
+                throw source.failure("consumer group: \(error)", at: groupStart)
+            }
+        }
+        guard source.isAtEnd else { throw source.failure("trailing bytes after consumer groups") }
     }
 
     /// Reads a value body of type `type`, validating everything.
@@ -236,21 +347,30 @@ enum ValueCodec {
                 throw source.failure("stream \(error)", at: local)
             }
         }
-        let extensionCountOffset = source.offset
-        let extensionCount = try source.count()
-        if extensionCount > 0 {
-            let tag = try source.byte()
-            if tag == StreamExtensionTag.consumerGroups.rawValue {
-                throw source.failure("consumer groups are not supported by this version", at: extensionCountOffset)
-            }
-            throw source.failure("unknown stream extension tag \(tag)", at: extensionCountOffset)
-        }
         let metadata = StreamMetadata(length: length, lastID: lastID, maxDeletedEntryID: maxDeletedEntryID,
                                       entriesAdded: entriesAdded, recordedFirstEntryID: recordedFirstEntryID)
+        var stream: RillCore.Stream
         do {
-            return try restorer.finish(metadata: metadata)
+            stream = try restorer.finish(metadata: metadata)
         } catch {
             throw source.failure("stream \(error)", at: streamStart)
         }
+        let extensionCount = try source.count()
+        var seenGroups = false
+        for _ in 0..<extensionCount {
+            let extensionStart = source.offset
+            let tag = try source.byte()
+            // Unknown extensions are refused rather than skipped: skipping would silently lose state.
+            guard tag == StreamExtensionTag.consumerGroups.rawValue else {
+                throw source.failure("unknown stream extension tag \(tag)", at: extensionStart)
+            }
+            guard !seenGroups else { throw source.failure("consumer groups extension repeated", at: extensionStart) }
+            seenGroups = true
+            let size = try source.count()
+            let payloadStart = source.offset
+            var payload = ByteSource(try source.take(size), base: source.base + payloadStart)
+            try decodeConsumerGroups(from: &payload, into: &stream)
+        }
+        return stream
     }
 }

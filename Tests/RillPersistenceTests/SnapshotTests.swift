@@ -42,6 +42,7 @@ func randomStream(_ rng: inout SeededGenerator) -> RillCore.Stream {
         _ = try? stream.append(spec, fieldsAndValues: arguments, nowMilliseconds: now, limits: limits)
     }
     let ids = stream.entries().map(\.id)
+    if Int.random(in: 0..<3, using: &rng) != 0 { addRandomGroups(to: &stream, ids: ids, &rng) }
     for id in ids where Int.random(in: 0..<5, using: &rng) == 0 { stream.delete(id) }
     switch Int.random(in: 0..<4, using: &rng) {
     case 0:
@@ -55,6 +56,76 @@ func randomStream(_ rng: inout SeededGenerator) -> RillCore.Stream {
         break
     }
     return stream
+}
+
+/// Groups with consumers and PELs built through the public API: deliveries, partial acknowledgements, claims with
+/// past times and retry counts, consumer deletion, unknown entries-read, empty consumers and groups.
+func addRandomGroups(to stream: inout RillCore.Stream, ids: [StreamID], _ rng: inout SeededGenerator) {
+    var now = Int64.random(in: 1_000_000...2_000_000_000_000, using: &rng)
+    let consumerNames = (0..<Int.random(in: 1...6, using: &rng)).map { _ in randomBytes(&rng) }
+    for groupIndex in 0..<Int.random(in: 1...4, using: &rng) {
+        let name = Array("g\(groupIndex)".utf8) + randomBytes(&rng)
+        let start: StreamID? = Bool.random(using: &rng) ? .zero : ids.randomElement(using: &rng)
+        let entriesRead: Int64? = Bool.random(using: &rng) ? nil : Int64.random(in: 0...50, using: &rng)
+        guard (try? stream.createGroup(named: name, lastDeliveredID: start, entriesRead: entriesRead)) != nil else { continue }
+        for _ in 0..<Int.random(in: 0..<12, using: &rng) {
+            now += Int64.random(in: 0...5_000, using: &rng)
+            // consumerNames is not empty.
+            let consumer = consumerNames.randomElement(using: &rng)!
+            switch Int.random(in: 0..<7, using: &rng) {
+            case 0, 1, 2:
+                _ = try? stream.readNewEntries(group: name, consumer: consumer, count: Int.random(in: 0...30, using: &rng),
+                                               noAcknowledgement: Int.random(in: 0..<6, using: &rng) == 0, nowMilliseconds: now)
+            case 3:
+                let pending = stream.group(named: name)?.pendingEntries(limit: 0).map(\.id) ?? []
+                _ = stream.acknowledge(group: name, ids: pending.filter { _ in Bool.random(using: &rng) })
+            case 4:
+                let pending = stream.group(named: name)?.pendingEntries(limit: 0).map(\.id) ?? []
+                let chosen = pending.filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }
+                let options = ClaimOptions(deliveryTime: now - Int64.random(in: 0...100_000, using: &rng),
+                                           retryCount: Bool.random(using: &rng) ? Int64.random(in: 0...9, using: &rng) : nil,
+                                           justID: Bool.random(using: &rng))
+                _ = try? stream.claim(group: name, consumer: consumer, ids: chosen, minimumIdle: 0, options: options,
+                                      nowMilliseconds: now)
+            case 5:
+                _ = try? stream.createConsumer(group: name, consumer: consumer, nowMilliseconds: now)
+            default:
+                if Bool.random(using: &rng) {
+                    _ = try? stream.deleteConsumer(group: name, consumer: consumer)
+                } else {
+                    try? stream.setGroupLastDeliveredID(name, to: ids.randomElement(using: &rng), entriesRead: nil)
+                }
+            }
+        }
+    }
+}
+
+/// Everything the group API exposes about a stream's groups (XINFO GROUPS / CONSUMERS / STREAM FULL, XPENDING).
+struct GroupFingerprint: Equatable {
+    var name: [UInt8]
+    var lastDeliveredID: StreamID
+    var entriesRead: Int64?
+    var lag: Int64?
+    var consumers: [ConsumerInfo]
+    var pending: [PendingEntryInfo]
+    var pendingByConsumer: [[PendingEntryInfo]]
+    var summary: PendingSummary
+
+    init(_ group: ConsumerGroup, in stream: RillCore.Stream) {
+        name = group.name
+        lastDeliveredID = group.lastDeliveredID
+        entriesRead = group.entriesRead
+        lag = stream.lag(of: group)
+        consumers = group.consumers
+        pending = group.pendingEntries(limit: 0)
+        pendingByConsumer = consumers.map { group.pendingEntries(ofConsumer: $0.name, limit: 0) }
+        // The group exists: it was just listed.
+        summary = try! stream.pendingSummary(group: group.name)
+    }
+
+    static func of(_ stream: RillCore.Stream) -> [GroupFingerprint] {
+        stream.consumerGroups.map { GroupFingerprint($0, in: stream) }
+    }
 }
 
 func randomKeyspace(seed: UInt64, databaseCount: Int = 4, keys: Int = 60) -> Keyspace {
@@ -113,6 +184,7 @@ func expectEqualKeyspaces(_ lhs: Keyspace, _ rhs: Keyspace) {
             case (.set(let a), .set(let b)): #expect(a == b)
             case (.stream(let a), .stream(let b)):
                 #expect(StreamFingerprint(a) == StreamFingerprint(b))
+                #expect(GroupFingerprint.of(a) == GroupFingerprint.of(b))
                 #expect(b.validate().isEmpty)
             default: Issue.record("type changed")
             }
