@@ -1,7 +1,8 @@
 """Snapshots (SAVE, BGSAVE, LASTSAVE, SHUTDOWN, load at start-up) and DUMP/RESTORE.
 
 Restart tests run their own servers sharing a `--dir` under pytest's tmp_path, and compare what a client can see
-before and after (XINFO STREAM FULL, XRANGE, PTTL, LRANGE, SMEMBERS).
+before and after (XINFO STREAM FULL, XRANGE, PTTL, LRANGE, SMEMBERS, and for consumer groups XINFO GROUPS,
+XINFO CONSUMERS and XPENDING, minus the idle/inactive fields that depend on the clock).
 """
 
 import os
@@ -31,6 +32,8 @@ def fill_keyspace(client, seed=1):
             client.xtrim(key, minid=ids[len(ids) // 3], approximate=False)
         if s == 2:
             client.execute_command("XSETID", key, "999999999999999-5", "ENTRIESADDED", 100000, "MAXDELETEDID", "7-7")
+    add_groups(client, "stream:0", rng)
+    add_groups(client, "stream:3", rng)
     client.xadd("stream:empty", {"f": "v"}, id="5-5")
     client.xdel("stream:empty", "5-5")
     client.set("string", b"\x00\xffbinary")
@@ -40,6 +43,50 @@ def fill_keyspace(client, seed=1):
     client.select(3)
     client.set("in-db-3", "yes")
     client.select(0)
+
+
+def add_groups(client, key, rng):
+    """Groups with deliveries to several consumers, partial acknowledgements, a claim with a retry count and a past
+    time, an idle consumer, a group with unknown entries-read and one created at `$`."""
+    ids = [entry[0] for entry in client.xrange(key)]
+    client.xgroup_create(key, "workers", id="0")
+    client.xgroup_create(key, "late", id="$")
+    client.xgroup_create(key, "middle", id=ids[len(ids) // 2])
+    client.execute_command("XGROUP", "SETID", key, "middle", ids[len(ids) // 2])  # entries-read becomes unknown
+    for consumer in ("alice", "bob", "carol"):
+        client.xreadgroup("workers", consumer, {key: ">"}, count=rng.randrange(5, 40))
+    client.xreadgroup("middle", "dave", {key: ">"}, count=10)
+    client.xreadgroup("middle", "erin", {key: ">"}, count=10, noack=True)
+    pending = [entry["message_id"] for entry in client.xpending_range(key, "workers", "-", "+", 1000)]
+    client.xack(key, "workers", *pending[::3])
+    client.xclaim(key, "workers", "bob", 0, pending[1:6:2], idle=86_400_000, retrycount=9)
+    client.xgroup_createconsumer(key, "workers", "idle-one")
+    client.xdel(key, pending[4])
+
+
+def strip_times(reply, names=(b"idle", b"inactive", "idle", "inactive")):
+    """A flat RESP2 field/value list without the fields whose value is relative to now."""
+    kept = []
+    for index in range(0, len(reply), 2):
+        if reply[index] not in names:
+            kept += reply[index:index + 2]
+    return kept
+
+
+def observe_groups(client, key):
+    """XINFO GROUPS, XINFO CONSUMERS and extended XPENDING (ids, consumers, delivery counts) of every group."""
+    groups = client.execute_command("XINFO", "GROUPS", key)
+    state = {"groups": groups}
+    for group in groups:
+        name = group[1]  # XINFO GROUPS lists `name` first
+        consumers = client.execute_command("XINFO", "CONSUMERS", key, name)
+        state[name] = {
+            "consumers": [strip_times(consumer) for consumer in consumers],
+            "pending": [(entry["message_id"], entry["consumer"], entry["times_delivered"])
+                        for entry in client.xpending_range(key, name, "-", "+", 100000)],
+            "summary": client.xpending(key, name),
+        }
+    return state
 
 
 def observe(client):
@@ -54,6 +101,7 @@ def observe(client):
             if kind == "stream":
                 entry["full"] = client.execute_command("XINFO", "STREAM", key, "FULL")
                 entry["range"] = client.xrange(key)
+                entry["groups"] = observe_groups(client, key)
             elif kind == "list":
                 entry["list"] = client.lrange(key, 0, -1)
             elif kind == "set":
@@ -221,6 +269,44 @@ def test_dump_restore_round_trip_of_a_stream(r):
     assert r.restore("copy", 0, payload) in OK
     assert r.execute_command("XINFO", "STREAM", "copy", "FULL") == r.execute_command("XINFO", "STREAM", "s", "FULL")
     assert r.pttl("copy") == -1
+
+
+@pytest.mark.rill_only
+def test_groups_survive_a_restart(start_server, tmp_path):
+    first = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(first)
+    fill_keyspace(client, seed=3)
+    before = observe(client)
+    workers = before[(0, b"stream:0")]["groups"][b"workers"]
+    assert len(workers["pending"]) > 5 and len(workers["consumers"]) == 4
+    assert any(count == 9 for _, _, count in workers["pending"])
+    assert before[(0, b"stream:0")]["full"] == client.execute_command("XINFO", "STREAM", "stream:0", "FULL")
+    assert client.save() is True
+    client.close()
+    first.stop()
+
+    second = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(second)
+    assert observe(client) == before
+    # The restored groups keep working: new deliveries and acknowledgements continue from the saved state.
+    new_id = client.xadd("stream:0", {"f": "after"})
+    delivered = client.xreadgroup("late", "alice", {"stream:0": ">"})
+    assert [entry[0] for entry in delivered[0][1]] == [new_id]
+    assert client.xack("stream:0", "workers", workers["pending"][0][0]) == 1
+    client.close()
+
+
+def test_dump_restore_of_a_stream_with_groups(r):
+    for i in range(200):
+        r.xadd("s", {"f": i})
+    add_groups(r, "s", random.Random(4))
+    before = observe_groups(r, "s")
+    full = r.execute_command("XINFO", "STREAM", "s", "FULL")
+    assert r.restore("copy", 0, r.dump("s")) in OK
+    assert observe_groups(r, "copy") == before
+    assert r.execute_command("XINFO", "STREAM", "copy", "FULL") == full
+    assert r.restore("s", 0, r.dump("copy"), replace=True) in OK
+    assert observe_groups(r, "s") == before
 
 
 def test_dump_restore_strings_lists_sets_and_ttl(r):
