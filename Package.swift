@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "rill-server", targets: ["rill-server"]),
         .library(name: "RillCore", targets: ["RillCore"]),
         .library(name: "RillProtocol", targets: ["RillProtocol"]),
+        .library(name: "RillPersistence", targets: ["RillPersistence"]),
         .library(name: "RillServer", targets: ["RillServer"]),
     ],
     dependencies: [
@@ -28,13 +29,19 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // Snapshot files (RILLSNAP format) and DUMP payloads: encoding, checksums, atomic writes, validated loads.
+        .target(
+            name: "RillPersistence",
+            dependencies: ["RillCore"],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // SwiftNIO glue, configuration, the command table and its handlers.
         .target(
             name: "RillServer",
             dependencies: [
-                "RillCore", "RillProtocol", "CJemalloc",
+                "RillCore", "RillProtocol", "RillPersistence", "CJemalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -48,6 +55,7 @@ let package = Package(
             name: "RillProtocolTests",
             dependencies: ["RillProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .testTarget(name: "RillPersistenceTests", dependencies: ["RillPersistence", "RillCore"]),
         .testTarget(name: "RillServerTests", dependencies: ["RillServer", "RillCore", "RillProtocol"]),
         // Starts the built rill-server on a free loopback port and drives it with hiredis and redis-cli.
         .testTarget(name: "RillEndToEndTests", dependencies: ["CHiredis"]),

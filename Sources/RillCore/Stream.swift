@@ -60,18 +60,18 @@ public struct Stream: Sendable {
     /// empty stream that never had entries or lost them all.
     /// `nonisolated(unsafe)` because ManagedBuffer opts out of Sendable; blocks are only mutated
     /// when uniquely referenced (copy-on-write), so sharing them across threads is safe.
-    nonisolated(unsafe) private(set) var blocks: Deque<StreamBlock>
+    nonisolated(unsafe) internal(set) var blocks: Deque<StreamBlock>
     /// Number of live entries (XLEN).
-    public private(set) var length: UInt64
+    public internal(set) var length: UInt64
     /// The last ID generated or set by XSETID (`last-generated-id`); 0-0 for a new stream.
-    public private(set) var lastID: StreamID
+    public internal(set) var lastID: StreamID
     /// The greatest ID removed by XDEL, or set by XSETID MAXDELETEDID (`max-deleted-entry-id`);
     /// trimming does not change it. 0-0 when nothing was deleted.
-    public private(set) var maxDeletedEntryID: StreamID
+    public internal(set) var maxDeletedEntryID: StreamID
     /// Entries ever added, including removed ones (`entries-added`); XSETID can overwrite it.
-    public private(set) var entriesAdded: UInt64
+    public internal(set) var entriesAdded: UInt64
     /// Redis's `first_id` (`recorded-first-entry-id`): the first live ID, 0-0 when empty.
-    public private(set) var recordedFirstEntryID: StreamID
+    public internal(set) var recordedFirstEntryID: StreamID
     /// The stream's consumer groups, ordered by name; empty for a stream without groups.
     /// See `Stream+ConsumerGroups.swift`.
     var groupTable = ConsumerGroupTable()

@@ -2,6 +2,6 @@
 public enum CommandCatalog {
     public static var all: [Command] {
         ConnectionCommands.all + ServerCommands.all + TransactionCommands.all + KeyspaceCommands.all + StreamCommands.all
-            + ConsumerGroupCommands.all
+            + PersistenceCommands.all + ConsumerGroupCommands.all
     }
 }

@@ -56,11 +56,21 @@ enum InfoReport {
                 "maxmemory_policy:noeviction", "mem_allocator:\(Allocator.name)",
             ]
         case "persistence":
+            let snapshots = server.snapshots
+            let now = Clock.milliseconds()
+            let currentSeconds = snapshots.backgroundSaveStartedAt.map { (now - $0) / 1000 } ?? -1
             lines = [
                 "loading:0", "async_loading:0", "rdb_changes_since_last_save:\(server.dirty)",
-                "rdb_bgsave_in_progress:0", "rdb_last_save_time:\(server.startedAt / 1000)",
-                "rdb_last_bgsave_status:ok", "aof_enabled:0", "aof_rewrite_in_progress:0",
-                "aof_last_write_status:ok",
+                "rdb_bgsave_in_progress:\(snapshots.backgroundSaveInProgress ? 1 : 0)",
+                "rdb_last_save_time:\(snapshots.lastSaveSeconds)",
+                "rdb_last_bgsave_status:\(snapshots.lastSaveSucceeded ? "ok" : "err")",
+                "rdb_last_bgsave_time_sec:\(snapshots.lastBackgroundSaveSeconds)",
+                "rdb_current_bgsave_time_sec:\(currentSeconds)", "rdb_saves:\(snapshots.savesCompleted)",
+                "rdb_last_cow_size:0",
+                // Rill's stand-in for the fork pause: how long BGSAVE held the event loop copying the keyspace.
+                "rdb_last_bgsave_pause_usec:\(snapshots.lastCopyPauseMicroseconds)",
+                "aof_enabled:0", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
+                "aof_last_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok", "aof_last_write_status:ok",
             ]
         case "stats":
             let stats = server.stats
@@ -75,6 +85,7 @@ enum InfoReport {
                 "keyspace_misses:\(keyspaceStatistics.keyspaceMisses)",
                 "pubsub_channels:0", "pubsub_patterns:0", "total_error_replies:\(stats.totalErrorReplies)",
                 "total_blocking_keys:\(server.blockingKeyCount)",
+                "latest_fork_usec:\(server.snapshots.lastCopyPauseMicroseconds)",
             ]
         case "replication":
             lines = ["role:master", "connected_slaves:0", "master_repl_offset:0"]

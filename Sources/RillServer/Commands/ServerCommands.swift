@@ -84,12 +84,14 @@ enum ServerCommands {
                 throw RedisError.syntax
             }
         }
-        if save == true {
-            // Snapshots are not implemented yet: refusing is the truthful answer to "save, then stop".
-            context.server.logger.warning("SHUTDOWN SAVE refused: this build of Rill cannot write snapshots yet")
-            throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
-        }
         context.server.logger.warning("User requested shutdown...")
+        if !context.server.saveBeforeShutdown(save) {
+            let force = (1..<context.argumentCount).contains { context.argument($0, is: "force") }
+            guard force else {
+                context.server.logger.warning("Error trying to save the DB, can't exit.")
+                throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
+            }
+        }
         context.server.prepareShutdown()
         // Redis closes the connection without a reply on success.
         context.client.closeAfterReply = true

@@ -40,6 +40,19 @@ public struct ServerConfiguration: Sendable {
     public var logFile: String { values["logfile"] ?? "" }
     public var directory: String { values["dir"] ?? "." }
     public var pidFile: String { values["pidfile"] ?? "" }
+    /// File name of snapshots inside `directory` (`dbfilename`).
+    public var snapshotFileName: String { values["dbfilename"] ?? "dump.rill" }
+    /// Where SAVE/BGSAVE write and start-up loads: `dir` joined with `dbfilename`.
+    public var snapshotPath: String {
+        let directory = self.directory
+        return directory.hasSuffix("/") ? directory + snapshotFileName : directory + "/" + snapshotFileName
+    }
+    /// The `save` schedule: snapshot when at least `changes` writes happened and `seconds` passed since the last
+    /// one. Empty when snapshots are only taken on demand.
+    public var savePoints: [(seconds: Int, changes: Int)] {
+        let numbers = (values["save"] ?? "").split(separator: " ").compactMap { Int($0) }
+        return stride(from: 0, to: numbers.count - 1, by: 2).map { (numbers[$0], numbers[$0 + 1]) }
+    }
 
     private func int(_ name: String) -> Int {
         // Every stored integer went through `normalise`, which only stores decimal text.
@@ -72,6 +85,10 @@ public struct ConfigDirective: Sendable {
         case oneOf([String])
         /// One or more words (bind addresses).
         case words
+        /// `save` points: pairs of non-negative integers "<seconds> <changes> ...", or "" for none.
+        case savePoints
+        /// A file name without any directory part (`dbfilename`).
+        case fileName
     }
 
     public let name: String
@@ -108,9 +125,11 @@ public struct ConfigDirective: Sendable {
                         defaultValue: "4096", mutable: true),
         ConfigDirective(name: "stream-node-max-entries", kind: .integer(0...Int(Int64.max)),
                         defaultValue: "100", mutable: true),
-        // Persistence arrives with the snapshot/AOF work; until then only the "off" values are accepted so that
-        // tools which read or set them (redis-benchmark reads both) see the truth.
-        ConfigDirective(name: "save", kind: .oneOf([""]), defaultValue: "", mutable: true),
+        // Redis 7's default schedule: after an hour with one change, 5 minutes with 100, a minute with 10000.
+        ConfigDirective(name: "save", kind: .savePoints, defaultValue: "3600 1 300 100 60 10000", mutable: true),
+        ConfigDirective(name: "dbfilename", kind: .fileName, defaultValue: "dump.rill", mutable: true),
+        // The append-only file is not implemented yet: only "no" is accepted so tools that read or set it see the
+        // truth.
         ConfigDirective(name: "appendonly", kind: .oneOf(["no"]), defaultValue: "no", mutable: true),
     ]
 
@@ -119,12 +138,16 @@ public struct ConfigDirective: Sendable {
             guard !arguments.isEmpty else { throw ConfigError(message: "wrong number of arguments") }
             return arguments.joined(separator: " ")
         }
-        if case .oneOf(let words) = kind, words == [""] {
-            // `save ""` and `save` with no argument both mean no save points.
-            guard arguments.allSatisfy(\.isEmpty) else {
-                throw ConfigError(message: "argument must be '\"\"' (snapshots are not available yet)")
+        if case .savePoints = kind {
+            // `save ""`, `save` alone and `--save ''` mean no save points; `--save "60 1"` arrives as one word.
+            let words = arguments.flatMap { $0.split(separator: " ") }
+            guard words.count % 2 == 0 else { throw ConfigError(message: "Invalid save parameters") }
+            var numbers: [Int] = []
+            for word in words {
+                guard let number = Int(word), number >= 0 else { throw ConfigError(message: "Invalid save parameters") }
+                numbers.append(number)
             }
-            return ""
+            return numbers.map(String.init).joined(separator: " ")
         }
         guard arguments.count == 1 else { throw ConfigError(message: "wrong number of arguments") }
         let text = arguments[0]
@@ -159,6 +182,11 @@ public struct ConfigDirective: Sendable {
             return lowered
         case .words:
             return text
+        case .fileName:
+            guard !text.contains("/") else { throw ConfigError(message: "dbfilename can't be a path, just a filename") }
+            return text
+        case .savePoints:
+            return text  // handled above
         }
     }
 

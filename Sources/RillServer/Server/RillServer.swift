@@ -36,6 +36,10 @@ public enum RillServerMain {
         let eventLoop = group.next()
         let server = ServerState(configuration: configuration, configFile: configFile, logger: logger,
                                  eventLoop: eventLoop)
+        guard server.loadSnapshotAtStartup() else {
+            try? group.syncShutdownGracefully()
+            return 1
+        }
         let listeners: [any Channel]
         do {
             listeners = try bind(server: server, group: group)
@@ -58,6 +62,8 @@ public enum RillServerMain {
             source.setEventHandler {
                 eventLoop.execute {
                     logger.warning("Received \(signalNumber == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
+                    // Like Redis on SIGTERM: the final snapshot when save points exist; exit even if it fails.
+                    _ = server.saveBeforeShutdown(nil)
                     server.prepareShutdown()
                     shutdownPromise.succeed(())
                 }

@@ -31,6 +31,8 @@ public final class ServerState {
     private(set) var readyKeys: [BlockingKey] = []
     /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
     public var dirty: Int64 = 0
+    /// Snapshot bookkeeping: last save, background save in progress, INFO persistence fields.
+    public var snapshots = SnapshotState()
     /// INFO instantaneous_ops_per_sec and the sample it is computed from (time in ms, commands processed).
     var instantaneousOpsPerSecond: Int64 = 0
     var operationSample: (at: Int64, commands: Int64) = (0, 0)
@@ -45,6 +47,7 @@ public final class ServerState {
         self.logger = logger
         self.eventLoop = eventLoop
         self.startedAt = Clock.milliseconds()
+        self.snapshots.lastSaveSeconds = startedAt / 1000
         cacheHotSettings()
     }
 

@@ -1,0 +1,114 @@
+import NIOCore
+import RillCore
+import RillPersistence
+import RillProtocol
+
+/// Snapshots (SAVE, BGSAVE, LASTSAVE) and single-key serialisation (DUMP, RESTORE).
+enum PersistenceCommands {
+    static let all: [Command] = [
+        Command("save", arity: 1, flags: [.admin, .noScript, .noMulti], categories: ["admin", "slow", "dangerous"],
+                group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
+            let server = context.server
+            guard !server.snapshots.backgroundSaveInProgress else {
+                throw RedisError("ERR Background save already in progress")
+            }
+            guard server.saveSynchronously() else { throw RedisError("ERR") }
+            context.reply.simpleString("OK")
+        },
+        Command("bgsave", arity: -1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
+                group: "server", summary: "Asynchronously saves the database(s) to disk.") { context in
+            // SCHEDULE only matters when another kind of background job runs (an AOF rewrite in Redis); Rill has
+            // none, so it starts the save at once like plain BGSAVE.
+            guard context.argumentCount == 1 || (context.argumentCount == 2 && context.argument(1, is: "schedule")) else {
+                throw RedisError.syntax
+            }
+            guard context.server.startBackgroundSave() else {
+                throw RedisError("ERR Background save already in progress")
+            }
+            context.reply.simpleString("Background saving started")
+        },
+        Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "fast", "dangerous"],
+                group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { context in
+            context.reply.integer(context.server.snapshots.lastSaveSeconds)
+        },
+        Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace", "read", "slow"],
+                group: "generic", since: "2.6.0", summary: "Returns a serialized representation of the value stored at a key.") { context in
+            let key = context.bytes(1)
+            guard context.database.exists(key, nowMilliseconds: context.nowMilliseconds),
+                  let entry = context.database.storedEntry(forKey: key) else {
+                context.reply.nullBulkString()
+                return
+            }
+            context.reply.bulkString(DumpPayload.encode(entry.value))
+        },
+        Command("restore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1),
+                categories: ["keyspace", "write", "slow", "dangerous"], group: "generic", since: "2.6.0",
+                summary: "Creates a key from the serialized representation of a value.", handler: restore),
+    ]
+
+    /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], with Redis' checks in
+    /// Redis' order: options, TTL, existing key, payload trailer, payload body. IDLETIME and FREQ are validated
+    /// and otherwise ignored (Rill keeps no LRU/LFU data).
+    private static func restore(_ context: CommandContext) throws {
+        var replace = false
+        var absolute = false
+        var sawIdleTime = false
+        var sawFrequency = false
+        var index = 4
+        while index < context.argumentCount {
+            let more = index + 1 < context.argumentCount
+            if context.argument(index, is: "replace") {
+                replace = true
+            } else if context.argument(index, is: "absttl") {
+                absolute = true
+            } else if context.argument(index, is: "idletime"), more, !sawFrequency {
+                let idle = try context.integer(index + 1)
+                guard idle >= 0 else { throw RedisError("ERR Invalid IDLETIME value, must be >= 0") }
+                sawIdleTime = true
+                index += 1
+            } else if context.argument(index, is: "freq"), more, !sawIdleTime {
+                let frequency = try context.integer(index + 1)
+                guard (0...255).contains(frequency) else {
+                    throw RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+                }
+                sawFrequency = true
+                index += 1
+            } else {
+                throw RedisError.syntax
+            }
+            index += 1
+        }
+        let ttl = try context.integer(2)
+        guard ttl >= 0 else { throw RedisError("ERR Invalid TTL value, must be >= 0") }
+        let key = context.bytes(1)
+        let now = context.nowMilliseconds
+        if !replace && context.database.exists(key, nowMilliseconds: now) {
+            throw RedisError("BUSYKEY Target key name already exists.")
+        }
+        let payload = context.bytes(3)
+        guard DumpPayload.hasValidTrailer(payload) else {
+            throw RedisError("ERR DUMP payload version or checksum are wrong")
+        }
+        let value: RedisValue
+        do {
+            value = try DumpPayload.decode(payload)
+        } catch {
+            throw RedisError("ERR Bad data format")
+        }
+        var deadline: Int64?
+        if ttl > 0 {
+            let (sum, overflow) = now.addingReportingOverflow(ttl)
+            deadline = absolute ? ttl : (overflow ? Int64.max : sum)
+        }
+        let existed = context.database.delete(key, nowMilliseconds: now)
+        if let deadline, deadline <= now {
+            // Already expired (ABSTTL in the past): nothing is stored, as in Redis.
+            if existed { context.keyModified(key) }
+            context.reply.simpleString("OK")
+            return
+        }
+        _ = context.database.insertLoaded(value, forKey: key, deadline: deadline)
+        context.keyModified(key)
+        context.reply.simpleString("OK")
+    }
+}

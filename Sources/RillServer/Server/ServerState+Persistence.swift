@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import RillCore
+import RillPersistence
+
+/// Snapshot bookkeeping, as INFO persistence and LASTSAVE report it.
+public struct SnapshotState {
+    /// Unix seconds of the last successful save, or of start-up before any (LASTSAVE, rdb_last_save_time).
+    public var lastSaveSeconds: Int64 = 0
+    /// Unix milliseconds at which the running background save copied the keyspace; nil when none runs.
+    public var backgroundSaveStartedAt: Int64?
+    /// `dirty` when the running background save copied the keyspace: changes after it still need saving.
+    var dirtyAtBackgroundSaveStart: Int64 = 0
+    /// Whether the latest background (or foreground) save succeeded (rdb_last_bgsave_status); true before any.
+    public var lastSaveSucceeded = true
+    /// Whole seconds the latest background save took; -1 before any (rdb_last_bgsave_time_sec).
+    public var lastBackgroundSaveSeconds: Int64 = -1
+    /// Unix milliseconds of the latest failed save attempt, 0 if none: automatic saves wait
+    /// `retryDelayMilliseconds` after a failure, as Redis does.
+    var lastFailedAttemptAt: Int64 = 0
+    /// Microseconds the event loop was paused copying the keyspace for the latest background save (Redis'
+    /// latest_fork_usec, the equivalent pause); 0 before any.
+    public var lastCopyPauseMicroseconds: Int64 = 0
+    /// Background saves completed successfully since start-up (rdb_saves).
+    public var savesCompleted: Int64 = 0
+    /// Entered while a background save runs, left when it finishes: SHUTDOWN waits on it so that an older
+    /// snapshot never replaces the final one.
+    let backgroundSaveGroup = DispatchGroup()
+
+    /// Redis' CONFIG_BGSAVE_RETRY_DELAY.
+    static let retryDelayMilliseconds: Int64 = 5000
+
+    var backgroundSaveInProgress: Bool { backgroundSaveStartedAt != nil }
+}
+
+extension ServerState {
+    var producerName: String { "rill \(rillVersion)" }
+
+    /// SAVE (and SHUTDOWN): writes the snapshot on the event loop. Returns whether it succeeded; failures are
+    /// logged.
+    func saveSynchronously() -> Bool {
+        let started = Clock.monotonicNanoseconds()
+        do {
+            let summary = try SnapshotWriter.write(
+                keyspace, toPath: configuration.snapshotPath, createdAtMilliseconds: Clock.milliseconds(),
+                producer: producerName)
+            dirty = 0
+            snapshots.lastSaveSeconds = Clock.milliseconds() / 1000
+            snapshots.lastSaveSucceeded = true
+            let milliseconds = (Clock.monotonicNanoseconds() - started) / 1_000_000
+            logger.notice("DB saved on disk (\(summary.keyCount) keys, \(summary.byteCount) bytes, \(milliseconds) ms)")
+            return true
+        } catch {
+            snapshots.lastSaveSucceeded = false
+            snapshots.lastFailedAttemptAt = Clock.milliseconds()
+            logger.warning("Failed saving the DB: \(error)")
+            return false
+        }
+    }
+
+    /// BGSAVE: copies the keyspace value on the event loop (copy-on-write: O(databases) now, with each database's
+    /// tables copied by the first later write to it) and serialises the copy on a background thread.
+    /// Returns false when a background save is already running.
+    @discardableResult
+    func startBackgroundSave() -> Bool {
+        guard !snapshots.backgroundSaveInProgress else { return false }
+        let copyStarted = Clock.monotonicNanoseconds()
+        let copy = keyspace
+        let pause = Int64(Clock.monotonicNanoseconds() - copyStarted) / 1000
+        let startedAt = Clock.milliseconds()
+        snapshots.backgroundSaveStartedAt = startedAt
+        snapshots.dirtyAtBackgroundSaveStart = dirty
+        snapshots.lastCopyPauseMicroseconds = pause
+        let path = configuration.snapshotPath
+        let producer = producerName
+        let group = snapshots.backgroundSaveGroup
+        group.enter()
+        logger.notice("Background saving started (keyspace copied in \(pause) microseconds)")
+        let eventLoop = self.eventLoop
+        Thread.detachNewThread { [weak self] in
+            let result = Result { () throws(SnapshotError) -> SnapshotSummary in
+                try SnapshotWriter.write(copy, toPath: path, createdAtMilliseconds: startedAt, producer: producer)
+            }
+            // Left here, not on the event loop: SHUTDOWN blocks the event loop waiting for the file to be complete.
+            group.leave()
+            eventLoop.execute { self?.backgroundSaveFinished(result, startedAt: startedAt) }
+        }
+        return true
+    }
+
+    private func backgroundSaveFinished(_ result: Result<SnapshotSummary, SnapshotError>, startedAt: Int64) {
+        let now = Clock.milliseconds()
+        snapshots.backgroundSaveStartedAt = nil
+        snapshots.lastBackgroundSaveSeconds = (now - startedAt) / 1000
+        switch result {
+        case .success(let summary):
+            dirty -= snapshots.dirtyAtBackgroundSaveStart
+            snapshots.lastSaveSeconds = now / 1000
+            snapshots.lastSaveSucceeded = true
+            snapshots.savesCompleted += 1
+            logger.notice("DB saved on disk (\(summary.keyCount) keys, \(summary.byteCount) bytes, \(now - startedAt) ms)")
+            logger.notice("Background saving terminated with success")
+        case .failure(let error):
+            snapshots.lastSaveSucceeded = false
+            snapshots.lastFailedAttemptAt = now
+            logger.warning("Background saving error: \(error)")
+        }
+    }
+
+    /// Called by the cron: starts a background save when a `save` point is reached (strictly more seconds than the
+    /// point's, as Redis compares).
+    func checkSavePoints(now: Int64) {
+        guard !snapshots.backgroundSaveInProgress, dirty > 0 else { return }
+        let sinceLastSave = now / 1000 - snapshots.lastSaveSeconds
+        let mayRetry = snapshots.lastSaveSucceeded
+            || now - snapshots.lastFailedAttemptAt > SnapshotState.retryDelayMilliseconds
+        guard mayRetry else { return }
+        for point in configuration.savePoints where dirty >= Int64(point.changes) && sinceLastSave > Int64(point.seconds) {
+            logger.notice("\(point.changes) changes in \(point.seconds) seconds. Saving...")
+            startBackgroundSave()
+            return
+        }
+    }
+
+    /// The snapshot SHUTDOWN (and SIGTERM) takes: with `save` true always, with nil when save points exist, with
+    /// false never. Waits for a running background save first. Returns false when a required save failed.
+    func saveBeforeShutdown(_ save: Bool?) -> Bool {
+        if snapshots.backgroundSaveInProgress {
+            logger.warning("There is a background save in progress: waiting for it before saving the final snapshot")
+            // Only the file write is awaited: its bookkeeping is queued on this (blocked) event loop and is
+            // irrelevant at exit.
+            snapshots.backgroundSaveGroup.wait()
+        }
+        let wanted = save ?? !configuration.savePoints.isEmpty
+        guard wanted else { return true }
+        logger.notice("Saving the final RDB snapshot before exiting.")
+        return saveSynchronously()
+    }
+
+    /// Loads `dir/dbfilename` if it exists, logging progress. Returns false (after logging why) when the file
+    /// exists but cannot be loaded: the server must not start with partial data.
+    func loadSnapshotAtStartup() -> Bool {
+        let path = configuration.snapshotPath
+        guard FileManager.default.fileExists(atPath: path) else { return true }
+        let started = Clock.monotonicNanoseconds()
+        var lastReport = started
+        do {
+            let result = try SnapshotReader.load(
+                path: path, databaseCount: configuration.databases, nowMilliseconds: Clock.milliseconds()
+            ) { progress in
+                let now = Clock.monotonicNanoseconds()
+                guard now - lastReport >= 1_000_000_000 else { return }
+                lastReport = now
+                let percent = progress.totalBytes > 0 ? progress.bytesRead * 100 / progress.totalBytes : 100
+                logger.notice("Loading \(path): \(percent)% (\(progress.keysLoaded) keys)")
+            }
+            keyspace = result.keyspace
+            let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
+            let megabytesPerSecond = seconds > 0 ? Double(result.byteCount) / 1_048_576 / seconds : 0
+            logger.notice("Loading snapshot produced by \(result.producer), created at \(result.createdAtMilliseconds / 1000)")
+            logger.notice("Done loading snapshot, keys loaded: \(result.keyCount - result.expiredKeysSkipped), keys expired: \(result.expiredKeysSkipped), stream entries: \(result.streamEntryCount).")
+            logger.notice("DB loaded from disk: \(String(format: "%.3f", seconds)) seconds (\(String(format: "%.1f", megabytesPerSecond)) MB/s)")
+            snapshots.lastSaveSeconds = Clock.milliseconds() / 1000
+            return true
+        } catch {
+            logger.warning("Fatal error loading the DB (\(path)): \(error). Exiting.")
+            return false
+        }
+    }
+}
