@@ -60,7 +60,7 @@ public struct Stream: Sendable {
     /// empty stream that never had entries or lost them all.
     /// `nonisolated(unsafe)` because ManagedBuffer opts out of Sendable; blocks are only mutated
     /// when uniquely referenced (copy-on-write), so sharing them across threads is safe.
-    nonisolated(unsafe) internal(set) var blocks: Deque<StreamBlock>
+    nonisolated(unsafe) var blocks: Deque<StreamBlock>
     /// Number of live entries (XLEN).
     public internal(set) var length: UInt64
     /// The last ID generated or set by XSETID (`last-generated-id`); 0-0 for a new stream.

@@ -18,16 +18,15 @@ public struct RedisStyleLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         let marker: String
-        switch level {
+        switch event.level {
         case .trace, .debug: marker = "."
         case .info: marker = "-"
         case .notice: marker = "*"
         case .warning, .error, .critical: marker = "#"
         }
-        sink.write("\(getpid()):M \(LogSink.timestamp()) \(marker) \(message)\n")
+        sink.write("\(getpid()):M \(LogSink.timestamp()) \(marker) \(event.message)\n")
     }
 
     /// Maps redis.conf `loglevel` words to swift-log levels.
@@ -52,7 +51,7 @@ public final class LogSink: @unchecked Sendable {
             handle = FileHandle.standardOutput
         } else {
             if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
             }
             handle = FileHandle(forWritingAtPath: path) ?? FileHandle.standardOutput
             handle.seekToEndOfFile()
