@@ -597,6 +597,20 @@ extension Stream {
         for index in groupTable.groups.indices { groupTable.groups[index].removePending(id) }
     }
 
+    /// What `policy` asks before deleting `id`: DELREF drops every group's reference to it; ACKED
+    /// refuses (returns false) while a group still references it; KEEPREF does nothing.
+    private mutating func applyReferencePolicy(_ policy: StreamDeletionPolicy, to id: StreamID) -> Bool {
+        switch policy {
+        case .keepReferences:
+            return true
+        case .deleteReferences:
+            removeGroupReferences(to: id)
+            return true
+        case .acknowledged:
+            return !isReferencedByGroups(id)
+        }
+    }
+
     /// XDELEX: deletes each ID under `policy`. KEEPREF deletes like XDEL; DELREF also removes
     /// every PEL reference (even when the entry is already gone); ACKED keeps entries a group
     /// still references. Deletions count as XDEL does (`maxDeletedEntryID`).
@@ -604,14 +618,7 @@ extension Stream {
     public mutating func delete(_ ids: [StreamID], policy: StreamDeletionPolicy) -> [StreamDeletionResult] {
         defer { _checkInvariants() }
         return ids.map { id -> StreamDeletionResult in
-            switch policy {
-            case .keepReferences:
-                break
-            case .deleteReferences:
-                removeGroupReferences(to: id)
-            case .acknowledged:
-                if isReferencedByGroups(id) { return .stillReferenced }
-            }
+            guard applyReferencePolicy(policy, to: id) else { return .stillReferenced }
             return delete(id) ? .deleted : .notFound
         }
     }
@@ -628,14 +635,7 @@ extension Stream {
         guard found else { return nil }
         return ids.map { id in
             guard groupTable.groups[index].removePending(id) else { return .notFound }
-            switch policy {
-            case .keepReferences:
-                break
-            case .deleteReferences:
-                removeGroupReferences(to: id)
-            case .acknowledged:
-                if isReferencedByGroups(id) { return .stillReferenced }
-            }
+            guard applyReferencePolicy(policy, to: id) else { return .stillReferenced }
             delete(id)
             return .deleted
         }

@@ -76,6 +76,12 @@ public final class CommandContext {
         return value
     }
 
+    /// A HELP subcommand's reply: one status line per element, as Redis sends them.
+    public func replyHelp(_ lines: [String]) {
+        reply.arrayHeader(lines.count)
+        for line in lines { reply.simpleString(line.utf8) }
+    }
+
     // MARK: Effects
 
     /// Records that a key changed: WATCH versions, blocked readers and the dirty counter.

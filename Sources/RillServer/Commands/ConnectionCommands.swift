@@ -176,8 +176,7 @@ enum ConnectionCommands {
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
                 "HELP", "    Print this help.",
             ]
-            context.reply.arrayHeader(lines.count)
-            for line in lines { context.reply.simpleString(line.utf8) }
+            context.replyHelp(lines)
         },
     ]
 

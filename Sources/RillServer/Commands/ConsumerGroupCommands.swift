@@ -226,8 +226,7 @@ enum ConsumerGroupCommands {
             "HELP",
             "    Prints this help.",
         ]
-        context.reply.arrayHeader(lines.count)
-        for line in lines { context.reply.simpleString(line.utf8) }
+        context.replyHelp(lines)
     }
 
     // MARK: XREADGROUP

@@ -54,8 +54,7 @@ enum StreamCommands {
                             "STREAM <key> [FULL [COUNT <count>]", "    Show information about the stream.",
                             "HELP", "    Prints this help.",
                         ]
-                        context.reply.arrayHeader(lines.count)
-                        for line in lines { context.reply.simpleString(line.utf8) }
+                        context.replyHelp(lines)
                     },
                 ]) { _ in },
         Command("xread", arity: -4, flags: [.readonly, .blocking], keys: (0, 0, 0),
