@@ -69,8 +69,9 @@ enum InfoReport {
                 "rdb_last_cow_size:0",
                 // Rill's stand-in for the fork pause: how long BGSAVE held the event loop copying the keyspace.
                 "rdb_last_bgsave_pause_usec:\(snapshots.lastCopyPauseMicroseconds)",
-                "aof_enabled:0", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
-                "aof_last_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok", "aof_last_write_status:ok",
+                "aof_enabled:\(server.appendOnlyLog == nil ? 0 : 1)", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
+                "aof_last_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok",
+                "aof_last_write_status:\(server.appendOnlyWriteFailed ? "err" : "ok")",
             ]
         case "stats":
             let stats = server.stats

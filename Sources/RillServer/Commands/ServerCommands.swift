@@ -92,6 +92,7 @@ enum ServerCommands {
                 throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
             }
         }
+        context.server.closeAppendOnlyFile()
         context.server.prepareShutdown()
         // Redis closes the connection without a reply on success.
         context.client.closeAfterReply = true

@@ -61,6 +61,8 @@ enum TransactionCommands {
             return
         }
         let original = context.arguments
+        server.appendOnlyLog?.beginTransaction()
+        defer { server.appendOnlyLog?.endTransaction() }
         context.reply.arrayHeader(transaction.queued.count)
         for queued in transaction.queued {
             context.arguments = queued

@@ -54,6 +54,21 @@ public struct ServerConfiguration: Sendable {
         return stride(from: 0, to: numbers.count - 1, by: 2).map { (numbers[$0], numbers[$0 + 1]) }
     }
 
+    /// `appendonly yes`: writes are logged to the append-only file, which start-up replays instead of the snapshot.
+    public var appendOnly: Bool { values["appendonly"] == "yes" }
+    /// `appendfsync`: "always", "everysec" or "no".
+    public var appendFsync: String { values["appendfsync"] ?? "everysec" }
+    /// Whether an incomplete last command in the append-only file is dropped (with a warning) rather than fatal.
+    public var appendOnlyLoadTruncated: Bool { values["aof-load-truncated"] != "no" }
+    /// Directory holding the append-only file: `dir` joined with `appenddirname`.
+    public var appendOnlyDirectory: String {
+        let directory = self.directory
+        let name = values["appenddirname"] ?? "appendonlydir"
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+    /// The append-only file: `appendOnlyDirectory` joined with `appendfilename`.
+    public var appendOnlyPath: String { appendOnlyDirectory + "/" + (values["appendfilename"] ?? "appendonly.aof") }
+
     private func int(_ name: String) -> Int {
         // Every stored integer went through `normalise`, which only stores decimal text.
         Int(values[name] ?? "") ?? 0
@@ -128,9 +143,14 @@ public struct ConfigDirective: Sendable {
         // Redis 7's default schedule: after an hour with one change, 5 minutes with 100, a minute with 10000.
         ConfigDirective(name: "save", kind: .savePoints, defaultValue: "3600 1 300 100 60 10000", mutable: true),
         ConfigDirective(name: "dbfilename", kind: .fileName, defaultValue: "dump.rill", mutable: true),
-        // The append-only file is not implemented yet: only "no" is accepted so tools that read or set it see the
-        // truth.
-        ConfigDirective(name: "appendonly", kind: .oneOf(["no"]), defaultValue: "no", mutable: true),
+        // Switching the append-only file on at runtime would need the keyspace written as commands first (Redis
+        // rewrites the AOF); not implemented, so the setting is fixed at start-up.
+        ConfigDirective(name: "appendonly", kind: .boolean, defaultValue: "no", mutable: false),
+        ConfigDirective(name: "appendfsync", kind: .oneOf(["always", "everysec", "no"]), defaultValue: "everysec",
+                        mutable: true),
+        ConfigDirective(name: "appenddirname", kind: .fileName, defaultValue: "appendonlydir", mutable: false),
+        ConfigDirective(name: "appendfilename", kind: .fileName, defaultValue: "appendonly.aof", mutable: false),
+        ConfigDirective(name: "aof-load-truncated", kind: .boolean, defaultValue: "yes", mutable: true),
     ]
 
     func normalise(_ arguments: [String]) throws(ConfigError) -> String {
@@ -183,7 +203,7 @@ public struct ConfigDirective: Sendable {
         case .words:
             return text
         case .fileName:
-            guard !text.contains("/") else { throw ConfigError(message: "dbfilename can't be a path, just a filename") }
+            guard !text.contains("/") else { throw ConfigError(message: "\(name) can't be a path, just a filename") }
             return text
         case .savePoints:
             return text  // handled above

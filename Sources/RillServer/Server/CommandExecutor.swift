@@ -45,7 +45,14 @@ extension ServerState {
     /// Runs a resolved command; inside EXEC blocking is not allowed and a blocking command times out at once.
     func run(_ command: Command, _ context: CommandContext, allowBlocking: Bool) {
         let client = context.client
-        context.nowMilliseconds = Clock.milliseconds()
+        if let replayClock {
+            context.nowMilliseconds = replayClock
+        } else if allowBlocking {
+            // Inside EXEC (no blocking) every command keeps EXEC's time, as in Redis, so the transaction replays
+            // from the append-only file with the one clock recorded before it.
+            context.nowMilliseconds = Clock.milliseconds()
+        }
+        let changesBefore = changeCount
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
@@ -58,10 +65,17 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
+        if appendOnlyLog != nil && command.flags.contains(.write) && (!failed || changeCount != changesBefore) {
+            logToAppendOnlyFile(context.arguments, database: client.databaseIndex,
+                                nowMilliseconds: context.nowMilliseconds)
+        }
         if let request = context.blockRequest {
             context.blockRequest = nil
-            if allowBlocking {
+            if allowBlocking && !loadingAppendOnlyFile {
                 block(client, request, context: context)
+                if appendOnlyLog != nil && command.flags.contains(.write) {
+                    client.blocked?.loggedArguments = context.arguments.map { ByteBuffer(buffer: $0) }
+                }
             } else {
                 request.onTimeout(context)
             }

@@ -113,6 +113,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Writes the replies gathered so far in one write.
     func flush() {
+        // Before any reply leaves: with appendfsync always the writes it acknowledges must be on disk first.
+        server.writeAppendOnlyFile()
         guard let channelContext, let commandContext, commandContext.reply.buffer.readableBytes > 0 else { return }
         let output = commandContext.reply.buffer
         server.stats.netOutputBytes += Int64(output.readableBytes)

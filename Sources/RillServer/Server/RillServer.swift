@@ -36,7 +36,7 @@ public enum RillServerMain {
         let eventLoop = group.next()
         let server = ServerState(configuration: configuration, configFile: configFile, logger: logger,
                                  eventLoop: eventLoop)
-        guard server.loadSnapshotAtStartup() else {
+        guard configuration.appendOnly ? server.startAppendOnlyFile() : server.loadSnapshotAtStartup() else {
             try? group.syncShutdownGracefully()
             return 1
         }
@@ -64,6 +64,7 @@ public enum RillServerMain {
                     logger.warning("Received \(signalNumber == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
                     // Like Redis on SIGTERM: the final snapshot when save points exist; exit even if it fails.
                     _ = server.saveBeforeShutdown(nil)
+                    server.closeAppendOnlyFile()
                     server.prepareShutdown()
                     shutdownPromise.succeed(())
                 }

@@ -10,7 +10,7 @@ public final class ServerState {
         didSet { cacheHotSettings() }
     }
     /// Settings read on every command, cached so the hot path does not look them up by name.
-    public private(set) var streamNodeLimits = StreamNodeLimits()
+    public internal(set) var streamNodeLimits = StreamNodeLimits()
     public var keyspace: Keyspace
     public let commands: CommandTable
     public var stats = ServerStats()
@@ -36,6 +36,16 @@ public final class ServerState {
     /// INFO instantaneous_ops_per_sec and the sample it is computed from (time in ms, commands processed).
     var instantaneousOpsPerSecond: Int64 = 0
     var operationSample: (at: Int64, commands: Int64) = (0, 0)
+    /// The append-only file being written; nil when `appendonly no` (and while it is being replayed).
+    var appendOnlyLog: AppendOnlyLog?
+    /// Replaying the append-only file: blocking commands time out at once, the clock is `replayClock`.
+    var loadingAppendOnlyFile = false
+    /// Unix milliseconds commands see while the append-only file is replayed (its last RILL-REPLAY record).
+    var replayClock: Int64?
+    /// Whether the latest write to the append-only file failed (INFO aof_last_write_status); false before any.
+    var appendOnlyWriteFailed = false
+    /// Writes since start-up, never reset (unlike `dirty`): tells whether a command changed anything.
+    var changeCount: Int64 = 0
     /// Called by SHUTDOWN once the reply is written.
     var shutdownHandler: () -> Void = {}
 
@@ -51,7 +61,7 @@ public final class ServerState {
         cacheHotSettings()
     }
 
-    private func cacheHotSettings() {
+    func cacheHotSettings() {
         streamNodeLimits = StreamNodeLimits(maxBytes: configuration.streamNodeMaxBytes,
                                             maxEntries: configuration.streamNodeMaxEntries)
     }
@@ -114,6 +124,7 @@ public final class ServerState {
     /// Records a write to `key`: counts it as a change and, if clients wait on the key, queues them to be served.
     public func keyModified(_ key: [UInt8], database: Int) {
         dirty += 1
+        changeCount += 1
         if blockedByKey.isEmpty { return }
         let blockingKey = BlockingKey(database: database, key: key)
         if blockedByKey[blockingKey] != nil { readyKeys.append(blockingKey) }
@@ -122,6 +133,7 @@ public final class ServerState {
     /// Every key of `database` (or of all databases when nil) changed at once (FLUSHDB, FLUSHALL, SWAPDB).
     func allKeysModified(database: Int?) {
         dirty += 1
+        changeCount += 1
         for key in blockedByKey.keys where database == nil || key.database == database {
             readyKeys.append(key)
         }
@@ -143,6 +155,9 @@ public final class ServerState {
                     let served = blocked.request.retry(context)
                     client.databaseIndex = previousDatabase
                     if served {
+                        if let arguments = blocked.loggedArguments {
+                            logToAppendOnlyFile(arguments, database: blocked.database, nowMilliseconds: context.nowMilliseconds)
+                        }
                         unblock(client)
                         client.flushOutput()
                         // Later, not nested inside the command that woke it: its pipelined requests run in order,

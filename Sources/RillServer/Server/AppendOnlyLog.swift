@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import NIOCore
+import RillCore
+import RillPersistence
+
+/// The append-only file being written: every write command that ran, as RESP, in execution order.
+///
+/// Replay must rebuild exactly the same state, so the log also records what a command's result depends on besides
+/// the keyspace: the command's clock (stream IDs for `*`, relative expiries, delivery times, idle-time filters,
+/// lazy expiry) and the stream node limits (approximate trimming, node layout). They are written as a Rill-only
+/// record `RILL-REPLAY <unix-ms> <node-max-bytes> <node-max-entries>` whenever one of them differs from the last
+/// record; the loader applies it instead of executing it. With the clock pinned, replaying the request verbatim
+/// is deterministic, so no command needs rewriting into its effects.
+///
+/// Invariants: `pending` holds whole commands only (a batch is never split between two writes); `unsyncedBytes`
+/// counts bytes written but not yet fsynced. Used only on the event loop, except `syncState` (guarded by
+/// `syncLock`) shared with the everysec thread.
+final class AppendOnlyLog {
+    static let replayRecordName: [UInt8] = Array("RILL-REPLAY".utf8)
+
+    /// Path of the file.
+    let path: String
+    private let descriptor: Int32
+    /// Encoded commands not yet written to the file; empty after each flush.
+    private var pending: [UInt8] = []
+    /// Database selected by the last SELECT in the file; -1 before the first, so the first command gets one.
+    private var selectedDatabase = -1
+    /// Clock and node limits of the last RILL-REPLAY record; nil before the first.
+    private var lastReplayContext: ReplayContext?
+    /// Inside EXEC: MULTI is written before the transaction's first logged command, EXEC after its last.
+    private var inTransaction = false
+    private var transactionOpened = false
+    /// Set by the event loop when bytes were written; cleared by whoever fsyncs them.
+    private let syncLock = NSLock()
+    private var needsSync = false
+    private var stopped = false
+    /// Whether the everysec thread runs (started once, on first need; it stops with the log).
+    private var backgroundSyncStarted = false
+
+    struct ReplayContext: Equatable {
+        /// Unix milliseconds the commands that follow ran at.
+        var nowMilliseconds: Int64
+        var nodeMaxBytes: Int
+        var nodeMaxEntries: Int
+    }
+
+    /// Opens (creating the directory and file if needed) the log for appending.
+    init(path: String, directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw AppendOnlyLogError("can't open the append only file \(path): \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+
+    /// Appends one command run by a client of `database` with `context`.
+    /// - Complexity: O(bytes of the arguments).
+    func append(_ arguments: [ByteBuffer], database: Int, context: ReplayContext) {
+        if context != lastReplayContext {
+            lastReplayContext = context
+            encodeArray([Self.replayRecordName, Array(String(context.nowMilliseconds).utf8),
+                         Array(String(context.nodeMaxBytes).utf8), Array(String(context.nodeMaxEntries).utf8)])
+        }
+        if inTransaction && !transactionOpened {
+            transactionOpened = true
+            encodeArray([Array("MULTI".utf8)])
+        }
+        if database != selectedDatabase {
+            selectedDatabase = database
+            encodeArray([Array("SELECT".utf8), Array(String(database).utf8)])
+        }
+        pending.append(UInt8(ascii: "*"))
+        pending.append(contentsOf: String(arguments.count).utf8)
+        pending.append(contentsOf: [13, 10])
+        for argument in arguments {
+            pending.append(UInt8(ascii: "$"))
+            pending.append(contentsOf: String(argument.readableBytes).utf8)
+            pending.append(contentsOf: [13, 10])
+            argument.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
+            pending.append(contentsOf: [13, 10])
+        }
+    }
+
+    /// Appends the keyspace as RESTORE commands (absolute expiry), the starting point when the log is created for
+    /// data that already exists.
+    func appendKeyspace(_ keyspace: Keyspace, nowMilliseconds: Int64, limits: StreamNodeLimits) {
+        for index in 0..<keyspace.databaseCount {
+            keyspace[index].forEachEntry { key, value, deadline in
+                var arguments = [ByteBuffer(bytes: Array("RESTORE".utf8)), ByteBuffer(bytes: key),
+                                 ByteBuffer(string: String(deadline ?? 0)), ByteBuffer(bytes: DumpPayload.encode(value))]
+                if deadline != nil { arguments.append(ByteBuffer(string: "ABSTTL")) }
+                append(arguments, database: index,
+                       context: ReplayContext(nowMilliseconds: nowMilliseconds, nodeMaxBytes: limits.maxBytes,
+                                              nodeMaxEntries: limits.maxEntries))
+            }
+        }
+    }
+
+    func beginTransaction() {
+        inTransaction = true
+        transactionOpened = false
+    }
+
+    func endTransaction() {
+        if transactionOpened { encodeArray([Array("EXEC".utf8)]) }
+        inTransaction = false
+        transactionOpened = false
+    }
+
+    private func encodeArray(_ arguments: [[UInt8]]) {
+        pending.append(UInt8(ascii: "*"))
+        pending.append(contentsOf: String(arguments.count).utf8)
+        pending.append(contentsOf: [13, 10])
+        for argument in arguments {
+            pending.append(UInt8(ascii: "$"))
+            pending.append(contentsOf: String(argument.count).utf8)
+            pending.append(contentsOf: [13, 10])
+            pending.append(contentsOf: argument)
+            pending.append(contentsOf: [13, 10])
+        }
+    }
+
+    var hasPendingBytes: Bool { !pending.isEmpty }
+
+    /// Writes the pending bytes; with `fsync` also forces them (and anything written before) to the disk.
+    /// A transaction in progress is never cut: its bytes wait for EXEC's end.
+    /// - Throws: `AppendOnlyLogError` when the write or fsync fails; unwritten bytes stay pending.
+    func flush(fsync forceToDisk: Bool) throws {
+        if inTransaction { return }
+        let writing = !pending.isEmpty
+        if writing {
+            var written = 0
+            while written < pending.count {
+                let result = pending.withUnsafeBytes { bytes in
+                    write(descriptor, bytes.baseAddress! + written, bytes.count - written)  // non-empty: checked above
+                }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    let reason = String(cString: strerror(errno))
+                    pending.removeFirst(written)
+                    throw AppendOnlyLogError("error writing to the append only file: \(reason)")
+                }
+                written += result
+            }
+            pending.removeAll(keepingCapacity: pending.capacity <= 1 << 20)
+            syncLock.withLock { needsSync = true }
+        }
+        if forceToDisk {
+            // Bytes written just now are fsynced here even if the everysec thread (after a CONFIG SET) already
+            // took the flag: their replies must not leave before the fsync returns.
+            let wanted = syncLock.withLock { () -> Bool in
+                defer { needsSync = false }
+                return needsSync
+            }
+            if (writing || wanted) && fsync(descriptor) != 0 {
+                throw AppendOnlyLogError("error fsyncing the append only file: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// `appendfsync everysec`: a thread that fsyncs written bytes about once a second, off the event loop.
+    func startBackgroundSync(logger: Logger) {
+        guard !backgroundSyncStarted else { return }
+        backgroundSyncStarted = true
+        let descriptor = self.descriptor
+        Thread.detachNewThread { [weak self] in
+            while true {
+                Thread.sleep(forTimeInterval: 1)
+                guard let self else { return }
+                let wanted = self.syncLock.withLock { () -> Bool? in
+                    if self.stopped { return nil }
+                    defer { self.needsSync = false }
+                    return self.needsSync
+                }
+                guard let wanted else { return }
+                if wanted && fsync(descriptor) != 0 {
+                    logger.warning("Error fsyncing the append only file: \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+    }
+
+    func stopBackgroundSync() {
+        syncLock.withLock { stopped = true }
+    }
+}
+
+struct AppendOnlyLogError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import NIOCore
+import RillCore
+import RillPersistence
+
+extension ServerState {
+    /// Appends a command that ran (or a served blocked command) to the append-only file, with the clock and node
+    /// limits it ran with.
+    func logToAppendOnlyFile(_ arguments: [ByteBuffer], database: Int, nowMilliseconds: Int64) {
+        appendOnlyLog?.append(arguments, database: database, context: AppendOnlyLog.ReplayContext(
+            nowMilliseconds: nowMilliseconds, nodeMaxBytes: streamNodeLimits.maxBytes,
+            nodeMaxEntries: streamNodeLimits.maxEntries))
+    }
+
+    /// Writes the logged commands before replies are sent (every connection flush calls it): fsynced at once with
+    /// `appendfsync always`, by the background thread with `everysec`, by the kernel with `no`.
+    func writeAppendOnlyFile() {
+        guard let log = appendOnlyLog else { return }
+        let policy = configuration.appendFsync
+        if policy == "everysec" { log.startBackgroundSync(logger: logger) }
+        do {
+            try log.flush(fsync: policy == "always")
+            appendOnlyWriteFailed = false
+        } catch {
+            appendOnlyWriteFailed = true
+            if policy == "always" {
+                // The reply must not claim a write the disk does not have, and the file's tail is unknown.
+                logger.warning("Can't recover from AOF write error when the AOF fsync policy is 'always': \(error). Exiting...")
+                exit(1)
+            }
+            logger.warning("\(error); the write will be retried")
+        }
+    }
+
+    /// SHUTDOWN and signals: everything logged reaches the disk.
+    func closeAppendOnlyFile() {
+        guard let log = appendOnlyLog else { return }
+        do {
+            try log.flush(fsync: true)
+        } catch {
+            logger.warning("\(error)")
+        }
+        log.stopBackgroundSync()
+    }
+
+    /// Start-up with `appendonly yes`: replays the append-only file when it exists (the snapshot is then ignored,
+    /// as in Redis); otherwise loads the snapshot and starts the file with its keys as RESTORE commands. Then opens
+    /// the file for appending. Returns false (after logging why) when the server must not start.
+    func startAppendOnlyFile() -> Bool {
+        let path = configuration.appendOnlyPath
+        let existed = FileManager.default.fileExists(atPath: path)
+        if existed {
+            guard replayAppendOnlyFile(path: path) else { return false }
+        } else if !loadSnapshotAtStartup() {
+            return false
+        }
+        do {
+            let log = try AppendOnlyLog(path: path, directory: configuration.appendOnlyDirectory)
+            if !existed {
+                log.appendKeyspace(keyspace, nowMilliseconds: Clock.milliseconds(), limits: streamNodeLimits)
+            }
+            try log.flush(fsync: true)
+            appendOnlyLog = log
+            if configuration.appendFsync == "everysec" { log.startBackgroundSync(logger: logger) }
+            return true
+        } catch {
+            logger.warning("\(error). Exiting.")
+            return false
+        }
+    }
+
+    /// Runs every command of the file through the executor as a client of its own, with the recorded clock and
+    /// node limits. An incomplete last command (or a MULTI without its EXEC) is cut off when `aof-load-truncated`
+    /// allows it; any other damage refuses the start with the offset and the reason.
+    private func replayAppendOnlyFile(path: String) -> Bool {
+        let started = Clock.monotonicNanoseconds()
+        guard let data = FileManager.default.contents(atPath: path) else {
+            logger.warning("Fatal error: can't open the append log file \(path) for reading. Exiting.")
+            return false
+        }
+        let bytes = [UInt8](data)
+        let parsed: AppendOnlyFileParseResult
+        do {
+            parsed = try AppendOnlyFileReader.parse(bytes, allowTruncatedTail: configuration.appendOnlyLoadTruncated)
+        } catch {
+            switch error.kind {
+            case .truncated:
+                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset). You can: 1) Make a backup of your AOF file, then use rill-check to fix it. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
+            case .corrupt:
+                logger.warning("Bad file format reading the append only file \(path) at offset \(error.offset): \(error.reason). Make a backup of your AOF file, then fix it by hand.")
+            }
+            return false
+        }
+        var validLength = parsed.validLength
+        if parsed.truncatedBytes > 0 {
+            logger.warning("!!! Warning: short read while loading the AOF file \(path)!!! \(parsed.truncatedBytes) bytes of an incomplete last command at offset \(parsed.validLength) are dropped.")
+        }
+
+        let client = ClientSession(id: 0, remoteAddress: "", localAddress: "", now: Clock.milliseconds(),
+                                   authenticated: true)
+        let context = CommandContext(server: self, client: client, allocator: ByteBufferAllocator())
+        loadingAppendOnlyFile = true
+        defer {
+            loadingAppendOnlyFile = false
+            replayClock = nil
+            cacheHotSettings()
+        }
+        var multiOffset = 0
+        var lastReport = started
+        for (index, command) in parsed.commands.enumerated() {
+            if command.arguments[0] == AppendOnlyLog.replayRecordName {
+                guard command.arguments.count == 4,
+                      let now = Int64(String(decoding: command.arguments[1], as: UTF8.self)),
+                      let maxBytes = Int(String(decoding: command.arguments[2], as: UTF8.self)),
+                      let maxEntries = Int(String(decoding: command.arguments[3], as: UTF8.self)) else {
+                    logger.warning("Bad file format reading the append only file \(path) at offset \(command.offset): malformed RILL-REPLAY record.")
+                    return false
+                }
+                replayClock = now
+                streamNodeLimits = StreamNodeLimits(maxBytes: maxBytes, maxEntries: maxEntries)
+                continue
+            }
+            if client.transaction == nil, command.arguments[0].count == 5,
+               String(decoding: command.arguments[0], as: UTF8.self).lowercased() == "multi" {
+                multiOffset = command.offset
+            }
+            context.arguments = command.arguments.map { ByteBuffer(bytes: $0) }
+            execute(context)
+            context.reply.buffer.clear()
+            if index % 1024 == 0 {
+                let now = Clock.monotonicNanoseconds()
+                if now - lastReport >= 1_000_000_000 {
+                    lastReport = now
+                    logger.notice("Loading \(path): \(command.offset * 100 / max(1, bytes.count))% (\(index) commands)")
+                }
+            }
+        }
+        if client.transaction != nil {
+            guard configuration.appendOnlyLoadTruncated else {
+                logger.warning("Unexpected end of file reading the append only file \(path): MULTI at offset \(multiOffset) without EXEC. Set 'aof-load-truncated' to yes to drop it.")
+                return false
+            }
+            logger.warning("Revert incomplete MULTI/EXEC transaction at offset \(multiOffset) in the append only file \(path)")
+            client.transaction = nil
+            validLength = multiOffset
+        }
+        if validLength < bytes.count {
+            guard truncate(path, off_t(validLength)) == 0 else {
+                logger.warning("Error truncating the append only file \(path) to \(validLength) bytes: \(String(cString: strerror(errno))). Exiting.")
+                return false
+            }
+            logger.warning("AOF \(path) loaded anyway because aof-load-truncated is enabled (truncated to \(validLength) bytes)")
+        }
+        dirty = 0
+        let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
+        logger.notice("DB loaded from append only file \(path): \(parsed.commands.count) commands, \(String(format: "%.3f", seconds)) seconds")
+        return true
+    }
+}

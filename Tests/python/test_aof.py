@@ -1,0 +1,237 @@
+"""Append-only file: every acknowledged write survives SIGKILL, replay rebuilds the same state, damaged files.
+
+Each test runs its own servers with `--appendonly yes` and a `--dir` under pytest's tmp_path. Rill-only: the
+shared suite also runs against a redis-server started with `--appendonly no`.
+"""
+
+import os
+import random
+import socket
+import threading
+import time
+
+import pytest
+
+from support import ServerProcess
+from test_persistence import client_of, fill_keyspace, observe
+
+pytestmark = pytest.mark.rill_only
+
+
+def aof_path(directory):
+    return os.path.join(directory, "appendonlydir", "appendonly.aof")
+
+
+def start_aof(start_server, directory, *extra):
+    return start_server("--dir", str(directory), "--save", "", "--appendonly", "yes", *extra)
+
+
+def kill(server):
+    server.process.kill()
+    server.process.wait(timeout=10)
+
+
+def full_state(client):
+    """`observe`: its XINFO STREAM FULL includes delivery and seen times, which replay reproduces exactly since
+    each command runs at the time it first ran."""
+    return observe(client)
+
+
+def write_workload(client):
+    fill_keyspace(client, seed=5)
+    for i in range(300):
+        client.xadd("capped", {"i": i}, maxlen=50, approximate=True)
+    for i in range(300):
+        client.xadd("by-minid", {"i": i})
+    ids = [entry[0] for entry in client.xrange("by-minid")]
+    client.xtrim("by-minid", minid=ids[150], approximate=True)
+    client.xgroup_create("capped", "g", id="0")
+    client.xreadgroup("g", "c1", {"capped": ">"}, count=10)
+    client.xreadgroup("g", "c2", {"capped": ">"}, count=5, noack=True)
+    pending = [entry["message_id"] for entry in client.xpending_range("capped", "g", "-", "+", 100)]
+    client.xack("capped", "g", pending[0])
+    client.xclaim("capped", "g", "c3", 0, pending[1:3])
+    client.execute_command("XAUTOCLAIM", "capped", "g", "c4", 0, "0", "COUNT", 2)
+    client.set("ex", "v", ex=1000)
+    client.set("px", "v", px=2_000_000)
+    client.set("gone", "v", px=1)
+    client.expire("string", 5000)
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd("in-multi", {"a": 1})
+    pipe.xadd("in-multi", {"a": 2})
+    pipe.set("multi-string", "x")
+    pipe.execute()
+    client.select(5)
+    client.xadd("db5", {"f": "v"})
+    client.select(0)
+
+
+def test_replay_after_sigkill_restores_the_same_state(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path, "--appendfsync", "always")
+    client = client_of(first)
+    write_workload(client)
+    time.sleep(0.01)
+    before = full_state(client)
+    client.select(5)
+    before_db5 = client.xrange("db5")
+    client.select(0)
+    assert len(before_db5) == 1
+    assert (0, b"capped") in before and len(before[(0, b"capped")]["range"]) < 300
+    kill(first)
+
+    with open(aof_path(tmp_path), "rb") as handle:
+        logged = handle.read()
+    assert b"RILL-REPLAY" in logged and b"MULTI" in logged and b"SELECT\r\n$1\r\n5" in logged
+
+    second = start_aof(start_server, tmp_path)
+    client = client_of(second)
+    assert client.info("persistence")["aof_enabled"] == 1
+    assert full_state(client) == before
+    client.select(5)
+    assert client.xrange("db5") == before_db5
+    client.select(0)
+    # The restored state keeps working and keeps being logged: one more restart still has it.
+    new_id = client.xadd("capped", {"after": "restart"})
+    delivered = client.xreadgroup("g", "c1", {"capped": ">"})
+    assert delivered[0][1][-1][0] == new_id
+    after = full_state(client)
+    kill(second)
+    third = start_aof(start_server, tmp_path)
+    assert full_state(client_of(third)) == after
+
+
+def test_blocked_xreadgroup_served_later_is_logged(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    client.xgroup_create("s", "g", id="$", mkstream=True)
+    result = {}
+
+    def reader():
+        result["reply"] = client_of(first).xreadgroup("g", "c", {"s": ">"}, block=5000)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    time.sleep(0.2)
+    added = client.xadd("s", {"f": "v"})
+    thread.join()
+    assert result["reply"][0][1][0][0] == added
+    before = full_state(client)
+    kill(first)
+    second = start_aof(start_server, tmp_path)
+    assert full_state(client_of(second)) == before
+
+
+def test_existing_snapshot_becomes_the_start_of_the_aof(start_server, tmp_path):
+    first = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(first)
+    fill_keyspace(client, seed=8)
+    before = observe(client)
+    assert client.save() is True
+    first.stop()
+    second = start_aof(start_server, tmp_path)
+    assert observe(client_of(second)) == before
+    kill(second)
+    os.remove(os.path.join(tmp_path, "dump.rill"))
+    third = start_aof(start_server, tmp_path)
+    assert observe(client_of(third)) == before
+
+
+def test_crash_loop_keeps_every_acknowledged_write(start_server, tmp_path):
+    rng = random.Random(42)
+    acknowledged = []
+    for cycle in range(12):
+        server = start_aof(start_server, tmp_path, "--appendfsync", "always")
+        client = client_of(server)
+        present = {entry[0] for entry in client.xrange("log")}
+        missing = [entry_id for entry_id in acknowledged if entry_id not in present]
+        assert not missing, f"cycle {cycle}: acknowledged ids lost: {missing[:5]}"
+        stop = threading.Event()
+
+        def writer():
+            connection = client_of(server)
+            try:
+                while not stop.is_set():
+                    acknowledged.append(connection.xadd("log", {"cycle": cycle}))
+            except Exception:
+                pass  # the server was killed mid-request: that write was never acknowledged
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(rng.uniform(0.05, 0.4))
+        kill(server)
+        stop.set()
+        thread.join()
+    assert len(acknowledged) > 50
+
+
+def test_truncated_tail_is_dropped_with_a_warning(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    kept = [client.xadd("s", {"i": i}) for i in range(10)]
+    kill(first)
+    path = aof_path(tmp_path)
+    with open(path, "ab") as handle:
+        handle.write(b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$3\r\n9-9")
+    size_with_tail = os.path.getsize(path)
+
+    second = start_aof(start_server, tmp_path)
+    assert [entry[0] for entry in client_of(second).xrange("s")] == kept
+    assert os.path.getsize(path) < size_with_tail
+    with open(second.log_path) as log:
+        assert "short read while loading the AOF" in log.read()
+    kill(second)
+
+    with open(path, "ab") as handle:
+        handle.write(b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$3\r\n9-9")
+    refused = ServerProcess(second.binary, ["--dir", str(tmp_path), "--appendonly", "yes",
+                                            "--aof-load-truncated", "no"])
+    refused.port = 0
+    process = __import__("subprocess").run(
+        refused.command_line(free_port_for_test()), cwd=str(tmp_path), capture_output=True, timeout=20)
+    assert process.returncode != 0
+    assert b"Unexpected end of file" in process.stdout + process.stderr
+
+
+def test_corruption_refuses_to_start_with_offset_and_reason(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    for i in range(10):
+        client.xadd("s", {"i": i})
+    kill(first)
+    path = aof_path(tmp_path)
+    with open(path, "r+b") as handle:
+        data = handle.read()
+        offset = data.index(b"$4\r\nXADD")
+        handle.seek(offset)
+        handle.write(b"#")
+    process = __import__("subprocess").run(
+        [first.binary, "--port", str(free_port_for_test()), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+         "--appendonly", "yes"], cwd=str(tmp_path), capture_output=True, timeout=20)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert f"at offset {offset}".encode() in output and b"expected '$'" in output
+
+
+def test_appendonly_cannot_be_switched_at_runtime(r):
+    with pytest.raises(Exception, match="immutable"):
+        r.config_set("appendonly", "yes")
+    assert r.config_get("appendfsync") == {"appendfsync": "everysec"}
+    assert r.info("persistence")["aof_enabled"] == 0
+
+
+def test_appendfsync_can_change_at_runtime_without_losing_writes(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path, "--appendfsync", "no")
+    client = client_of(first)
+    ids = [client.xadd("s", {"i": i}) for i in range(20)]
+    for policy in ("everysec", "always", "no", "always"):
+        assert client.config_set("appendfsync", policy) is True
+        ids += [client.xadd("s", {"p": policy}) for _ in range(20)]
+    kill(first)
+    second = start_aof(start_server, tmp_path)
+    assert [entry[0] for entry in client_of(second).xrange("s")] == ids
+
+
+def free_port_for_test():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
