@@ -6,13 +6,13 @@ shared suite also runs against a redis-server started with `--appendonly no`.
 
 import os
 import random
-import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
-from support import ServerProcess
+from support import free_port
 from test_persistence import client_of, fill_keyspace, observe
 
 pytestmark = pytest.mark.rill_only
@@ -183,13 +183,11 @@ def test_truncated_tail_is_dropped_with_a_warning(start_server, tmp_path):
 
     with open(path, "ab") as handle:
         handle.write(b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$3\r\n9-9")
-    refused = ServerProcess(second.binary, ["--dir", str(tmp_path), "--appendonly", "yes",
-                                            "--aof-load-truncated", "no"])
-    refused.port = 0
-    process = __import__("subprocess").run(
-        refused.command_line(free_port_for_test()), cwd=str(tmp_path), capture_output=True, timeout=20)
+    size_before_refusal = os.path.getsize(path)
+    process = run_to_exit(second.binary, tmp_path, "--aof-load-truncated", "no")
     assert process.returncode != 0
     assert b"Unexpected end of file" in process.stdout + process.stderr
+    assert os.path.getsize(path) == size_before_refusal  # refused: the file is left as it was
 
 
 def test_corruption_refuses_to_start_with_offset_and_reason(start_server, tmp_path):
@@ -204,9 +202,7 @@ def test_corruption_refuses_to_start_with_offset_and_reason(start_server, tmp_pa
         offset = data.index(b"$4\r\nXADD")
         handle.seek(offset)
         handle.write(b"#")
-    process = __import__("subprocess").run(
-        [first.binary, "--port", str(free_port_for_test()), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-         "--appendonly", "yes"], cwd=str(tmp_path), capture_output=True, timeout=20)
+    process = run_to_exit(first.binary, tmp_path)
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert f"at offset {offset}".encode() in output and b"expected '$'" in output
@@ -231,7 +227,8 @@ def test_appendfsync_can_change_at_runtime_without_losing_writes(start_server, t
     assert [entry[0] for entry in client_of(second).xrange("s")] == ids
 
 
-def free_port_for_test():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def run_to_exit(binary, directory, *extra):
+    """Runs a server expected to refuse to start; returns the finished process with its output."""
+    return subprocess.run(
+        [binary, "--port", str(free_port()), "--bind", "127.0.0.1", "--dir", str(directory), "--appendonly", "yes",
+         *extra], cwd=str(directory), capture_output=True, timeout=20)
