@@ -245,7 +245,7 @@ struct GlobPatternTests {
 
     @Test("a model matcher written from the rules agrees on random inputs")
     func agreesWithRecursiveModel() {
-        var generator = KeyspaceTestRandom(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         let alphabet: [UInt8] = Array("ab*?[]^-\\".utf8)
         for _ in 0..<3000 {
             let pattern = (0..<Int.random(in: 0...7, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }

@@ -39,7 +39,7 @@ private func describe(_ value: Any?) -> Outcome {
 struct KeyspaceModelTests {
     @Test("random operations agree with a simple model", arguments: [11, 12, 13, 14, 15, 16])
     func randomOperations(seed: UInt64) throws {
-        var random = KeyspaceTestRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var database = Database()
         var model = ModelDatabase()
         var now: Int64 = 1_000_000

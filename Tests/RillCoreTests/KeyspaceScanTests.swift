@@ -7,8 +7,8 @@ private let now: Int64 = 1_700_000_000_000
 
 /// Runs a full SCAN iteration, calling `between` before every step after the first; returns the keys in order.
 private func fullScan(
-    _ database: inout Database, count: (inout KeyspaceTestRandom) -> Int, random: inout KeyspaceTestRandom,
-    pattern: GlobPattern? = nil, typeName: [UInt8]? = nil, between: (inout Database, inout KeyspaceTestRandom) -> Void
+    _ database: inout Database, count: (inout SeededGenerator) -> Int, random: inout SeededGenerator,
+    pattern: GlobPattern? = nil, typeName: [UInt8]? = nil, between: (inout Database, inout SeededGenerator) -> Void
 ) -> [[UInt8]] {
     var cursor: UInt64 = 0
     var returned: [[UInt8]] = []
@@ -31,7 +31,7 @@ struct KeyspaceScanTests {
         "every key present throughout is returned, exactly once, under concurrent inserts, deletes and resizes",
         arguments: [(1, true), (2, true), (3, false), (4, false)])
     func contractUnderChurn(seed: UInt64, growing: Bool) {
-        var random = KeyspaceTestRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var database = Database()
         var stable: Set<[UInt8]> = []
         var churn: [[UInt8]] = []
@@ -89,7 +89,7 @@ struct KeyspaceScanTests {
             all.insert(b("k\(index)"))
             database.store(.string(b("v")), forKey: b("k\(index)"), nowMilliseconds: now)
         }
-        var random = KeyspaceTestRandom(seed: 9)
+        var random = SeededGenerator(seed: 9)
         for count in [1, 10, 100, 10_000] {
             let returned = fullScan(&database, count: { _ in count }, random: &random) { _, _ in }
             #expect(returned.count == all.count)
@@ -124,7 +124,7 @@ struct KeyspaceScanTests {
             _ = try database.listPush([b("x")], at: .tail, forKey: b("list:\(index)"), nowMilliseconds: now)
             _ = try database.setAdd([b("x")], forKey: b("set:\(index)"), nowMilliseconds: now)
         }
-        var random = KeyspaceTestRandom(seed: 3)
+        var random = SeededGenerator(seed: 3)
         let lists = fullScan(&database, count: { _ in 10 }, random: &random, typeName: b("LIST")) { _, _ in }
         #expect(lists.count == 300 && lists.allSatisfy { $0.starts(with: b("list:")) })
         let matched = fullScan(&database, count: { _ in 10 }, random: &random, pattern: GlobPattern(b("s*:1?"))) { _, _ in }
@@ -142,7 +142,7 @@ struct KeyspaceScanTests {
         for index in 0..<50 { _ = database.setExpiry(b("k\(index)"), deadline: now - 1_000 + 1, nowMilliseconds: now - 1_000) }
         let last = database.scan(cursor: .max, count: 10, nowMilliseconds: now)
         #expect(last.next == 0)
-        var random = KeyspaceTestRandom(seed: 1)
+        var random = SeededGenerator(seed: 1)
         let returned = fullScan(&database, count: { _ in 7 }, random: &random) { _, _ in }
         #expect(Set(returned) == Set((50..<100).map { b("k\($0)") }))
         #expect(database.count == 50)

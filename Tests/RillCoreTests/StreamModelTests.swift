@@ -39,13 +39,12 @@ struct StreamModel {
 }
 
 struct StreamModelTests {
-    typealias SplitMix64 = StreamNodeCuttingTests.SplitMix64
 
-    static func randomFields(_ rng: inout SplitMix64) -> [[UInt8]] {
+    static func randomFields(_ rng: inout SeededGenerator) -> [[UInt8]] {
         StreamNodeCuttingTests.randomFields(&rng)
     }
 
-    static func randomID(near model: StreamModel, _ rng: inout SplitMix64) -> StreamID {
+    static func randomID(near model: StreamModel, _ rng: inout SeededGenerator) -> StreamID {
         switch rng.next() % 6 {
         case 0: return .zero
         case 1: return .max
@@ -73,7 +72,7 @@ struct StreamModelTests {
 
     @Test(arguments: [(11 as UInt64, 4096, 100), (12, 300, 5), (13, 100, 0), (14, 4096, 3), (15, 0, 0), (16, 1500, 17)])
     func randomOperationsMatchTheModel(seed: UInt64, maxBytes: Int, maxEntries: Int) throws {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededGenerator(seed: seed)
         let limits = StreamNodeLimits(maxBytes: maxBytes, maxEntries: maxEntries)
         var stream = Stream()
         var model = StreamModel()

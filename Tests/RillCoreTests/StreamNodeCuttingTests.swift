@@ -140,22 +140,11 @@ struct StreamNodeCuttingTests {
 
     // MARK: - Seeded random scenarios
 
-    /// splitmix64, so the identical sequence can be produced by the Python replay script.
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let oddValues: [[UInt8]] = ["007", "+5", "-0", "99999999999999999999", "", " 1", "-9223372036854775808",
                                        "9223372036854775808"].map { Array($0.utf8) }
 
-    static func randomValue(_ rng: inout SplitMix64) -> [UInt8] {
+    static func randomValue(_ rng: inout SeededGenerator) -> [UInt8] {
         switch rng.next() % 10 {
         case 0: return bytes("\(rng.next() % 128)")
         case 1: return bytes("\(rng.next() % 5000)")
@@ -176,7 +165,7 @@ struct StreamNodeCuttingTests {
         }
     }
 
-    static func randomFields(_ rng: inout SplitMix64) -> [[UInt8]] {
+    static func randomFields(_ rng: inout SeededGenerator) -> [[UInt8]] {
         let fieldCount = Int(1 + rng.next() % 3)
         let names: [[UInt8]]
         switch rng.next() % 4 {
@@ -209,7 +198,7 @@ struct StreamNodeCuttingTests {
     /// (MAXLEN or MINID, exact or `~` with default / random / 0 LIMIT). After every operation the
     /// reply, `radix-tree-keys` and `length` are folded into an FNV-1a digest.
     static func runScenario(seed: UInt64, limits: StreamNodeLimits, operations: Int) throws -> (ScenarioOutcome, [String]) {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededGenerator(seed: seed)
         var stream = Stream()
         var live: [StreamID] = []
         var ms: UInt64 = 1
