@@ -146,18 +146,6 @@ public struct Stream: Sendable {
         try appendEntry(idSpec, fieldsAndValues, nowMilliseconds: nowMilliseconds, limits: limits)
     }
 
-    /// `append(_:fieldsAndValues:nowMilliseconds:limits:)` taking a slice (e.g. of the command's
-    /// argument array) to avoid copying it.
-    @discardableResult
-    public mutating func append(
-        _ idSpec: StreamIDSpec,
-        fieldsAndValues: ArraySlice<[UInt8]>,
-        nowMilliseconds: UInt64,
-        limits: StreamNodeLimits = StreamNodeLimits()
-    ) throws(StreamError) -> StreamID {
-        try appendEntry(idSpec, fieldsAndValues, nowMilliseconds: nowMilliseconds, limits: limits)
-    }
-
     /// `append(_:fieldsAndValues:nowMilliseconds:limits:)` over borrowed bytes, so a server can append straight from
     /// a request without making an array per field. The bytes are copied into the stream before this returns.
     @discardableResult

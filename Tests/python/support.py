@@ -249,3 +249,14 @@ def _parse_at(data: bytes, start: int):
             items = list(zip(items[0::2], items[1::2]))
         return (kind, items), position
     return (kind, header), position
+
+
+def wait_for_blocked_clients(r, expected, timeout=5.0):
+    """Polls INFO until `expected` clients are blocked, so a test writes only after its readers wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = r.info("clients")["blocked_clients"]
+        if count == expected:
+            return
+        assert time.monotonic() < deadline, f"blocked_clients stayed {count}, expected {expected}"
+        time.sleep(0.01)

@@ -14,7 +14,7 @@ import time
 import pytest
 import redis
 
-from support import unparsed
+from support import unparsed, wait_for_blocked_clients
 
 INVALID_ID = r"^Invalid stream ID specified as stream command argument$"
 NOT_INTEGER = r"^value is not an integer or out of range$"
@@ -54,16 +54,6 @@ def pending(r, key="s", group="g", **options):
 
 def group_info(r, key="s"):
     return {g["name"]: g for g in r.xinfo_groups(key)}
-
-
-def wait_for_blocked_clients(r, expected, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        count = r.info("clients")["blocked_clients"]
-        if count == expected:
-            return
-        assert time.monotonic() < deadline, f"blocked_clients stayed {count}, expected {expected}"
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 import pytest
 import redis
 
-from support import unparsed
+from support import unparsed, wait_for_blocked_clients
 
 INVALID_ID = r"^Invalid stream ID specified as stream command argument$"
 NOT_GREATER = r"^The ID specified in XADD is equal or smaller than the target stream top item$"
@@ -22,16 +22,6 @@ def add_entries(r, key, count, start=1, fields=None):
 
 def ids(entries):
     return [entry_id for entry_id, _fields in entries]
-
-
-def wait_for_blocked_clients(r, expected, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        count = r.info("clients")["blocked_clients"]
-        if count == expected:
-            return
-        assert time.monotonic() < deadline, f"blocked_clients stayed {count}, expected {expected}"
-        time.sleep(0.01)
 
 
 # --- XADD ---------------------------------------------------------------------------------------------------------
