@@ -16,6 +16,9 @@ public final class CommandContext {
     public internal(set) var nowMilliseconds: Int64 = 0
     /// Set by a handler that could not answer yet and wants to wait for keys (XREAD BLOCK).
     var blockRequest: BlockRequest?
+    /// Commands the append-only file records for this call instead of the request, in order; empty when the
+    /// request itself is deterministic and is recorded as sent.
+    var propagatedCommands: [[ByteBuffer]] = []
     /// A byte buffer handlers borrow to gather arguments without allocating per command; empty when lent out.
     private var scratch: [UInt8] = []
 
@@ -87,6 +90,15 @@ public final class CommandContext {
     /// Records that a key changed: WATCH versions, blocked readers and the dirty counter.
     public func keyModified(_ key: [UInt8]) {
         server.keyModified(key, database: client.databaseIndex)
+    }
+
+    /// Records `command` in the append-only file as (part of) this call's effect. A handler whose request would
+    /// not replay to the same state (an ID chosen by the server, a relative time, an approximate trim, a delivery)
+    /// calls it with deterministic commands that do; once it is called, the request itself is not recorded.
+    /// The command is built only when an append-only file is being written.
+    public func propagate(_ command: @autoclosure () -> [ByteBuffer]) {
+        guard server.appendOnlyLog != nil else { return }
+        propagatedCommands.append(command())
     }
 
     /// Asks the server to run `retry` again when one of `keys` changes, until it answers or `timeoutMilliseconds`

@@ -65,7 +65,12 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
-        if appendOnlyLog != nil && command.flags.contains(.write) && (!failed || changeCount != changesBefore) {
+        if !context.propagatedCommands.isEmpty {
+            for effect in context.propagatedCommands {
+                logToAppendOnlyFile(effect, database: client.databaseIndex, nowMilliseconds: context.nowMilliseconds)
+            }
+            context.propagatedCommands.removeAll(keepingCapacity: true)
+        } else if appendOnlyLog != nil && command.flags.contains(.write) && (!failed || changeCount != changesBefore) {
             logToAppendOnlyFile(context.arguments, database: client.databaseIndex,
                                 nowMilliseconds: context.nowMilliseconds)
         }
