@@ -102,15 +102,20 @@ def observe(client):
                 entry["full"] = client.execute_command("XINFO", "STREAM", key, "FULL")
                 entry["range"] = client.xrange(key)
                 entry["groups"] = observe_groups(client, key)
-            elif kind == "list":
-                entry["list"] = client.lrange(key, 0, -1)
-            elif kind == "set":
-                entry["set"] = sorted(client.smembers(key))
             else:
-                entry["string"] = client.get(key)
+                entry[kind if kind in ("list", "set") else "string"] = plain_value(client, key, kind)
             state[(db, key)] = entry
     client.select(0)
     return state
+
+
+def plain_value(client, key, kind):
+    """The value of a string, list or set key (`kind` as TYPE names it), sets sorted."""
+    if kind == "list":
+        return client.lrange(key, 0, -1)
+    if kind == "set":
+        return sorted(client.smembers(key))
+    return client.get(key)
 
 
 def client_of(server):

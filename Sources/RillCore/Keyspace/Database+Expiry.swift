@@ -21,7 +21,7 @@ extension Database {
     ) -> Bool {
         guard liveIndex(of: key, nowMilliseconds: nowMilliseconds) != nil else { return false }
         guard condition.allows(newDeadline: deadline, currentDeadline: self.deadline(of: key)) else { return false }
-        if deadline <= nowMilliseconds {
+        if deadline <= nowMilliseconds && !isExpiryPaused {
             // Redis deletes at once (and propagates DEL) rather than keeping a key that is already dead.
             removeEntry(key)
         } else {
@@ -59,6 +59,7 @@ extension Database {
     ///
     /// - Complexity: O(min(`maxChecks`, examined keys)).
     public mutating func removeExpiredKeys(nowMilliseconds: Int64, maxChecks: Int = 200) -> Int {
+        if isExpiryPaused { return 0 }
         let roundSize = 20
         var checked = 0
         var removed = 0
@@ -70,8 +71,7 @@ extension Database {
                 let candidate = keysWithExpiry[expirySweepPosition]
                 if candidate.deadline < nowMilliseconds {
                     // The last key moves into this slot; the position stays to examine it next.
-                    removeEntry(candidate.key)
-                    statistics.expiredKeys += 1
+                    removeExpired(candidate.key)
                     expiredInRound += 1
                     if keysWithExpiry.isEmpty { break }
                 } else {

@@ -88,7 +88,12 @@ extension Database {
         write(.string(value), forKey: key, at: index, keepingExpiry: options.expiry == .keep)
         if let deadline {
             setDeadline(deadline, of: key)
-            expireIfDue(key, nowMilliseconds: nowMilliseconds)
+            // Removed at once, but as part of this SET rather than as an expiration found later: not collected in
+            // `expiredKeys` (the SET's own record says it).
+            if deadline < nowMilliseconds && !isExpiryPaused {
+                removeEntry(key)
+                statistics.expiredKeys += 1
+            }
         }
         _checkInvariants()
         return SetStringResult(written: true, previous: previous)

@@ -51,6 +51,16 @@ public struct Database: Sendable {
     public private(set) var changeCount: UInt64 = 0
     /// Counters INFO reports (keyspace_hits, keyspace_misses, expired_keys); all zero at first.
     public internal(set) var statistics = DatabaseStatistics()
+    /// While true no key counts as past its deadline. Replaying an append-only file sets it, as Redis does while
+    /// loading: expirations are in the file as DEL commands at the point they happened, and a deadline that has
+    /// passed since then must not remove a key that later commands in the file still use.
+    public var isExpiryPaused = false
+    /// Whether keys removed for being past their deadline (lazily or by active expiry) are collected in
+    /// `expiredKeys`, for the append-only file to record them as DEL commands.
+    public var recordsExpiredKeys = false
+    /// Keys removed because their deadline passed, in removal order, since the last `takeExpiredKeys`; only
+    /// collected while `recordsExpiredKeys`.
+    public private(set) var expiredKeys: [[UInt8]] = []
 
     /// An empty database.
     public init() {
@@ -317,10 +327,25 @@ public struct Database: Sendable {
     /// Deletes `key` if it has a deadline before `nowMilliseconds`; returns whether it did.
     @discardableResult
     mutating func expireIfDue(_ key: [UInt8], nowMilliseconds: Int64) -> Bool {
-        guard let deadline = deadline(of: key), deadline < nowMilliseconds else { return false }
+        guard let deadline = deadline(of: key), deadline < nowMilliseconds, !isExpiryPaused else { return false }
+        removeExpired(key)
+        return true
+    }
+
+    /// Removes stored `key` because its deadline passed.
+    mutating func removeExpired(_ key: [UInt8]) {
         removeEntry(key)
         statistics.expiredKeys += 1
-        return true
+        if recordsExpiredKeys { expiredKeys.append(key) }
+    }
+
+    /// The keys collected in `expiredKeys`, emptying it.
+    ///
+    /// - Complexity: O(1).
+    public mutating func takeExpiredKeys() -> [[UInt8]] {
+        if expiredKeys.isEmpty { return [] }
+        defer { expiredKeys = [] }
+        return expiredKeys
     }
 
     /// Stores `value` under `key`, whose live storage index the caller just looked up (nil: absent); drops the

@@ -30,6 +30,16 @@ public struct Keyspace: Sendable {
         for index in databases.indices { databases[index].removeAll() }
     }
 
+    /// Sets `Database.isExpiryPaused` of every database.
+    public mutating func setExpiryPaused(_ paused: Bool) {
+        for index in databases.indices { databases[index].isExpiryPaused = paused }
+    }
+
+    /// Sets `Database.recordsExpiredKeys` of every database.
+    public mutating func setRecordsExpiredKeys(_ records: Bool) {
+        for index in databases.indices { databases[index].recordsExpiredKeys = records }
+    }
+
     /// Total keys over all databases.
     ///
     /// - Complexity: O(databaseCount).

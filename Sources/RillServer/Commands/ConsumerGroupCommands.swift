@@ -176,6 +176,9 @@ enum ConsumerGroupCommands {
                 noteGroupChange(context)
             }
             context.reply.simpleString("OK")
+            if id == nil {
+                context.propagate(effects: groupCreationEffect(context, key: key, group: group, makeStream: makeStream))
+            }
         case .setID:
             guard context.argumentCount == 5 || context.argumentCount == 7 else { throw subcommandSyntaxError(context) }
             // SETID parses like XRANGE bounds: "-" and "+" are accepted.
@@ -185,6 +188,7 @@ enum ConsumerGroupCommands {
             }
             noteGroupChange(context)
             context.reply.simpleString("OK")
+            if id == nil { context.propagate(effects: groupPositionEffect(context, key: key, group: group).map { [$0] } ?? []) }
         case .destroy:
             let destroyed = try context.database.streamGroups(key, nowMilliseconds: now) { $0.destroyGroup(named: group) } ?? false
             context.reply.integer(destroyed ? 1 : 0)
@@ -204,6 +208,23 @@ enum ConsumerGroupCommands {
             if pending != nil { noteGroupChange(context) }
             context.reply.integer(Int64(pending ?? 0))
         }
+    }
+
+    /// `XGROUP SETID key group id ENTRIESREAD n` with the group's current position.
+    private static func groupPositionEffect(_ context: CommandContext, key: [UInt8], group: [UInt8]) -> [ByteBuffer]? {
+        Propagation.withStream(context, key) { stream in
+            stream.group(named: group).map { Propagation.setGroupPosition(key: key, group: $0) }
+        } ?? nil
+    }
+
+    /// XGROUP CREATE with `$` replaced by the ID it stood for, and the read counter it gave the group.
+    private static func groupCreationEffect(_ context: CommandContext, key: [UInt8], group: [UInt8],
+                                            makeStream: Bool) -> [[ByteBuffer]] {
+        // SETID's arguments after the subcommand are CREATE's: key group id ENTRIESREAD n.
+        guard let position = groupPositionEffect(context, key: key, group: group) else { return [] }
+        var effect = Propagation.command(["XGROUP", "CREATE"]) + position[2...]
+        if makeStream { effect.append(ByteBuffer(string: "MKSTREAM")) }
+        return [effect]
     }
 
     private static func xgroupHelp(_ context: CommandContext) {
@@ -320,16 +341,25 @@ enum ConsumerGroupCommands {
     private static func serve(_ context: CommandContext, _ request: ReadGroupRequest) throws -> Bool {
         let now = context.nowMilliseconds
         let isMap = context.reply.version == .v3
+        let recordsEffects = context.recordsEffects
         /// Reads one stream of the request (nil: a `>` read with nothing new).
         func perform(_ read: GroupRead, on stream: inout Stream) throws -> [StreamID]? {
+            let consumersBefore = recordsEffects ? stream.group(named: request.group)?.consumerCount ?? 0 : 0
+            let ids: [StreamID]?
             switch read.position {
             case .newEntries:
-                return try stream.readNewEntries(group: request.group, consumer: request.consumer, count: request.count,
-                                                 noAcknowledgement: request.noAcknowledgement, nowMilliseconds: now)
+                ids = try stream.readNewEntries(group: request.group, consumer: request.consumer, count: request.count,
+                                                noAcknowledgement: request.noAcknowledgement, nowMilliseconds: now)
             case .history(let after):
-                return try stream.readPendingHistory(group: request.group, consumer: request.consumer, after: after,
-                                                     count: request.count, nowMilliseconds: now)
+                ids = try stream.readPendingHistory(group: request.group, consumer: request.consumer, after: after,
+                                                    count: request.count, nowMilliseconds: now)
             }
+            if recordsEffects {
+                let created = (stream.group(named: request.group)?.consumerCount ?? 0) > consumersBefore
+                context.propagate(effects: deliveryEffects(request, read, ids ?? [], in: stream,
+                                                           createdConsumer: created, nowMilliseconds: now))
+            }
+            return ids
         }
         /// Writes one stream's part of the reply.
         func write(_ read: GroupRead, _ ids: [StreamID], from stream: Stream) {
@@ -382,6 +412,33 @@ enum ConsumerGroupCommands {
             _ = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in write(read, ids, from: stream) }
         }
         return true
+    }
+
+    /// What one stream's read changed, as Redis propagates it: the consumer's creation, an XCLAIM per delivery
+    /// (none with NOACK; for a history read only entries that still exist, whose count and time changed) and,
+    /// after new entries, the group's position and read counter.
+    private static func deliveryEffects(_ request: ReadGroupRequest, _ read: GroupRead, _ ids: [StreamID],
+                                        in stream: Stream, createdConsumer: Bool,
+                                        nowMilliseconds: Int64) -> [[ByteBuffer]] {
+        var effects: [[ByteBuffer]] = []
+        if createdConsumer {
+            effects.append(Propagation.createConsumer(key: read.key, group: request.group, consumer: request.consumer))
+        }
+        if ids.isEmpty { return effects }
+        func claim(_ id: StreamID) -> [ByteBuffer] {
+            Propagation.claim(key: read.key, stream: stream, group: request.group, consumer: request.consumer,
+                              entryID: id, nowMilliseconds: nowMilliseconds)
+        }
+        switch read.position {
+        case .newEntries:
+            if !request.noAcknowledgement { effects += ids.map(claim) }
+            if let group = stream.group(named: request.group) {
+                effects.append(Propagation.setGroupPosition(key: read.key, group: group))
+            }
+        case .history:
+            effects += ids.filter { stream.containsEntry(withID: $0) }.map(claim)
+        }
+        return effects
     }
 
     /// An array with, for each ID, its entry, or `[id, nil]` when the entry was deleted.
@@ -520,9 +577,16 @@ enum ConsumerGroupCommands {
         }
 
         let consumer = context.bytes(3)
+        let recordsEffects = context.recordsEffects
         _ = try context.database.streamGroups(key, nowMilliseconds: now) { stream in
+            let before = recordsEffects ? ClaimSnapshot(stream, group: group, ids: ids, nowMilliseconds: now) : nil
             let claimed = try stream.claim(group: group, consumer: consumer, ids: ids, minimumIdle: minimumIdle,
                                            options: options, nowMilliseconds: now)
+            if let before {
+                context.propagate(effects: claimEffects(key: key, stream: stream, group: group, consumer: consumer,
+                                                        claimed: claimed, dropped: before.pendingWithoutEntry,
+                                                        before: before, nowMilliseconds: now))
+            }
             context.reply.arrayHeader(claimed.count)
             if options.justID {
                 for id in claimed { StreamCommands.writeID(id, to: &context.reply) }
@@ -535,6 +599,49 @@ enum ConsumerGroupCommands {
             }
         }
         noteGroupChange(context)
+    }
+
+    /// What XCLAIM and XAUTOCLAIM effects are computed against: the group before the claim.
+    struct ClaimSnapshot {
+        let consumerCount: Int
+        let lastDeliveredID: StreamID
+        /// Requested IDs (XCLAIM) that were pending although their entry is gone: the claim drops them.
+        let pendingWithoutEntry: [StreamID]
+
+        init(_ stream: Stream, group: [UInt8], ids: [StreamID], nowMilliseconds: Int64) {
+            let found = stream.group(named: group)
+            consumerCount = found?.consumerCount ?? 0
+            lastDeliveredID = found?.lastDeliveredID ?? .zero
+            var seen = Set<StreamID>()
+            pendingWithoutEntry = ids.filter { id in
+                guard !stream.containsEntry(withID: id), seen.insert(id).inserted else { return false }
+                let pending = try? stream.pendingEntries(group: group, from: id, to: id, count: 1,
+                                                         nowMilliseconds: nowMilliseconds)
+                return pending?.isEmpty == false
+            }
+        }
+    }
+
+    /// XCLAIM / XAUTOCLAIM as Redis propagates them: the consumer's creation, one XCLAIM per claimed entry (its
+    /// new owner, time and count) and per entry dropped from the PEL because it was deleted, and the group's
+    /// position when LASTID moved it without any of those.
+    private static func claimEffects(key: [UInt8], stream: Stream, group: [UInt8], consumer: [UInt8],
+                                     claimed: [StreamID], dropped: [StreamID], before: ClaimSnapshot,
+                                     nowMilliseconds: Int64) -> [[ByteBuffer]] {
+        guard let after = stream.group(named: group) else { return [] }
+        var effects: [[ByteBuffer]] = []
+        if after.consumerCount > before.consumerCount {
+            effects.append(Propagation.createConsumer(key: key, group: group, consumer: consumer))
+        }
+        var seen = Set<StreamID>()
+        for id in claimed + dropped where seen.insert(id).inserted {
+            effects.append(Propagation.claim(key: key, stream: stream, group: group, consumer: consumer, entryID: id,
+                                             nowMilliseconds: nowMilliseconds))
+        }
+        if seen.isEmpty && after.lastDeliveredID != before.lastDeliveredID {
+            effects.append(Propagation.setGroupPosition(key: key, group: after))
+        }
+        return effects
     }
 
     // MARK: XAUTOCLAIM
@@ -568,10 +675,17 @@ enum ConsumerGroupCommands {
         let group = context.bytes(2)
         let now = context.nowMilliseconds
         let consumer = context.bytes(3)
+        let recordsEffects = context.recordsEffects
         let answered = try context.database.streamGroups(key, nowMilliseconds: now) { stream -> Bool in
             guard stream.group(named: group) != nil else { return false }
+            let before = recordsEffects ? ClaimSnapshot(stream, group: group, ids: [], nowMilliseconds: now) : nil
             let result = try stream.autoClaim(group: group, consumer: consumer, minimumIdle: minimumIdle, start: start,
                                               count: count, justID: justID, nowMilliseconds: now)
+            if let before {
+                context.propagate(effects: claimEffects(key: key, stream: stream, group: group, consumer: consumer,
+                                                        claimed: result.claimed, dropped: result.deleted,
+                                                        before: before, nowMilliseconds: now))
+            }
             context.reply.arrayHeader(3)
             StreamCommands.writeID(result.nextStart, to: &context.reply)
             context.reply.arrayHeader(result.claimed.count)

@@ -157,10 +157,15 @@ enum KeyspaceCommands {
             let condition = try ExpireCondition(
                 parsing: (3..<context.argumentCount).map { context.bytes($0) })
             let key = context.bytes(1)
-            let applied = try context.database.expire(key, at: time(amount), condition: condition,
-                                                      nowMilliseconds: context.nowMilliseconds)
+            let now = context.nowMilliseconds
+            let deadline = try time(amount).deadlineForExpire(nowMilliseconds: now)
+            let applied = context.database.setExpiry(key, deadline: deadline, condition: condition, nowMilliseconds: now)
             context.reply.integer(applied ? 1 : 0)
             if applied { context.keyModified(key) }
+            // The deadline in absolute milliseconds; one already past deleted the key.
+            context.propagate(effects: !applied ? []
+                : deadline <= now ? [Propagation.delete(key)]
+                : [Propagation.command(["PEXPIREAT"], [ByteBuffer(bytes: key), ByteBuffer(string: String(deadline))])])
         }
     }
 
@@ -258,6 +263,19 @@ enum KeyspaceCommands {
             context.reply.nullBulkString()
         }
         if result.written { context.keyModified(key) }
+        if case .set(let time) = options.expiry, result.written {
+            // The deadline in absolute milliseconds; one already past deleted the key at once.
+            let deadline = (try? time.deadlineForSet(nowMilliseconds: context.nowMilliseconds)) ?? 0
+            context.propagate(effects: setEffects(key: key, value: context.arguments[2], deadline: deadline,
+                                                  nowMilliseconds: context.nowMilliseconds))
+        }
+    }
+
+    private static func setEffects(key: [UInt8], value: ByteBuffer, deadline: Int64,
+                                   nowMilliseconds: Int64) -> [[ByteBuffer]] {
+        let set = [ByteBuffer(string: "SET"), ByteBuffer(bytes: key), value, ByteBuffer(string: "PXAT"),
+                   ByteBuffer(string: String(deadline))]
+        return deadline < nowMilliseconds ? [set, Propagation.delete(key)] : [set]
     }
 
     private static func expiryForm(_ context: CommandContext, _ index: Int) -> ((Int64) -> ExpireTime)? {

@@ -101,14 +101,20 @@ enum PersistenceCommands {
             deadline = absolute ? ttl : (overflow ? Int64.max : sum)
         }
         let existed = context.database.delete(key, nowMilliseconds: now)
-        if let deadline, deadline <= now {
+        if let deadline, deadline <= now, !context.database.isExpiryPaused {
             // Already expired (ABSTTL in the past): nothing is stored, as in Redis.
             if existed { context.keyModified(key) }
             context.reply.simpleString("OK")
+            context.propagate(effects: existed ? [Propagation.delete(key)] : [])
             return
         }
         _ = context.database.insertLoaded(value, forKey: key, deadline: deadline)
         context.keyModified(key)
         context.reply.simpleString("OK")
+        if let deadline, !absolute {
+            // The TTL as an absolute deadline, so that a later replay gives the same one.
+            context.propagate(Array(context.arguments[0..<2]) + [ByteBuffer(string: String(deadline))]
+                              + context.arguments[3...] + [ByteBuffer(string: "ABSTTL")])
+        }
     }
 }

@@ -219,6 +219,42 @@ enum StreamCommands {
         }
         writeID(added, to: &context.reply)
         context.keyModified(key)
+        // A server-chosen ID or an approximate trim would replay differently: record what happened instead.
+        var explicitID = false
+        if case .explicit = idSpec { explicitID = true }
+        if !explicitID || options.approximate {
+            context.propagate(xaddEffect(context, key: key, noMakeStream: noMakeStream, options: options,
+                                         id: added, firstField: firstField))
+        }
+    }
+
+    /// `XADD key [NOMKSTREAM] [MAXLEN|MINID = threshold [policy]] id field value ...` as it ran.
+    private static func xaddEffect(_ context: CommandContext, key: [UInt8], noMakeStream: Bool,
+                                   options: TrimOptions, id: StreamID, firstField: Int) -> [ByteBuffer] {
+        var effect = Propagation.command(["XADD"], [ByteBuffer(bytes: key)])
+        if noMakeStream { effect.append(ByteBuffer(string: "NOMKSTREAM")) }
+        effect += exactTrimArguments(context, key: key, options)
+        effect.append(Propagation.id(id))
+        effect += context.arguments[firstField...]
+        return effect
+    }
+
+    /// The trimming arguments of an effect: the options as given when exact, else the exact trimming that leaves
+    /// what the approximate one left in the stream at `key`.
+    private static func exactTrimArguments(_ context: CommandContext, key: [UInt8],
+                                           _ options: TrimOptions) -> [ByteBuffer] {
+        guard let strategy = options.strategy else { return [] }
+        var arguments: [ByteBuffer]
+        if options.approximate,
+           let exact = Propagation.withStream(context, key, { Propagation.exactTrim(strategy, leaving: $0) }) {
+            arguments = exact
+        } else {
+            switch strategy {
+            case .maxLength(let maximum): arguments = Propagation.command(["MAXLEN", "=", String(maximum)])
+            case .minimumID(let minimum): arguments = Propagation.command(["MINID", "="]) + [Propagation.id(minimum)]
+            }
+        }
+        return arguments + Propagation.command(Propagation.policyWords(options.policy))
     }
 
     private static func xtrim(_ context: CommandContext) throws {
@@ -239,6 +275,11 @@ enum StreamCommands {
         } ?? 0
         context.reply.integer(Int64(removed))
         if removed > 0 { context.keyModified(key) }
+        if options.approximate {
+            context.propagate(effects: removed == 0 ? [] : [
+                Propagation.command(["XTRIM"], [ByteBuffer(bytes: key)]) + exactTrimArguments(context, key: key, options),
+            ])
+        }
     }
 
     private static func xdel(_ context: CommandContext) throws {

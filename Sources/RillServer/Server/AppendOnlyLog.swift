@@ -4,21 +4,14 @@ import NIOCore
 import RillCore
 import RillPersistence
 
-/// The append-only file being written: every write command that ran, as RESP, in execution order.
-///
-/// Replay must rebuild exactly the same state, so the log also records what a command's result depends on besides
-/// the keyspace: the command's clock (stream IDs for `*`, relative expiries, delivery times, idle-time filters,
-/// lazy expiry) and the stream node limits (approximate trimming, node layout). They are written as a Rill-only
-/// record `RILL-REPLAY <unix-ms> <node-max-bytes> <node-max-entries>` whenever one of them differs from the last
-/// record; the loader applies it instead of executing it. With the clock pinned, replaying the request verbatim
-/// is deterministic, so no command needs rewriting into its effects.
+/// The append-only file being written: plain RESP that `redis-cli --pipe` can feed to Redis. Each command that
+/// ran is recorded as its deterministic effect (see Commands/Propagation.swift for what is rewritten and what is
+/// recorded as sent), so replaying the file at any later time rebuilds the same state.
 ///
 /// Invariants: `pending` holds whole commands only (a batch is never split between two writes); `unsyncedBytes`
 /// counts bytes written but not yet fsynced. Used only on the event loop, except `syncState` (guarded by
 /// `syncLock`) shared with the everysec thread.
 final class AppendOnlyLog {
-    static let replayRecordName: [UInt8] = Array("RILL-REPLAY".utf8)
-
     /// Path of the file.
     let path: String
     private let descriptor: Int32
@@ -26,8 +19,6 @@ final class AppendOnlyLog {
     private var pending: [UInt8] = []
     /// Database selected by the last SELECT in the file; -1 before the first, so the first command gets one.
     private var selectedDatabase = -1
-    /// Clock and node limits of the last RILL-REPLAY record; nil before the first.
-    private var lastReplayContext: ReplayContext?
     /// Inside EXEC: MULTI is written before the transaction's first logged command, EXEC after its last.
     private var inTransaction = false
     private var transactionOpened = false
@@ -37,13 +28,6 @@ final class AppendOnlyLog {
     private var stopped = false
     /// Whether the everysec thread runs (started once, on first need; it stops with the log).
     private var backgroundSyncStarted = false
-
-    struct ReplayContext: Equatable {
-        /// Unix milliseconds the commands that follow ran at.
-        var nowMilliseconds: Int64
-        var nodeMaxBytes: Int
-        var nodeMaxEntries: Int
-    }
 
     /// Opens (creating the directory and file if needed) the log for appending.
     init(path: String, directory: String) throws {
@@ -58,14 +42,9 @@ final class AppendOnlyLog {
 
     deinit { close(descriptor) }
 
-    /// Appends one command run by a client of `database` with `context`.
+    /// Appends one command run by a client of `database`.
     /// - Complexity: O(bytes of the arguments).
-    func append(_ arguments: [ByteBuffer], database: Int, context: ReplayContext) {
-        if context != lastReplayContext {
-            lastReplayContext = context
-            encodeArray([Self.replayRecordName, Array(String(context.nowMilliseconds).utf8),
-                         Array(String(context.nodeMaxBytes).utf8), Array(String(context.nodeMaxEntries).utf8)])
-        }
+    func append(_ arguments: [ByteBuffer], database: Int) {
         if inTransaction && !transactionOpened {
             transactionOpened = true
             encodeArray([Array("MULTI".utf8)])
@@ -88,15 +67,13 @@ final class AppendOnlyLog {
 
     /// Appends the keyspace as RESTORE commands (absolute expiry), the starting point when the log is created for
     /// data that already exists.
-    func appendKeyspace(_ keyspace: Keyspace, nowMilliseconds: Int64, limits: StreamNodeLimits) {
+    func appendKeyspace(_ keyspace: Keyspace) {
         for index in 0..<keyspace.databaseCount {
             keyspace[index].forEachEntry { key, value, deadline in
                 var arguments = [ByteBuffer(bytes: Array("RESTORE".utf8)), ByteBuffer(bytes: key),
                                  ByteBuffer(string: String(deadline ?? 0)), ByteBuffer(bytes: DumpPayload.encode(value))]
                 if deadline != nil { arguments.append(ByteBuffer(string: "ABSTTL")) }
-                append(arguments, database: index,
-                       context: ReplayContext(nowMilliseconds: nowMilliseconds, nodeMaxBytes: limits.maxBytes,
-                                              nodeMaxEntries: limits.maxEntries))
+                append(arguments, database: index)
             }
         }
     }

@@ -79,7 +79,4 @@ struct BlockedClient {
     let database: Int
     /// Pending timeout, cancelled when the client is served, killed or disconnects.
     var timeout: Scheduled<Void>?
-    /// The blocked write command's request (copied), logged to the append-only file when it is served; nil when
-    /// the command is not a write or no log is written.
-    var loggedArguments: [ByteBuffer]? = nil
 }

@@ -45,11 +45,8 @@ extension ServerState {
     /// Runs a resolved command; inside EXEC blocking is not allowed and a blocking command times out at once.
     func run(_ command: Command, _ context: CommandContext, allowBlocking: Bool) {
         let client = context.client
-        if let replayClock {
-            context.nowMilliseconds = replayClock
-        } else if allowBlocking {
-            // Inside EXEC (no blocking) every command keeps EXEC's time, as in Redis, so the transaction replays
-            // from the append-only file with the one clock recorded before it.
+        if allowBlocking {
+            // Inside EXEC (no blocking) every command keeps EXEC's time, as in Redis.
             context.nowMilliseconds = Clock.milliseconds()
         }
         let changesBefore = changeCount
@@ -65,22 +62,15 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
-        if !context.propagatedCommands.isEmpty {
-            for effect in context.propagatedCommands {
-                logToAppendOnlyFile(effect, database: client.databaseIndex, nowMilliseconds: context.nowMilliseconds)
-            }
-            context.propagatedCommands.removeAll(keepingCapacity: true)
-        } else if appendOnlyLog != nil && command.flags.contains(.write) && (!failed || changeCount != changesBefore) {
-            logToAppendOnlyFile(context.arguments, database: client.databaseIndex,
-                                nowMilliseconds: context.nowMilliseconds)
+        if appendOnlyLog != nil {
+            logEffects(of: context, database: client.databaseIndex,
+                       loggingRequest: command.flags.contains(.write) && (!failed || changeCount != changesBefore),
+                       insideTransaction: !allowBlocking)
         }
         if let request = context.blockRequest {
             context.blockRequest = nil
             if allowBlocking && !loadingAppendOnlyFile {
                 block(client, request, context: context)
-                if appendOnlyLog != nil && command.flags.contains(.write) {
-                    client.blocked?.loggedArguments = context.arguments.map { ByteBuffer(buffer: $0) }
-                }
             } else {
                 request.onTimeout(context)
             }

@@ -5,12 +5,9 @@ import RillCore
 import RillPersistence
 
 extension ServerState {
-    /// Appends a command that ran (or a served blocked command) to the append-only file, with the clock and node
-    /// limits it ran with.
-    func logToAppendOnlyFile(_ arguments: [ByteBuffer], database: Int, nowMilliseconds: Int64) {
-        appendOnlyLog?.append(arguments, database: database, context: AppendOnlyLog.ReplayContext(
-            nowMilliseconds: nowMilliseconds, nodeMaxBytes: streamNodeLimits.maxBytes,
-            nodeMaxEntries: streamNodeLimits.maxEntries))
+    /// Appends a command (a request as sent, or an effect of one) to the append-only file.
+    func logToAppendOnlyFile(_ arguments: [ByteBuffer], database: Int) {
+        appendOnlyLog?.append(arguments, database: database)
     }
 
     /// Writes the logged commands before replies are sent (every connection flush calls it): fsynced at once with
@@ -58,10 +55,11 @@ extension ServerState {
         do {
             let log = try AppendOnlyLog(path: path, directory: configuration.appendOnlyDirectory)
             if !existed {
-                log.appendKeyspace(keyspace, nowMilliseconds: Clock.milliseconds(), limits: streamNodeLimits)
+                log.appendKeyspace(keyspace)
             }
             try log.flush(fsync: true)
             appendOnlyLog = log
+            keyspace.setRecordsExpiredKeys(true)
             if configuration.appendFsync == "everysec" { log.startBackgroundSync(logger: logger) }
             return true
         } catch {
@@ -70,8 +68,8 @@ extension ServerState {
         }
     }
 
-    /// Runs every command of the file through the executor as a client of its own, with the recorded clock and
-    /// node limits. An incomplete last command (or a MULTI without its EXEC) is cut off when `aof-load-truncated`
+    /// Runs every command of the file through the executor as a client of its own, with expiry paused as Redis
+    /// does while loading (expirations are in the file as DEL commands). An incomplete last command (or a MULTI without its EXEC) is cut off when `aof-load-truncated`
     /// allows it; any other damage refuses the start with the offset and the reason.
     private func replayAppendOnlyFile(path: String) -> Bool {
         let started = Clock.monotonicNanoseconds()
@@ -101,26 +99,14 @@ extension ServerState {
                                    authenticated: true)
         let context = CommandContext(server: self, client: client, allocator: ByteBufferAllocator())
         loadingAppendOnlyFile = true
+        keyspace.setExpiryPaused(true)
         defer {
             loadingAppendOnlyFile = false
-            replayClock = nil
-            cacheHotSettings()
+            keyspace.setExpiryPaused(false)
         }
         var multiOffset = 0
         var lastReport = started
         for (index, command) in parsed.commands.enumerated() {
-            if command.arguments[0] == AppendOnlyLog.replayRecordName {
-                guard command.arguments.count == 4,
-                      let now = Int64(String(decoding: command.arguments[1], as: UTF8.self)),
-                      let maxBytes = Int(String(decoding: command.arguments[2], as: UTF8.self)),
-                      let maxEntries = Int(String(decoding: command.arguments[3], as: UTF8.self)) else {
-                    logger.warning("Bad file format reading the append only file \(path) at offset \(command.offset): malformed RILL-REPLAY record.")
-                    return false
-                }
-                replayClock = now
-                streamNodeLimits = StreamNodeLimits(maxBytes: maxBytes, maxEntries: maxEntries)
-                continue
-            }
             if client.transaction == nil, command.arguments[0].count == 5,
                String(decoding: command.arguments[0], as: UTF8.self).lowercased() == "multi" {
                 multiOffset = command.offset

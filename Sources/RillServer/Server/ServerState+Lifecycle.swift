@@ -14,7 +14,12 @@ extension ServerState {
 
     private func cron() {
         let now = Clock.milliseconds()
-        dirty += Int64(keyspace.removeExpiredKeys(nowMilliseconds: now))
+        let expired = keyspace.removeExpiredKeys(nowMilliseconds: now)
+        dirty += Int64(expired)
+        if expired > 0 && appendOnlyLog != nil {
+            for database in 0..<keyspace.databaseCount { logExpiredKeys(database: database) }
+            writeAppendOnlyFile()
+        }
         sampleOperations(now: now)
         checkSavePoints(now: now)
         let timeout = Int64(configuration.idleTimeoutSeconds) * 1000

@@ -38,10 +38,8 @@ public final class ServerState {
     var operationSample: (at: Int64, commands: Int64) = (0, 0)
     /// The append-only file being written; nil when `appendonly no` (and while it is being replayed).
     var appendOnlyLog: AppendOnlyLog?
-    /// Replaying the append-only file: blocking commands time out at once, the clock is `replayClock`.
+    /// Replaying the append-only file: blocking commands time out at once and no key expires.
     var loadingAppendOnlyFile = false
-    /// Unix milliseconds commands see while the append-only file is replayed (its last RILL-REPLAY record).
-    var replayClock: Int64?
     /// Whether the latest write to the append-only file failed (INFO aof_last_write_status); false before any.
     var appendOnlyWriteFailed = false
     /// Writes since start-up, never reset (unlike `dirty`): tells whether a command changed anything.
@@ -153,11 +151,12 @@ public final class ServerState {
                     let previousDatabase = client.databaseIndex
                     client.databaseIndex = blocked.database
                     let served = blocked.request.retry(context)
+                    if appendOnlyLog != nil {
+                        logEffects(of: context, database: blocked.database, loggingRequest: false,
+                                   insideTransaction: false)
+                    }
                     client.databaseIndex = previousDatabase
                     if served {
-                        if let arguments = blocked.loggedArguments {
-                            logToAppendOnlyFile(arguments, database: blocked.database, nowMilliseconds: context.nowMilliseconds)
-                        }
                         unblock(client)
                         client.flushOutput()
                         // Later, not nested inside the command that woke it: its pipelined requests run in order,
