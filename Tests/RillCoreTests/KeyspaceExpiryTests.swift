@@ -298,6 +298,56 @@ struct KeyspaceExpiryTests {
         database.validate()
     }
 
+    @Test("expired keys are collected in removal order only while recording, lazily and actively; SET past is not")
+    func expiredKeysAreCollected() throws {
+        var database = Database()
+        for name in ["a", "b", "c"] {
+            database.store(.string(b("x")), forKey: b(name), nowMilliseconds: now)
+            #expect(database.setExpiry(b(name), deadline: now + 10, nowMilliseconds: now) == true)
+        }
+        let lapsed = try database.stringGet(b("a"), nowMilliseconds: now + 11)
+        #expect(lapsed == nil)
+        let unrecorded = database.takeExpiredKeys()
+        #expect(unrecorded.isEmpty)
+        database.recordsExpiredKeys = true
+        let exists = database.exists(b("b"), nowMilliseconds: now + 11)
+        #expect(exists == false)
+        let removed = database.removeExpiredKeys(nowMilliseconds: now + 11)
+        #expect(removed == 1)
+        var options = SetStringOptions()
+        options.expiry = .set(.unixMilliseconds(now - 5))
+        let result = try database.stringSet(b("x"), forKey: b("d"), options: options, nowMilliseconds: now)
+        #expect(result.written)
+        let collected = database.takeExpiredKeys()
+        #expect(collected == [b("b"), b("c")])
+        let again = database.takeExpiredKeys()
+        #expect(again.isEmpty)
+        #expect(database.count == 0)
+        database.validate()
+    }
+
+    @Test("paused expiry (append-only file replay) keeps keys past their deadline, even ones set in the past")
+    func pausedExpiry() throws {
+        var database = Database()
+        database.isExpiryPaused = true
+        database.store(.string(b("5")), forKey: b("k"), nowMilliseconds: now)
+        #expect(database.setExpiry(b("k"), deadline: now - 1, nowMilliseconds: now) == true)
+        let incremented = try database.stringIncrement(b("k"), by: 1, nowMilliseconds: now)
+        #expect(incremented == 6)
+        var options = SetStringOptions()
+        options.expiry = .set(.unixMilliseconds(1))
+        _ = try database.stringSet(b("old"), forKey: b("old"), options: options, nowMilliseconds: now)
+        let removedWhilePaused = database.removeExpiredKeys(nowMilliseconds: now)
+        #expect(removedWhilePaused == 0)
+        #expect(database.count == 2)
+        database.isExpiryPaused = false
+        let lapsed = try database.stringGet(b("k"), nowMilliseconds: now)
+        #expect(lapsed == nil)
+        let removed = database.removeExpiredKeys(nowMilliseconds: now)
+        #expect(removed == 1)
+        database.validate()
+    }
+
     @Test("average TTL for INFO keyspace")
     func averageTimeToLive() {
         var database = Database()

@@ -74,6 +74,10 @@ def workload(server, client):
     client.xclaim("capped", "g", "c4", 0, [pending[2]], time=int(time.time() * 1000) - 7000, retrycount=9)
     client.xdel("capped", pending[3])
     client.execute_command("XAUTOCLAIM", "capped", "g", "c5", 0, "0", "COUNT", 3)
+    still_pending = [entry["message_id"] for entry in client.xpending_range("capped", "g", "-", "+", 100)]
+    client.xdel("capped", still_pending[-1])
+    assert client.xclaim("capped", "g", "c6", 0, [still_pending[-1]]) == []  # dropped from the PEL
+    client.execute_command("XCLAIM", "capped", "g", "c6", 0, "0-1", "LASTID", "99999999999999-0")
     client.xgroup_setid("capped", "late", id="$")
 
     thread, result = blocked_read(server, "XREADGROUP", "GROUP", "g", "waiter", "BLOCK", 5000, "STREAMS", "fresh", ">")
