@@ -188,7 +188,9 @@ enum ConsumerGroupCommands {
             }
             noteGroupChange(context)
             context.reply.simpleString("OK")
-            if id == nil { context.propagate(effects: groupPositionEffect(context, key: key, group: group).map { [$0] } ?? []) }
+            if id == nil {
+                context.propagate(effects: groupPositionEffect(context, key: key, group: group).map { [$0] } ?? [])
+            }
         case .destroy:
             let destroyed = try context.database.streamGroups(key, nowMilliseconds: now) { $0.destroyGroup(named: group) } ?? false
             context.reply.integer(destroyed ? 1 : 0)

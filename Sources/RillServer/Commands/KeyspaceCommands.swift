@@ -159,7 +159,8 @@ enum KeyspaceCommands {
             let key = context.bytes(1)
             let now = context.nowMilliseconds
             let deadline = try time(amount).deadlineForExpire(nowMilliseconds: now)
-            let applied = context.database.setExpiry(key, deadline: deadline, condition: condition, nowMilliseconds: now)
+            let applied = context.database.setExpiry(key, deadline: deadline, condition: condition,
+                                                     nowMilliseconds: now)
             context.reply.integer(applied ? 1 : 0)
             if applied { context.keyModified(key) }
             // The deadline in absolute milliseconds; one already past deleted the key.

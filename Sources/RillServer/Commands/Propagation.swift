@@ -20,10 +20,11 @@ import RillCore
 // - Several effects of one command are wrapped in MULTI/EXEC (unless EXEC already wraps them).
 //
 // Recorded as sent, because their result depends only on the data they find: DEL, UNLINK, RENAME, RENAMENX,
-// PERSIST, INCR, DECR, INCRBY, DECRBY, LPUSH, RPUSH, LPOP, RPOP, SADD, SREM, FLUSHDB, FLUSHALL, FUNCTION FLUSH, XDEL, XACK, XSETID,
-// XTRIM and XADD with `=` or no trimming and an explicit ID, XGROUP DESTROY / CREATECONSUMER / DELCONSUMER,
-// XGROUP CREATE / SETID with an explicit ID, RESTORE with ABSTTL or no TTL, and XDELEX / XACKDEL (Redis 8.2;
-// Redis 7 cannot replay those). Rill has no SPOP, INCRBYFLOAT, GETEX, SETEX or blocking list pops.
+// PERSIST, INCR, DECR, INCRBY, DECRBY, LPUSH, RPUSH, LPOP, RPOP, SADD, SREM, FLUSHDB, FLUSHALL, FUNCTION FLUSH,
+// XDEL, XACK, XSETID, XADD with an explicit ID and `=` or no trimming, XTRIM with `=`, XGROUP DESTROY /
+// CREATECONSUMER / DELCONSUMER, XGROUP CREATE / SETID with an explicit ID, RESTORE with ABSTTL or no TTL, and
+// XDELEX / XACKDEL (Redis 8.2; Redis 7 cannot replay those). Rill has no SPOP, INCRBYFLOAT, GETEX, SETEX, PSETEX
+// or blocking list pops.
 //
 // Not recorded (as in Redis): consumers' seen and active times, which a replay sets to the time it runs; and the
 // stream node limits, which only decide where blocks are cut now that trimming is exact.
@@ -88,14 +89,6 @@ enum Propagation {
         case .deleteReferences: return ["DELREF"]
         case .acknowledged: return ["ACKED"]
         }
-    }
-
-    /// Whether the consumer group `group` of the stream at `key` has a consumer named `consumer`; nil when the
-    /// key or group is missing. Handlers compare it before and after to know whether they created the consumer.
-    static func hasConsumer(_ context: CommandContext, key: [UInt8], group: [UInt8], consumer: [UInt8]) -> Bool? {
-        withStream(context, key) { stream in
-            stream.group(named: group).map { $0.consumers.contains { $0.name == consumer } }
-        } ?? nil
     }
 
     /// `body` applied to the stream at `key` (nil when absent or of another type), read without counting a

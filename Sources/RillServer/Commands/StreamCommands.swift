@@ -277,7 +277,8 @@ enum StreamCommands {
         if removed > 0 { context.keyModified(key) }
         if options.approximate {
             context.propagate(effects: removed == 0 ? [] : [
-                Propagation.command(["XTRIM"], [ByteBuffer(bytes: key)]) + exactTrimArguments(context, key: key, options),
+                Propagation.command(["XTRIM"], [ByteBuffer(bytes: key)])
+                    + exactTrimArguments(context, key: key, options),
             ])
         }
     }

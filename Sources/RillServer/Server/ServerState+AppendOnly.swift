@@ -5,11 +5,6 @@ import RillCore
 import RillPersistence
 
 extension ServerState {
-    /// Appends a command (a request as sent, or an effect of one) to the append-only file.
-    func logToAppendOnlyFile(_ arguments: [ByteBuffer], database: Int) {
-        appendOnlyLog?.append(arguments, database: database)
-    }
-
     /// Writes the logged commands before replies are sent (every connection flush calls it): fsynced at once with
     /// `appendfsync always`, by the background thread with `everysec`, by the kernel with `no`.
     func writeAppendOnlyFile() {
@@ -69,8 +64,9 @@ extension ServerState {
     }
 
     /// Runs every command of the file through the executor as a client of its own, with expiry paused as Redis
-    /// does while loading (expirations are in the file as DEL commands). An incomplete last command (or a MULTI without its EXEC) is cut off when `aof-load-truncated`
-    /// allows it; any other damage refuses the start with the offset and the reason.
+    /// does while loading (expirations are in the file as DEL commands). An incomplete last command (or a MULTI
+    /// without its EXEC) is cut off when `aof-load-truncated` allows it; any other damage refuses the start with the
+    /// offset and the reason.
     private func replayAppendOnlyFile(path: String) -> Bool {
         let started = Clock.monotonicNanoseconds()
         guard let data = FileManager.default.contents(atPath: path) else {
