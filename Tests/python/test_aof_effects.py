@@ -107,6 +107,8 @@ def workload(server, client):
     client.set("expire-now", "v")
     client.expire("expire-now", -1)
     client.pexpire("ex", 5_000_000, gt=True)
+    assert client.set("ex", "other", nx=True, ex=10) is None  # not written: nothing recorded
+    assert client.execute_command("XADD", "missing", "NOMKSTREAM", "*", "f", "v") is None
     time.sleep(0.3)  # `active` is removed by active expiry (10 times a second)
     assert client.get("lapsing") is None
     client.incr("lapsing")  # the key lapsed: a new one without expiry
@@ -241,6 +243,8 @@ def test_file_holds_only_deterministic_redis_commands(start_server, tmp_path):
         if name == b"XCLAIM":
             assert command[4] == b"0" and b"TIME" in command and b"IDLE" not in command, command
     # The lapsed keys are deleted where they lapsed, not left to the replay's clock.
+    assert not any(command[0].upper() == b"SET" and command[1] == b"ex" and command[2] == b"other"
+                   for command in commands)
     deleted = {command[1] for command in commands if command[0].upper() == b"DEL"}
     assert {b"lapsing", b"active", b"gone-at-once", b"expire-now"} <= deleted
 

@@ -264,11 +264,11 @@ enum KeyspaceCommands {
             context.reply.nullBulkString()
         }
         if result.written { context.keyModified(key) }
-        if case .set(let time) = options.expiry, result.written {
+        if case .set(let time) = options.expiry {
             // The deadline in absolute milliseconds; one already past deleted the key at once.
             let deadline = (try? time.deadlineForSet(nowMilliseconds: context.nowMilliseconds)) ?? 0
-            context.propagate(effects: setEffects(key: key, value: context.arguments[2], deadline: deadline,
-                                                  nowMilliseconds: context.nowMilliseconds))
+            context.propagate(effects: !result.written ? [] : setEffects(
+                key: key, value: context.arguments[2], deadline: deadline, nowMilliseconds: context.nowMilliseconds))
         }
     }
 

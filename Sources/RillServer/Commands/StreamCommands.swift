@@ -215,6 +215,7 @@ enum StreamCommands {
         }
         guard let added else {
             context.reply.nullBulkString()
+            context.propagate(effects: [])  // NOMKSTREAM without the key: nothing happened
             return
         }
         writeID(added, to: &context.reply)
