@@ -32,6 +32,10 @@ extension ServerState {
             }
             resolved = sub
         }
+        if maxMemoryBytes != 0 && !memoryAllowsRunning(resolved, client: client) {
+            reject(context, .outOfMemory)
+            return
+        }
         if client.transaction != nil && !resolved.flags.contains(.noMulti) {
             // Copy the arguments out of the read buffer: it is reused once this batch is parsed.
             client.transaction!.queued.append(arguments.map { ByteBuffer(buffer: $0) })  // checked non-nil above
@@ -87,7 +91,11 @@ extension ServerState {
         }
         command.counters.calls += 1
         if failed { command.counters.failedCalls += 1 }
-        if started != 0 { command.counters.microseconds += Int64(Clock.monotonicNanoseconds() - started) / 1000 }
+        if started != 0 {
+            let elapsed = Clock.monotonicNanoseconds() - started
+            command.counters.microseconds += Int64(elapsed) / 1000
+            if let metrics { metrics.recordLatency(of: command, nanoseconds: elapsed) }
+        }
     }
 
     /// Writes an error reply and counts it (INFO stats total_error_replies and errorstats).
