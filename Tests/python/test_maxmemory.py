@@ -178,11 +178,17 @@ def test_trim_acked_still_refuses_when_nothing_is_acknowledged(start_server):
     client.xgroup_create("jobs", "workers", id="0", mkstream=True)
     for n in range(50):
         client.xadd("jobs", {"n": n})
-    client.xreadgroup("workers", "c", {"jobs": ">"}, count=50)  # all delivered, none acknowledged
+    reply = client.xreadgroup("workers", "c", {"jobs": ">"}, count=50)  # all delivered, none acknowledged
     client.config_set("maxmemory", 1)
+    assert_oom(client, "XADD", "jobs", "*", "n", "late")
     assert_oom(client, "XADD", "jobs", "*", "n", "late")
     assert client.xlen("jobs") == 50
     assert client.info("stats")["stream_acked_trimmed_entries"] == 0
+    # Acknowledging makes entries trimmable again: the next refused write trims them first.
+    client.xack("jobs", "workers", *[entry_id for entry_id, _fields in reply[0][1][:20]])
+    assert_oom(client, "XADD", "jobs", "*", "n", "late")
+    assert client.info("stats")["stream_acked_trimmed_entries"] == 20
+    assert client.xlen("jobs") == 30
 
 
 def test_restore_is_refused_before_its_payload_is_checked(start_server):

@@ -44,6 +44,7 @@ extension ServerState {
     /// Trims acknowledged entries, oldest stream first, until used memory is at most `limit`.
     /// - Returns: whether used memory ended at most `limit`.
     private func trimAcknowledgedEntries(toFit limit: Int) -> Bool {
+        if let exhausted = exhaustedTrimState, exhausted == (changeCount, dirty) { return false }
         let now = replayClock ?? Clock.milliseconds()
         var fits = false
         for candidate in keyspace.acknowledgedTrimCandidates(nowMilliseconds: now) {
@@ -61,6 +62,7 @@ extension ServerState {
         }
         if !readyKeys.isEmpty { serveReadyKeys() }
         reportAcknowledgedTrims(now: now)
+        exhaustedTrimState = fits ? nil : (changeCount, dirty)
         return fits
     }
 

@@ -54,6 +54,9 @@ public final class ServerState {
     /// used_memory as the maxmemory check last read it, and when (monotonic ns): reading it from jemalloc costs
     /// several microseconds, more than most writes, so the check reuses a reading for up to a millisecond.
     var memoryReading: (bytes: Int, atNanoseconds: UInt64) = (0, 0)
+    /// (changeCount, dirty) when trim-acked last trimmed everything it could and memory was still over the limit.
+    /// Until a write or an XACK changes them nothing new can be trimmed, so refused writes skip the search.
+    var exhaustedTrimState: (changes: Int64, dirty: Int64)?
     /// Latency histograms of the Prometheus endpoint; nil when `metrics-port` is 0.
     var metrics: MetricsRegistry?
     /// Called by SHUTDOWN once the reply is written.
