@@ -12,6 +12,9 @@ enum MetricsEndpoint {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // A scraper that keeps its connection open sends again within its scrape interval (15 s to a
+                    // minute); a connection silent for longer is dropped so idle sockets do not pile up.
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(server: server))
                 }
@@ -44,6 +47,14 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             guard let head = requestHead else { return }
             requestHead = nil
             respond(to: head, context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 
