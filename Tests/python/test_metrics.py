@@ -85,8 +85,11 @@ def test_scrape_reports_streams_groups_commands_clients_and_memory(start_server)
     assert value(parsed, "rill_command_duration_seconds_bucket", command="xadd", le="+Inf") == 6
     assert value(parsed, "rill_command_duration_seconds_count", command="xgroup|create") == 2
     assert value(parsed, "rill_command_duration_seconds_sum", command="xadd") > 0
-    # Blocking commands are not timed (their time is mostly waiting), as in INFO commandstats.
-    assert ("rill_command_duration_seconds_count", frozenset({("command", "xreadgroup")})) not in parsed
+    assert value(parsed, "rill_command_duration_seconds_count", command="xreadgroup") == 1
+    # A call that blocks is not timed: its time is mostly waiting.
+    assert client.xread({"orders": "$"}, block=10) == []
+    parsed = samples(scrape(port))
+    assert ("rill_command_duration_seconds_count", frozenset({("command", "xread")})) not in parsed
 
     assert value(parsed, "rill_connected_clients") == client.info("clients")["connected_clients"]
     used = client.info("memory")["used_memory"]

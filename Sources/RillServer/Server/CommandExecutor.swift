@@ -60,8 +60,7 @@ extension ServerState {
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
-        // Blocking commands are not timed: their time is mostly waiting.
-        let started = command.flags.contains(.blocking) ? 0 : Clock.monotonicNanoseconds()
+        let started = Clock.monotonicNanoseconds()
         var failed = false
         do {
             try command.handler(context)
@@ -69,6 +68,8 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
+        // A call that blocks is not timed: its time is mostly waiting. XREADGROUP answered at once is.
+        let waits = context.blockRequest != nil
         if !context.propagatedCommands.isEmpty {
             for effect in context.propagatedCommands {
                 logToAppendOnlyFile(effect, database: client.databaseIndex, nowMilliseconds: context.nowMilliseconds)
@@ -91,7 +92,7 @@ extension ServerState {
         }
         command.counters.calls += 1
         if failed { command.counters.failedCalls += 1 }
-        if started != 0 {
+        if !waits {
             let elapsed = Clock.monotonicNanoseconds() - started
             command.counters.microseconds += Int64(elapsed) / 1000
             if let metrics { metrics.recordLatency(of: command, nanoseconds: elapsed) }

@@ -18,9 +18,9 @@ final class MetricsRegistry {
 
     private static let latencyDescriptor = MetricNameDescriptor(
         namespace: "rill", metricName: "command_duration", unitName: "seconds",
-        helpText: "Time spent running each command (blocking commands are not timed, as in INFO commandstats)")
+        helpText: "Time spent running each command; calls that block are not timed")
 
-    /// Records one call of a non-blocking command; the histogram is made on the command's first call, so
+    /// Records one call that did not block; the histogram is made on the command's first call, so
     /// commands never used add no series.
     func recordLatency(of command: Command, nanoseconds: UInt64) {
         let histogram = command.latencyHistogram ?? {
