@@ -76,7 +76,8 @@ def test_reject_refuses_growing_writes_and_changes_nothing(start_server):
 
 
 def test_config_set_maxmemory_at_runtime(start_server):
-    client = start_server().client()
+    server = start_server()
+    client = server.client()
     assert client.config_get("maxmemory") == {"maxmemory": "0"}
     assert client.config_get("maxmemory-stream-policy") == {"maxmemory-stream-policy": "reject"}
     client.config_set("maxmemory", "100mb")
@@ -86,6 +87,7 @@ def test_config_set_maxmemory_at_runtime(start_server):
 
     client.config_set("maxmemory", used_memory(client) // 2)
     assert_oom(client, "XADD", "s", "*", "f", "v")
+    assert "is smaller than the current memory usage" in open(server.log_path).read()
     client.config_set("maxmemory", 0)
     client.xadd("s", {"f": "v"})
     assert client.xlen("s") == 2

@@ -22,6 +22,18 @@ extension ServerState {
         return false
     }
 
+    /// A new limit applies from the next write, measured afresh; like Redis, warn when it is already exceeded.
+    func maxMemoryChanged(to limit: Int) {
+        maxMemoryBytes = limit
+        memoryReading = (0, 0)
+        exhaustedTrimState = nil
+        guard limit != 0 else { return }
+        let used = usedMemory(maximumAgeNanoseconds: 0)
+        if used > limit {
+            logger.warning("WARNING: the new maxmemory value (\(limit)) is smaller than the current memory usage (\(used)). Writes that grow memory will be refused until usage drops below it (maxmemory-stream-policy \(configuration.trimsAcknowledgedEntries ? "trim-acked trims acknowledged stream entries first" : "reject")).")
+        }
+    }
+
     /// INFO's used_memory, read again when the last reading is older than `maximumAgeNanoseconds`.
     private func usedMemory(maximumAgeNanoseconds: UInt64) -> Int {
         let now = Clock.monotonicNanoseconds()

@@ -77,7 +77,7 @@ public final class ServerState {
     func cacheHotSettings() {
         streamNodeLimits = StreamNodeLimits(maxBytes: configuration.streamNodeMaxBytes,
                                             maxEntries: configuration.streamNodeMaxEntries)
-        maxMemoryBytes = configuration.maxMemoryBytes
+        if configuration.maxMemoryBytes != maxMemoryBytes { maxMemoryChanged(to: configuration.maxMemoryBytes) }
     }
 
     // MARK: Clients
