@@ -1,4 +1,5 @@
 import NIOCore
+import Prometheus
 import RillCore
 import RillProtocol
 
@@ -54,6 +55,8 @@ public final class Command: @unchecked Sendable {
     public let subcommands: [Command]
     /// Calls and time spent (INFO commandstats). Mutated only on the event loop.
     public var counters = CommandCounters()
+    /// Latency histogram of the Prometheus endpoint, made on the first call once `metrics-port` is set.
+    var latencyHistogram: DurationHistogram?
 
     public init(_ name: String, arity: Int, flags: Flags, keys: (Int, Int, Int) = (0, 0, 0),
                 categories: [String] = [], group: String, since: String = "1.0.0", summary: String,

@@ -52,8 +52,11 @@ enum InfoReport {
             lines = [
                 "used_memory:\(allocated)", "used_memory_human:\(human(allocated))",
                 "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
-                "allocator_resident:\(resident)", "maxmemory:0", "maxmemory_human:0B",
-                "maxmemory_policy:noeviction", "mem_allocator:\(Allocator.name)",
+                "allocator_resident:\(resident)", "maxmemory:\(server.maxMemoryBytes)",
+                "maxmemory_human:\(human(server.maxMemoryBytes))", "maxmemory_policy:noeviction",
+                // Rill's: what happens to streams at the limit (maxmemory-stream-policy).
+                "maxmemory_stream_policy:\(server.configuration.trimsAcknowledgedEntries ? "trim-acked" : "reject")",
+                "mem_allocator:\(Allocator.name)",
             ]
         case "persistence":
             let snapshots = server.snapshots
@@ -87,6 +90,9 @@ enum InfoReport {
                 "pubsub_channels:0", "pubsub_patterns:0", "total_error_replies:\(stats.totalErrorReplies)",
                 "total_blocking_keys:\(server.blockingKeyCount)",
                 "latest_fork_usec:\(server.snapshots.lastCopyPauseMicroseconds)",
+                // Rill's: entries removed by maxmemory-stream-policy trim-acked, writes refused at maxmemory.
+                "stream_acked_trimmed_entries:\(stats.acknowledgedEntriesTrimmed)",
+                "oom_rejected_commands:\(stats.outOfMemoryRejections)",
             ]
         case "replication":
             lines = ["role:master", "connected_slaves:0", "master_repl_offset:0"]

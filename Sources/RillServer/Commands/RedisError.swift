@@ -20,6 +20,7 @@ public struct RedisError: Error, Equatable, Sendable {
     public static let timeoutNotInteger = RedisError("ERR timeout is not an integer or out of range")
     public static let timeoutNegative = RedisError("ERR timeout is negative")
     public static let dbIndexOutOfRange = RedisError("ERR DB index is out of range")
+    public static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
 
     static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")

@@ -69,6 +69,15 @@ public struct ServerConfiguration: Sendable {
     /// The append-only file: `appendOnlyDirectory` joined with `appendfilename`.
     public var appendOnlyPath: String { appendOnlyDirectory + "/" + (values["appendfilename"] ?? "appendonly.aof") }
 
+    /// `maxmemory`: used memory above which writes that grow memory are refused; 0 = no limit.
+    public var maxMemoryBytes: Int { int("maxmemory") }
+    /// `maxmemory-stream-policy trim-acked`: trim acknowledged stream entries before refusing a write.
+    public var trimsAcknowledgedEntries: Bool { values["maxmemory-stream-policy"] == "trim-acked" }
+    /// `metrics-port`: TCP port of the Prometheus endpoint (GET /metrics); 0 = not served.
+    public var metricsPort: Int { int("metrics-port") }
+    /// `metrics-max-streams`: at most this many streams (the longest) get per-stream series in one scrape.
+    public var metricsMaxStreams: Int { int("metrics-max-streams") }
+
     private func int(_ name: String) -> Int {
         // Every stored integer went through `normalise`, which only stores decimal text.
         Int(values[name] ?? "") ?? 0
@@ -151,6 +160,15 @@ public struct ConfigDirective: Sendable {
         ConfigDirective(name: "appenddirname", kind: .fileName, defaultValue: "appendonlydir", mutable: false),
         ConfigDirective(name: "appendfilename", kind: .fileName, defaultValue: "appendonly.aof", mutable: false),
         ConfigDirective(name: "aof-load-truncated", kind: .boolean, defaultValue: "yes", mutable: true),
+        ConfigDirective(name: "maxmemory", kind: .memory(0...Int(Int64.max)), defaultValue: "0", mutable: true),
+        // Rill never evicts keys; the word exists so clients that read or set Redis' policy keep working.
+        ConfigDirective(name: "maxmemory-policy", kind: .oneOf(["noeviction"]), defaultValue: "noeviction",
+                        mutable: true),
+        ConfigDirective(name: "maxmemory-stream-policy", kind: .oneOf(["reject", "trim-acked"]),
+                        defaultValue: "reject", mutable: true),
+        ConfigDirective(name: "metrics-port", kind: .integer(0...65535), defaultValue: "0", mutable: false),
+        ConfigDirective(name: "metrics-max-streams", kind: .integer(0...Int(Int32.max)), defaultValue: "1000",
+                        mutable: true),
     ]
 
     func normalise(_ arguments: [String]) throws(ConfigError) -> String {

@@ -32,6 +32,10 @@ extension ServerState {
             }
             resolved = sub
         }
+        if maxMemoryBytes != 0 && !memoryAllowsRunning(resolved, client: client) {
+            reject(context, .outOfMemory)
+            return
+        }
         if client.transaction != nil && !resolved.flags.contains(.noMulti) {
             // Copy the arguments out of the read buffer: it is reused once this batch is parsed.
             client.transaction!.queued.append(arguments.map { ByteBuffer(buffer: $0) })  // checked non-nil above
@@ -53,8 +57,7 @@ extension ServerState {
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
-        // Blocking commands are not timed: their time is mostly waiting.
-        let started = command.flags.contains(.blocking) ? 0 : Clock.monotonicNanoseconds()
+        let started = Clock.monotonicNanoseconds()
         var failed = false
         do {
             try command.handler(context)
@@ -62,6 +65,8 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
+        // A call that blocks is not timed: its time is mostly waiting. XREADGROUP answered at once is.
+        let waits = context.blockRequest != nil
         if appendOnlyLog != nil {
             logEffects(of: context, database: client.databaseIndex,
                        loggingRequest: command.flags.contains(.write) && (!failed || changeCount != changesBefore),
@@ -77,7 +82,11 @@ extension ServerState {
         }
         command.counters.calls += 1
         if failed { command.counters.failedCalls += 1 }
-        if started != 0 { command.counters.microseconds += Int64(Clock.monotonicNanoseconds() - started) / 1000 }
+        if !waits {
+            let elapsed = Clock.monotonicNanoseconds() - started
+            command.counters.microseconds += Int64(elapsed) / 1000
+            if let metrics { metrics.recordLatency(of: command, nanoseconds: elapsed) }
+        }
     }
 
     /// Writes an error reply and counts it (INFO stats total_error_replies and errorstats).

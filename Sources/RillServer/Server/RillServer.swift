@@ -49,6 +49,18 @@ public enum RillServerMain {
             return 1
         }
         server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
+        var metricsListeners: [any Channel] = []
+        if configuration.metricsPort != 0 {
+            do {
+                metricsListeners = try MetricsEndpoint.bind(server: server, group: group)
+            } catch {
+                logger.warning("Failed listening on metrics port \(configuration.metricsPort) (tcp), aborting: \(error)")
+                for listener in listeners { try? listener.close().wait() }
+                try? group.syncShutdownGracefully()
+                return 1
+            }
+            logger.notice("Prometheus metrics at http://\(configuration.bindAddresses[0]):\(configuration.metricsPort)/metrics")
+        }
         writePidFile(configuration.pidFile, logger: logger)
         logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
         logger.notice("Server initialized")
@@ -75,7 +87,7 @@ public enum RillServerMain {
         eventLoop.execute { server.startPeriodicTasks() }
         try? shutdownPromise.futureResult.wait()
         signalSources.forEach { $0.cancel() }
-        for listener in listeners { try? listener.close().wait() }
+        for listener in listeners + metricsListeners { try? listener.close().wait() }
         if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) }
         logger.warning("Rill is now ready to exit, bye bye...")
         try? group.syncShutdownGracefully()

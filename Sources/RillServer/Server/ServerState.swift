@@ -11,6 +11,8 @@ public final class ServerState {
     }
     /// Settings read on every command, cached so the hot path does not look them up by name.
     public internal(set) var streamNodeLimits = StreamNodeLimits()
+    /// `maxmemory` in bytes; 0 (no limit) keeps the memory check off the command path.
+    public internal(set) var maxMemoryBytes = 0
     public var keyspace: Keyspace
     public let commands: CommandTable
     public var stats = ServerStats()
@@ -44,6 +46,17 @@ public final class ServerState {
     var appendOnlyWriteFailed = false
     /// Writes since start-up, never reset (unlike `dirty`): tells whether a command changed anything.
     var changeCount: Int64 = 0
+    /// Trims made by `maxmemory-stream-policy trim-acked` not yet reported in the log (it is written at most once a
+    /// second under sustained pressure).
+    var unloggedAcknowledgedTrims = AcknowledgedTrimLog()
+    /// used_memory as the maxmemory check last read it, and when (monotonic ns): reading it from jemalloc costs
+    /// several microseconds, more than most writes, so the check reuses a reading for up to a millisecond.
+    var memoryReading: (bytes: Int, atNanoseconds: UInt64) = (0, 0)
+    /// (changeCount, dirty) when trim-acked last trimmed everything it could and memory was still over the limit.
+    /// Until a write or an XACK changes them nothing new can be trimmed, so refused writes skip the search.
+    var exhaustedTrimState: (changes: Int64, dirty: Int64)?
+    /// Latency histograms of the Prometheus endpoint; nil when `metrics-port` is 0.
+    var metrics: MetricsRegistry?
     /// Called by SHUTDOWN once the reply is written.
     var shutdownHandler: () -> Void = {}
 
@@ -62,6 +75,7 @@ public final class ServerState {
     func cacheHotSettings() {
         streamNodeLimits = StreamNodeLimits(maxBytes: configuration.streamNodeMaxBytes,
                                             maxEntries: configuration.streamNodeMaxEntries)
+        if configuration.maxMemoryBytes != maxMemoryBytes { maxMemoryChanged(to: configuration.maxMemoryBytes) }
     }
 
     // MARK: Clients
@@ -184,6 +198,10 @@ public struct ServerStats {
     public var netOutputBytes: Int64 = 0
     /// Error replies by their first word ("ERR", "WRONGTYPE"...), for INFO errorstats.
     public var errorCounts: [String: Int64] = [:]
+    /// Stream entries removed by `maxmemory-stream-policy trim-acked` (Rill's INFO stats
+    /// stream_acked_trimmed_entries), and writes refused for memory (Rill's oom_rejected_commands).
+    public var acknowledgedEntriesTrimmed: Int64 = 0
+    public var outOfMemoryRejections: Int64 = 0
 
 }
 

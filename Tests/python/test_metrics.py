@@ -1,0 +1,168 @@
+"""The Prometheus endpoint (`metrics-port`): GET /metrics over HTTP, scraped with urllib as Prometheus would."""
+
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from support import free_port
+
+pytestmark = pytest.mark.rill_only
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(port, path="/metrics"):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return response.read().decode()
+
+
+def samples(text):
+    """{(name, frozenset of label pairs): value} for every sample line; HELP/TYPE comments checked for shape."""
+    result = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.match(r"^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$", line), line
+            continue
+        match = SAMPLE.match(line)
+        assert match, f"not a Prometheus sample line: {line!r}"
+        name, labels, value = match.groups()
+        result[(name, frozenset(LABEL.findall(labels or "")))] = float(value)
+    return result
+
+
+def value(parsed, name, **labels):
+    return parsed[(name, frozenset(labels.items()))]
+
+
+def start_with_metrics(start_server, *directives):
+    # The metrics port is probed free like the main one; retry when another process took it meanwhile.
+    for _attempt in range(3):
+        port = free_port()
+        try:
+            return start_server("--metrics-port", str(port), *directives), port
+        except pytest.fail.Exception:
+            continue
+    pytest.fail("could not start a server with a free metrics port")
+
+
+def test_scrape_reports_streams_groups_commands_clients_and_memory(start_server):
+    server, port = start_with_metrics(start_server)
+    client = server.client()
+    client.xgroup_create("orders", "billing", id="0", mkstream=True)
+    client.xgroup_create("orders", "audit", id="$")
+    ids = [client.xadd("orders", {"n": n, "payload": "x" * 50}) for n in range(5)]
+    client.xadd("clicks", {"page": "/"})
+    delivered = client.xreadgroup("billing", "w1", {"orders": ">"}, count=3)[0][1]
+    client.xack("orders", "billing", delivered[0][0])
+    time.sleep(0.05)
+
+    parsed = samples(scrape(port))
+    assert value(parsed, "rill_stream_length", db="0", stream="orders") == 5
+    assert value(parsed, "rill_stream_length", db="0", stream="clicks") == 1
+    assert value(parsed, "rill_stream_memory_bytes", db="0", stream="orders") > 5 * 50
+    groups = {group["name"]: group for group in client.xinfo_groups("orders")}
+    for group in ("billing", "audit"):
+        labels = {"db": "0", "stream": "orders", "group": group}
+        assert value(parsed, "rill_consumer_group_lag", **labels) == groups[group]["lag"]
+        assert value(parsed, "rill_consumer_group_pending", **labels) == groups[group]["pending"]
+    assert groups["billing"]["lag"] == 2 and groups["billing"]["pending"] == 2
+    assert groups["audit"]["lag"] == 5 and groups["audit"]["pending"] == 0
+    idle = value(parsed, "rill_consumer_group_oldest_pending_idle_milliseconds", db="0", stream="orders",
+                 group="billing")
+    assert 50 <= idle < 60_000
+    assert value(parsed, "rill_consumer_group_oldest_pending_idle_milliseconds", db="0", stream="orders",
+                 group="audit") == 0
+
+    xadd_count = value(parsed, "rill_command_duration_seconds_count", command="xadd")
+    assert xadd_count == 6
+    assert value(parsed, "rill_command_duration_seconds_bucket", command="xadd", le="+Inf") == 6
+    assert value(parsed, "rill_command_duration_seconds_count", command="xgroup|create") == 2
+    assert value(parsed, "rill_command_duration_seconds_sum", command="xadd") > 0
+    assert value(parsed, "rill_command_duration_seconds_count", command="xreadgroup") == 1
+    # A call that blocks is not timed: its time is mostly waiting.
+    assert client.xread({"orders": "$"}, block=10) == []
+    parsed = samples(scrape(port))
+    assert ("rill_command_duration_seconds_count", frozenset({("command", "xread")})) not in parsed
+
+    assert value(parsed, "rill_connected_clients") == client.info("clients")["connected_clients"]
+    used = client.info("memory")["used_memory"]
+    assert 0.5 * used < value(parsed, "rill_used_memory_bytes") < 2 * used
+    assert value(parsed, "rill_maxmemory_bytes") == 0
+    assert value(parsed, "rill_metrics_streams_omitted") == 0
+    assert value(parsed, "rill_stream_acked_trimmed_entries_total") == 0
+
+    # The endpoint follows the data: deleting the stream removes its series.
+    client.delete("clicks")
+    parsed = samples(scrape(port))
+    assert ("rill_stream_length", frozenset({("db", "0"), ("stream", "clicks")})) not in parsed
+    assert ids
+
+
+def test_metrics_max_streams_exports_the_longest_streams(start_server):
+    server, port = start_with_metrics(start_server, "--metrics-max-streams", "2")
+    client = server.client()
+    for name, length in (("short", 1), ("long", 30), ("middle", 10)):
+        for n in range(length):
+            client.xadd(name, {"n": n})
+    client.select(3)
+    client.xadd("other-db", {"n": 1})
+    parsed = samples(scrape(port))
+    exported = {dict(labels)["stream"] for (name, labels) in parsed if name == "rill_stream_length"}
+    assert exported == {"long", "middle"}
+    assert value(parsed, "rill_metrics_streams_omitted") == 2
+
+
+def test_stream_names_are_escaped_in_labels(start_server):
+    server, port = start_with_metrics(start_server)
+    client = server.client()
+    client.xadd('quote"back\\slash', {"f": "v"})
+    text = scrape(port)
+    assert 'rill_stream_length{db="0",stream="quote\\"back\\\\slash"} 1' in text
+
+
+def test_other_paths_and_methods(start_server):
+    _server, port = start_with_metrics(start_server)
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+    assert error.value.code == 404
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+    assert error.value.code == 405
+    assert "rill_connected_clients" in scrape(port, "/metrics?name=x")
+
+
+def listening_ports(pid):
+    """TCP ports the process listens on, from /proc (its socket inodes matched against /proc/net/tcp*)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and inode in inodes:  # 0A = LISTEN
+                    ports.add(int(local.split(":")[1], 16))
+    return ports
+
+
+def test_metrics_port_zero_opens_nothing(start_server):
+    server = start_server()
+    assert server.client().config_get("metrics-port") == {"metrics-port": "0"}
+    assert listening_ports(server.process.pid) == {server.port}
+    metrics_server, port = start_with_metrics(start_server)
+    assert listening_ports(metrics_server.process.pid) == {metrics_server.port, port}
