@@ -15,6 +15,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var channelContext: ChannelHandlerContext?
     /// Set after a protocol error or QUIT/KILL: nothing more is read or run.
     private var closing = false
+    /// Whether this connection is in the server's list of replies waiting for the append-only file's write.
+    var awaitsAppendOnlyWrite = false
 
     init(server: ServerState) {
         self.server = server
@@ -111,10 +113,21 @@ final class ConnectionHandler: ChannelInboundHandler {
         client.queryBufferLength = buffer.readableBytes
     }
 
-    /// Writes the replies gathered so far in one write.
+    /// Writes the replies gathered so far in one write; while logged writes are not yet in the append-only file,
+    /// after the file's write at the end of this event-loop tick (see `ServerState.writeRepliesAfterAppendOnlyFile`).
     func flush() {
-        // Before any reply leaves: with appendfsync always the writes it acknowledges must be on disk first.
-        server.writeAppendOnlyFile()
+        if server.appendOnlyLog?.hasPendingBytes == true {
+            if !awaitsAppendOnlyWrite {
+                awaitsAppendOnlyWrite = true
+                server.writeRepliesAfterAppendOnlyFile(self)
+            }
+            return
+        }
+        writeReplies()
+    }
+
+    /// Sends the gathered replies now. Callers make sure the writes they acknowledge are in the append-only file.
+    func writeReplies() {
         guard let channelContext, let commandContext, commandContext.reply.buffer.readableBytes > 0 else { return }
         let output = commandContext.reply.buffer
         server.stats.netOutputBytes += Int64(output.readableBytes)
@@ -125,7 +138,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func close() {
         closing = true
-        flush()
+        // The last replies leave before the connection closes, so the file cannot wait for the tick's end.
+        server.writeAppendOnlyFile()
+        writeReplies()
         channelContext?.close(promise: nil)
     }
 

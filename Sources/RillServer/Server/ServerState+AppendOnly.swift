@@ -25,6 +25,24 @@ extension ServerState {
         }
     }
 
+    /// Queues `connection`'s replies until the append-only file is written; the first connection of a tick
+    /// schedules the one write (and fsync) that all of them wait for. NIO runs tasks after the tick's reads, so every
+    /// connection read in this tick is in the list by then, as Redis writes its file once before replying.
+    func writeRepliesAfterAppendOnlyFile(_ connection: ConnectionHandler) {
+        if connectionsAwaitingAppendOnlyWrite.isEmpty {
+            eventLoop.execute { [self] in
+                writeAppendOnlyFile()
+                let waiting = connectionsAwaitingAppendOnlyWrite
+                connectionsAwaitingAppendOnlyWrite.removeAll(keepingCapacity: true)
+                for connection in waiting {
+                    connection.awaitsAppendOnlyWrite = false
+                    connection.writeReplies()
+                }
+            }
+        }
+        connectionsAwaitingAppendOnlyWrite.append(connection)
+    }
+
     /// SHUTDOWN and signals: everything logged reaches the disk.
     func closeAppendOnlyFile() {
         guard let log = appendOnlyLog else { return }

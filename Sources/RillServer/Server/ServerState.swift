@@ -40,6 +40,9 @@ public final class ServerState {
     var operationSample: (at: Int64, commands: Int64) = (0, 0)
     /// The append-only file being written; nil when `appendonly no` (and while it is being replayed).
     var appendOnlyLog: AppendOnlyLog?
+    /// Connections whose replies wait for the append-only file to be written (and fsynced under `always`) once,
+    /// for all of them, when this event-loop tick's reads are done: group commit. Empty between ticks.
+    var connectionsAwaitingAppendOnlyWrite: [ConnectionHandler] = []
     /// Replaying the append-only file: blocking commands time out at once and no key expires.
     var loadingAppendOnlyFile = false
     /// Whether the latest write to the append-only file failed (INFO aof_last_write_status); false before any.
