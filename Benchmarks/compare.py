@@ -18,6 +18,7 @@ temporary folder.
 """
 import argparse
 import csv
+import math
 import os
 import platform
 import shutil
@@ -124,13 +125,14 @@ class Server:
     def used_memory(self):
         return int(self.info("memory")["used_memory"])
 
-    def rss(self):
-        """Resident set size from /proc, the same way for both servers."""
+    def rss(self, field="VmRSS"):
+        """Resident bytes from /proc/<pid>/status, the same way for both servers: VmRSS in all, or RssAnon (heap
+        and stacks, without the mapped binary and shared libraries)."""
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
-        raise RuntimeError(f"{self.name}: no VmRSS for pid {self.process.pid}")
+        raise RuntimeError(f"{self.name}: no {field} for pid {self.process.pid}")
 
     def stop(self):
         if self.process is None:
@@ -227,24 +229,36 @@ def ensure_matplotlib():
         return installed
 
 
+# Ratios this close to 1 are drawn as a tie: runs on a shared 2-core machine differ by more than that.
+LEVEL_BAND = 0.03
+
+
+def bar_colour(row):
+    if abs(row.ratio - 1) < LEVEL_BAND:
+        return "#999999"
+    return "#3a923a" if row.rill_is_better else "#c0504d"
+
+
 def write_chart(path, rows, title):
-    """Horizontal bars of Rill/Redis per row; green where Rill is better by that row's own measure."""
+    """Horizontal bars of Rill/Redis per row: green where Rill is better by that row's own measure, red where Redis
+    is, grey where they are within LEVEL_BAND of each other."""
     if not ensure_matplotlib():
         print("no chart: matplotlib could not be installed", file=sys.stderr)
         return False
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    rows = [row for row in rows if math.isfinite(row.ratio)]
     labels = [f"{row.name} ({row.unit}, {'higher' if row.higher_is_better else 'lower'} is better)"
               for row in rows]
     figure, axes = plt.subplots(figsize=(13, 0.45 * len(rows) + 1.5))
     positions = range(len(rows))[::-1]
     axes.barh(list(positions), [row.ratio for row in rows],
-              color=["#3a923a" if row.rill_is_better else "#c0504d" for row in rows])
+              color=[bar_colour(row) for row in rows])
     axes.axvline(1.0, color="black", linewidth=1)
     axes.set_yticks(list(positions))
     axes.set_yticklabels(labels, fontsize=8)
-    axes.set_xlabel("Rill / Redis (green: Rill better, red: Redis better)")
+    axes.set_xlabel(f"Rill / Redis (green: Rill better, red: Redis better, grey: within {LEVEL_BAND:.0%})")
     for position, row in zip(positions, rows):
         axes.text(row.ratio, position, f" {row.ratio:.2f}", va="center", fontsize=8)
     axes.set_title(title, fontsize=9)
@@ -509,6 +523,8 @@ def snapshot(bench):
 
 def bgsave_pause(bench):
     pair = bench.prefilled_pair()
+    for server in pair:
+        only_big_stream(server)
 
     def measure(server):
         out = subprocess.run([bench.tool("bgsave_pause"), "127.0.0.1", str(server.port)], capture_output=True,
@@ -544,10 +560,12 @@ def idle_rss(bench):
     pair = bench.start_pair("idle")
     try:
         time.sleep(1.0)
-        samples = {server.name: [(server.rss() / 1e6,)] for server in pair}
+        samples = {server.name: [(server.rss() / 1e6, server.rss("RssAnon") / 1e6)] for server in pair}
     finally:
         bench.stop_pair(pair)
-    return [median_row("RSS at idle, empty, 1 s after start", "MB", samples, higher_is_better=False)]
+    return [median_row("RSS at idle, empty, 1 s after start", "MB", samples, higher_is_better=False),
+            median_row("anonymous RSS at idle (RssAnon: without mapped binary and libraries)", "MB", samples,
+                       higher_is_better=False, value=1)]
 
 
 WORKLOADS = [
@@ -581,6 +599,11 @@ WORKLOADS = [
     ("startup", "spawn to first PONG, empty", startup),
     ("idle-rss", "RSS of an idle empty server", idle_rss),
 ]
+
+
+# Workloads that use the main pair's 1M-entry stream.
+STREAM_WORKLOADS = {"xrange", "xrevrange", "xread", "xlen", "drain-1", "drain-8", "memory", "pending-memory",
+                    "bgsave-pause", "snapshot"}
 
 
 def workload_matches(name, token):
@@ -643,6 +666,10 @@ def main():
     bench = Bench(args, os.path.abspath(rill_binary), redis_binary)
     rows = []
     try:
+        if any(name in STREAM_WORKLOADS for name, _description, _function in workloads):
+            # Before anything else writes to the main pair, so that the memory deltas are those of a fresh server.
+            print(f"filling a {PREFILL_ENTRIES:,}-entry stream in both servers", flush=True)
+            bench.prefilled_pair()
         for name, description, function in workloads:
             print(f"== {name}: {description}", flush=True)
             for row in function(bench):
