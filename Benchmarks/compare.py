@@ -52,12 +52,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def encode_command(*args):
+    """A command as a RESP array of bulk strings; arguments may be bytes, str or numbers."""
+    encoded = [arg if isinstance(arg, bytes) else str(arg).encode() for arg in args]
+    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in encoded)
+
+
 def send_command(port, *args, timeout=600.0):
     """Sends one command over a fresh connection and returns the first reply line (enough for +OK, -ERR, :n)."""
-    request = b"*%d\r\n" % len(args) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(a), a) for a in (arg if isinstance(arg, bytes) else str(arg).encode() for arg in args))
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
-        connection.sendall(request)
+        connection.sendall(encode_command(*args))
         reply = b""
         while b"\r\n" not in reply:
             chunk = connection.recv(4096)
@@ -344,14 +348,9 @@ class Bench:
 
 def prefill(server, key, entries):
     """Mass-inserts entries with ids 1-0, 2-0, ... through redis-cli --pipe."""
-    def command(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-    payload = b"".join(command("XADD", key, f"{i}-0", "event", "order_placed", "order_id", i, "amount", i * 7 % 1000)
-                       for i in range(1, entries + 1))
+    payload = b"".join(
+        encode_command("XADD", key, f"{i}-0", "event", "order_placed", "order_id", i, "amount", i * 7 % 1000)
+        for i in range(1, entries + 1))
     subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=payload, capture_output=True, check=True,
                    timeout=600)
 
@@ -382,6 +381,22 @@ def redis_benchmark_workload(name, clients, pipeline, command, needs_stream=Fals
     return run
 
 
+# --- the C helpers ---
+
+def parse_summary(stdout):
+    """The helpers' one-line summaries: `name=value name=value ...`."""
+    return dict(field.split("=", 1) for field in stdout.split())
+
+
+def run_tool(bench, server, name, *args):
+    """Runs Benchmarks/<name>.c against server (host and port first) and returns its summary."""
+    out = subprocess.run([bench.tool(name), "127.0.0.1", str(server.port), *map(str, args)], capture_output=True,
+                         text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{server.name}: {name} failed: {out.stderr.strip()}")
+    return parse_summary(out.stdout)
+
+
 # --- consumer groups ---
 
 def run_drain_workers(bench, server, group, workers, *options):
@@ -397,7 +412,7 @@ def run_drain_workers(bench, server, group, workers, *options):
         stdout, stderr = process.communicate(timeout=600)
         if process.returncode != 0:
             raise RuntimeError(f"{server.name}: drain_worker failed: {stderr.strip()}")
-        summaries.append(dict(field.split("=", 1) for field in stdout.split()))
+        summaries.append(parse_summary(stdout))
     processed = sum(int(s["processed"]) for s in summaries)
     span = max(float(s["end"]) for s in summaries) - min(float(s["start"]) for s in summaries)
     return processed, span
@@ -455,11 +470,7 @@ def fanout(bench):
     messages = bench.args.fanout_messages
 
     def measure(server):
-        out = subprocess.run([bench.tool("fanout_latency"), "127.0.0.1", str(server.port), "bench:fanout",
-                              str(FANOUT_READERS), str(messages)], capture_output=True, text=True, timeout=600)
-        if out.returncode != 0:
-            raise RuntimeError(f"{server.name}: fanout_latency failed: {out.stderr.strip()}")
-        fields = dict(field.split("=", 1) for field in out.stdout.split())
+        fields = run_tool(bench, server, "fanout_latency", "bench:fanout", FANOUT_READERS, messages)
         return float(fields["rate"]), float(fields["p50_ms"]), float(fields["p99_ms"])
     samples = bench.alternate(bench.pair(), measure)
     name = f"fan-out: {FANOUT_READERS} readers in XREAD BLOCK, 1 producer, {messages} entries"
@@ -527,11 +538,7 @@ def bgsave_pause(bench):
         only_big_stream(server)
 
     def measure(server):
-        out = subprocess.run([bench.tool("bgsave_pause"), "127.0.0.1", str(server.port)], capture_output=True,
-                             text=True, timeout=600)
-        if out.returncode != 0:
-            raise RuntimeError(f"{server.name}: bgsave_pause failed: {out.stderr.strip()}")
-        fields = dict(field.split("=", 1) for field in out.stdout.split())
+        fields = run_tool(bench, server, "bgsave_pause")
         persistence = server.info("persistence")
         reported = persistence.get("rdb_last_bgsave_pause_usec") or server.info("stats")["latest_fork_usec"]
         return float(fields["max_ms"]), float(fields["baseline_max_ms"]), int(reported)
