@@ -650,6 +650,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per workload (3 or more)")
     parser.add_argument("--fanout-messages", type=int, default=2000, help="entries the fan-out producer sends")
     parser.add_argument("--markdown", help="also write the table to this file as Markdown")
+    parser.add_argument("--results-dir", default=RESULTS_DIR, help="where the CSV and the chart go")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart (and installing matplotlib)")
     args = parser.parse_args()
     if args.list:
         for name, description, _function in WORKLOADS:
@@ -693,11 +695,11 @@ def main():
     print()
     print(machine)
     print(table)
-    os.makedirs(RESULTS_DIR, exist_ok=True)
-    stem = os.path.join(RESULTS_DIR, "compare-" + time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(args.results_dir, exist_ok=True)
+    stem = os.path.join(args.results_dir, "compare-" + time.strftime("%Y%m%d-%H%M%S"))
     write_csv(stem + ".csv", rows)
     print(f"wrote {stem}.csv")
-    if rows and write_chart(stem + ".png", rows, machine):
+    if rows and not args.no_chart and write_chart(stem + ".png", rows, machine):
         print(f"wrote {stem}.png")
     if args.markdown:
         with open(args.markdown, "w") as out:
