@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""Side-by-side throughput of rill-server and redis-server on the same redis-benchmark workloads.
+"""rill-server against redis-server, side by side, in one command.
 
-    python3 Benchmarks/compare.py [--rill PATH] [--redis PATH] [--requests N] [--rounds R] [--markdown FILE]
+    python3 Benchmarks/compare.py [--only NAME,...] [--rounds R] [--requests N] [--markdown FILE] [--no-build]
+    python3 Benchmarks/compare.py --list
 
-Starts both servers on free loopback ports with equivalent settings (no persistence), fills a 1M-entry stream in
-each, then runs every workload against both in alternation (Rill, Redis, Rill, Redis ...) and prints ops/s, p50 and
-the ratio Rill/Redis of the medians. Needs redis-benchmark and redis-cli (Debian's redis-tools).
+Installs what is missing (scripts/install-dependencies.sh: redis-server, redis-tools, gcc, hiredis; matplotlib from
+PyPI for the chart), builds rill-server in release mode, starts it and Debian's redis-server on two free loopback
+ports with the same settings (no save points, no append-only file unless the workload is about it, the same data
+folder layout), and runs every selected workload against both in alternation: Rill, Redis, Rill, Redis, ... for
+--rounds rounds. The table shows medians and the ratio Rill/Redis; whether higher or lower is better depends on the
+row (the unit column says which). Results go to Benchmarks/results/compare-<time>.csv and .png (a bar chart of the
+ratios); --markdown FILE also writes the table as Markdown for BENCHMARKS.md.
 
-The consumer-group drain workload compiles Benchmarks/drain_worker.c (gcc and hiredis, Debian's libhiredis-dev) and
-runs it with 1 and with 8 worker processes against a fresh group created at 0 on the 1M-entry stream: each worker
-loops XREADGROUP COUNT 100 then one XACK of the returned ids until the group has delivered everything; entries/s is
-the 1M entries over the span from the first worker's first read to the last worker's last XACK. The pending-entry
-memory row is the used_memory delta after one worker reads all 1M entries into a group without acknowledging them.
+--only takes workload names or their prefixes before a dash ("xadd" selects every xadd-* workload); --list prints
+them. The C helpers (drain_worker.c, fanout_latency.c, bgsave_pause.c) are compiled with gcc and hiredis into a
+temporary folder.
 """
 import argparse
+import csv
+import math
 import os
 import platform
 import shutil
@@ -24,14 +29,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH_DIR)
+RESULTS_DIR = os.path.join(BENCH_DIR, "results")
 
 PREFILL_ENTRIES = 1_000_000
-DRAIN_WORKERS = (1, 8)
+BIG_STREAM = "bench:big"
 DRAIN_BATCH = 100
 DRAIN_GROUP = "bench:drain"
 PENDING_GROUP = "bench:pending"
-WORKER_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "drain_worker.c")
+FANOUT_READERS = 50
+XADD_3_FIELDS = ["event", "order_placed", "order_id", "__rand_int__", "amount", "__rand_int__"]
 
+
+# --- servers -----------------------------------------------------------------------------------------------------
 
 def free_port():
     with socket.socket() as s:
@@ -39,62 +52,312 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_ready(port, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+def encode_command(*args):
+    """A command as a RESP array of bulk strings; arguments may be bytes, str or numbers."""
+    encoded = [arg if isinstance(arg, bytes) else str(arg).encode() for arg in args]
+    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in encoded)
+
+
+def send_command(port, *args, timeout=600.0):
+    """Sends one command over a fresh connection and returns the first reply line (enough for +OK, -ERR, :n)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(encode_command(*args))
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = connection.recv(4096)
+            if not chunk:
+                raise RuntimeError(f"port {port}: connection closed before a reply to {args[0]}")
+            reply += chunk
+        return reply.split(b"\r\n", 1)[0].decode()
+
+
+def wait_for_pong(port, process, timeout=120.0):
+    """Polls PING until the answer is PONG (redis-server answers -LOADING while it loads a snapshot); returns the
+    seconds it took. Retries every millisecond so that start-up and load times are not rounded up by the poll."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with status {process.returncode} during start-up")
         try:
-            out = subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True, text=True, timeout=2)
-            if out.stdout.strip() == "PONG":
-                return
-        except subprocess.TimeoutExpired:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not answer PING")
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                while time.perf_counter() < deadline:
+                    connection.sendall(b"PING\r\n")
+                    reply = connection.recv(64)
+                    if reply.startswith(b"+PONG"):
+                        return time.perf_counter() - started
+                    if not reply:
+                        break
+                    time.sleep(0.001)
+        except OSError:
+            time.sleep(0.001)
+    raise RuntimeError(f"server on port {port} did not answer PING within {timeout} s")
 
 
 class Server:
-    def __init__(self, name, argv, port, workdir):
-        self.name, self.port = name, port
-        self.log = open(os.path.join(workdir, f"{name}.log"), "w")
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
-        wait_ready(port)
+    """One server process; `settings` are configuration directives passed on the command line."""
+
+    def __init__(self, name, binary, datadir, settings, logdir):
+        self.name, self.binary, self.datadir = name, binary, datadir
+        self.port = free_port()
+        self.settings = {"bind": "127.0.0.1", "port": str(self.port), "dir": datadir, "save": "",
+                         "appendonly": "no", **settings}
+        self.log = open(os.path.join(logdir, f"{name}-{self.port}.log"), "a")
+        self.process = None
+        self.start()
+
+    def start(self):
+        """Spawns the server and waits for PONG; sets start_seconds (spawn to first PONG)."""
+        argv = [self.binary]
+        for directive, value in self.settings.items():
+            argv += [f"--{directive}", value]
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.datadir)
+        self.start_seconds = wait_for_pong(self.port, self.process)
 
     def cli(self, *args):
         return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True,
-                              timeout=60).stdout.strip()
+                              timeout=600).stdout.strip()
+
+    def info(self, section):
+        fields = {}
+        for line in self.cli("INFO", section).splitlines():
+            if ":" in line:
+                key, value = line.split(":", 1)
+                fields[key] = value.strip()
+        return fields
+
+    def used_memory(self):
+        return int(self.info("memory")["used_memory"])
+
+    def rss(self, field="VmRSS"):
+        """Resident bytes from /proc/<pid>/status, the same way for both servers: VmRSS in all, or RssAnon (heap
+        and stacks, without the mapped binary and shared libraries)."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError(f"{self.name}: no {field} for pid {self.process.pid}")
 
     def stop(self):
+        if self.process is None:
+            return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def close(self):
+        self.stop()
         self.log.close()
 
 
+# --- results -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    name: str
+    unit: str
+    rill: float
+    redis: float
+    higher_is_better: bool
+    rill_latency: tuple = None   # (p50, p99) in ms
+    redis_latency: tuple = None
+
+    @property
+    def ratio(self):
+        return self.rill / self.redis if self.redis else float("nan")
+
+    @property
+    def rill_is_better(self):
+        return self.ratio >= 1 if self.higher_is_better else self.ratio <= 1
+
+
+def median_row(name, unit, samples, higher_is_better=True, value=0, latency=None):
+    """A row from per-server lists of measurement tuples: medians of field `value` and of the latency fields."""
+    def med(server, index):
+        return statistics.median(sample[index] for sample in samples[server])
+    row = Row(name, unit, med("rill", value), med("redis", value), higher_is_better)
+    if latency:
+        row.rill_latency = tuple(med("rill", i) for i in latency)
+        row.redis_latency = tuple(med("redis", i) for i in latency)
+    return row
+
+
+def format_number(value):
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def format_latency(latency):
+    return f"{latency[0]:.3f} / {latency[1]:.3f}" if latency else ""
+
+
+def markdown_table(rows):
+    lines = ["| workload | unit | Rill | Redis | Rill/Redis | Rill p50/p99 ms | Redis p50/p99 ms |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        better = "higher is better" if row.higher_is_better else "lower is better"
+        lines.append(f"| {row.name} | {row.unit} ({better}) | {format_number(row.rill)} | {format_number(row.redis)} "
+                     f"| {row.ratio:.2f} | {format_latency(row.rill_latency)} | {format_latency(row.redis_latency)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["workload", "unit", "better", "rill", "redis", "ratio_rill_over_redis",
+                         "rill_p50_ms", "rill_p99_ms", "redis_p50_ms", "redis_p99_ms"])
+        for row in rows:
+            latencies = [*(row.rill_latency or ("", "")), *(row.redis_latency or ("", ""))]
+            writer.writerow([row.name, row.unit, "higher" if row.higher_is_better else "lower", row.rill, row.redis,
+                             f"{row.ratio:.4f}", *latencies])
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        return True
+    except ImportError:
+        print("installing matplotlib from PyPI for the chart", flush=True)
+        installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"]).returncode == 0
+        return installed
+
+
+# Ratios this close to 1 are drawn as a tie: runs on a shared 2-core machine differ by more than that.
+LEVEL_BAND = 0.03
+
+
+def bar_colour(row):
+    if abs(row.ratio - 1) < LEVEL_BAND:
+        return "#999999"
+    return "#3a923a" if row.rill_is_better else "#c0504d"
+
+
+def write_chart(path, rows, title):
+    """Horizontal bars of Rill/Redis per row: green where Rill is better by that row's own measure, red where Redis
+    is, grey where they are within LEVEL_BAND of each other."""
+    if not ensure_matplotlib():
+        print("no chart: matplotlib could not be installed", file=sys.stderr)
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [row for row in rows if math.isfinite(row.ratio)]
+    labels = [f"{row.name} ({row.unit}, {'higher' if row.higher_is_better else 'lower'} is better)"
+              for row in rows]
+    figure, axes = plt.subplots(figsize=(13, 0.45 * len(rows) + 1.5))
+    positions = range(len(rows))[::-1]
+    axes.barh(list(positions), [row.ratio for row in rows],
+              color=[bar_colour(row) for row in rows])
+    axes.axvline(1.0, color="black", linewidth=1)
+    axes.set_yticks(list(positions))
+    axes.set_yticklabels(labels, fontsize=8)
+    axes.set_xlabel(f"Rill / Redis (green: Rill better, red: Redis better, grey: within {LEVEL_BAND:.0%})")
+    for position, row in zip(positions, rows):
+        axes.text(row.ratio, position, f" {row.ratio:.2f}", va="center", fontsize=8)
+    axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+# --- the run -----------------------------------------------------------------------------------------------------
+
+class Bench:
+    """What the workloads share: options, binaries, a scratch folder, the compiled helpers and the main pair of
+    servers (created on first use, with the 1M-entry stream when a workload needs it)."""
+
+    def __init__(self, args, rill_binary, redis_binary):
+        self.args, self.rill_binary, self.redis_binary = args, rill_binary, redis_binary
+        self.workdir = tempfile.mkdtemp(prefix="rill-bench-")
+        self.servers = []
+        self.main_pair = None
+        self.prefill_memory = None
+        self.tools = {}
+
+    def start_pair(self, label, rill_settings=None, redis_settings=None):
+        """A rill-server and a redis-server, each in its own empty data folder."""
+        pair = []
+        for name, binary, settings in (("rill", self.rill_binary, rill_settings or {}),
+                                       ("redis", self.redis_binary, redis_settings or {})):
+            datadir = tempfile.mkdtemp(prefix=f"{label}-{name}-", dir=self.workdir)
+            server = Server(name, binary, datadir, settings, self.workdir)
+            self.servers.append(server)
+            pair.append(server)
+        return pair
+
+    def stop_pair(self, pair):
+        for server in pair:
+            server.close()
+            self.servers.remove(server)
+            shutil.rmtree(server.datadir, ignore_errors=True)
+
+    def pair(self):
+        if self.main_pair is None:
+            self.main_pair = self.start_pair("main")
+        return self.main_pair
+
+    def prefilled_pair(self):
+        """The main pair with BIG_STREAM holding PREFILL_ENTRIES entries; records memory per entry on the way."""
+        pair = self.pair()
+        if self.prefill_memory is None:
+            self.prefill_memory = {}
+            for server in pair:
+                before_used, before_rss = server.used_memory(), server.rss()
+                prefill(server, BIG_STREAM, PREFILL_ENTRIES)
+                if server.cli("XLEN", BIG_STREAM) != str(PREFILL_ENTRIES):
+                    raise RuntimeError(f"{server.name}: prefill incomplete")
+                self.prefill_memory[server.name] = ((server.used_memory() - before_used) / PREFILL_ENTRIES,
+                                                    (server.rss() - before_rss) / PREFILL_ENTRIES)
+        return pair
+
+    def alternate(self, pair, measure, rounds=None):
+        """Runs measure(server) for Rill, Redis, Rill, Redis ... and returns {'rill': [...], 'redis': [...]}."""
+        samples = {"rill": [], "redis": []}
+        for _ in range(rounds or self.args.rounds):
+            for server in pair:
+                samples[server.name].append(measure(server))
+        return samples
+
+    def tool(self, name):
+        """Compiles Benchmarks/<name>.c once with hiredis; returns the binary's path."""
+        if name not in self.tools:
+            flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hiredis"], capture_output=True, text=True,
+                                   check=True).stdout.split()
+            binary = os.path.join(self.workdir, name)
+            subprocess.run(["gcc", "-O2", "-o", binary, os.path.join(BENCH_DIR, f"{name}.c"), *flags], check=True)
+            self.tools[name] = binary
+        return self.tools[name]
+
+    def close(self):
+        for server in list(self.servers):
+            server.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 def prefill(server, key, entries):
-    """Mass-inserts `entries` entries with ids 1-0, 2-0, ... through redis-cli --pipe."""
-    def command(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-    payload = b"".join(command("XADD", key, f"{i}-0", "event", "order_placed", "order_id", i, "amount", i * 7 % 1000)
-                       for i in range(1, entries + 1))
+    """Mass-inserts entries with ids 1-0, 2-0, ... through redis-cli --pipe."""
+    payload = b"".join(
+        encode_command("XADD", key, f"{i}-0", "event", "order_placed", "order_id", i, "amount", i * 7 % 1000)
+        for i in range(1, entries + 1))
     subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=payload, capture_output=True, check=True,
-                   timeout=300)
+                   timeout=600)
 
 
-def used_memory(server):
-    for line in server.cli("INFO", "memory").splitlines():
-        if line.startswith("used_memory:"):
-            return int(line.split(":")[1])
-    return 0
-
-
-def run_benchmark(port, clients, pipeline, requests, command):
-    argv = ["timeout", "300", "redis-benchmark", "-p", str(port), "-c", str(clients), "-P", str(pipeline),
+def redis_benchmark(server, clients, pipeline, requests, command):
+    """(ops/s, p50 ms, p99 ms) of one redis-benchmark run."""
+    argv = ["timeout", "600", "redis-benchmark", "-p", str(server.port), "-c", str(clients), "-P", str(pipeline),
             "-n", str(requests), "-r", str(PREFILL_ENTRIES), "--csv", *command]
     out = subprocess.run(argv, capture_output=True, text=True).stdout
     # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max..."
@@ -102,27 +365,45 @@ def run_benchmark(port, clients, pipeline, requests, command):
         fields = [f.strip('"') for f in line.split('","')]
         if len(fields) >= 7:
             return float(fields[1]), float(fields[4]), float(fields[6])
-    raise RuntimeError(f"redis-benchmark gave no result for {command}: {out!r}")
+    raise RuntimeError(f"{server.name}: redis-benchmark gave no result for {command}: {out!r}")
 
 
-def compile_worker(workdir):
-    """Builds drain_worker.c into workdir; returns its path, or None with the reason printed when it cannot."""
-    if shutil.which("gcc") is None or shutil.which("pkg-config") is None:
-        print("skipping the consumer-group drain: gcc or pkg-config is missing", file=sys.stderr)
-        return None
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hiredis"], capture_output=True, text=True)
-    if flags.returncode != 0:
-        print("skipping the consumer-group drain: hiredis not found (install libhiredis-dev)", file=sys.stderr)
-        return None
-    binary = os.path.join(workdir, "drain_worker")
-    subprocess.run(["gcc", "-O2", "-o", binary, WORKER_SOURCE, *flags.stdout.split()], check=True)
-    return binary
+def benchmark_row(bench, pair, name, clients, pipeline, command, requests):
+    samples = bench.alternate(pair, lambda server: redis_benchmark(server, clients, pipeline, requests, command))
+    return median_row(name, "ops/s", samples, latency=(1, 2))
 
 
-def run_workers(worker, server, group, workers, *options):
-    """Runs `workers` drain_worker processes on group; returns (entries processed, seconds from first read to last
-    acknowledgement across all of them)."""
-    processes = [subprocess.Popen([worker, "127.0.0.1", str(server.port), "bench:big", group, f"worker-{n}",
+def redis_benchmark_workload(name, clients, pipeline, command, needs_stream=False, request_share=1.0):
+    def run(bench):
+        pair = bench.prefilled_pair() if needs_stream else bench.pair()
+        requests = max(1000, int(bench.args.requests * request_share))
+        return [benchmark_row(bench, pair, name, clients, pipeline, command, requests)]
+    return run
+
+
+# --- the C helpers ---
+
+def parse_summary(stdout):
+    """The helpers' one-line summaries: `name=value name=value ...`."""
+    return dict(field.split("=", 1) for field in stdout.split())
+
+
+def run_tool(bench, server, name, *args):
+    """Runs Benchmarks/<name>.c against server (host and port first) and returns its summary."""
+    out = subprocess.run([bench.tool(name), "127.0.0.1", str(server.port), *map(str, args)], capture_output=True,
+                         text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{server.name}: {name} failed: {out.stderr.strip()}")
+    return parse_summary(out.stdout)
+
+
+# --- consumer groups ---
+
+def run_drain_workers(bench, server, group, workers, *options):
+    """Runs `workers` drain_worker processes on group; returns (entries processed, seconds from the first read to
+    the last acknowledgement across all of them)."""
+    worker = bench.tool("drain_worker")
+    processes = [subprocess.Popen([worker, "127.0.0.1", str(server.port), BIG_STREAM, group, f"worker-{n}",
                                    str(DRAIN_BATCH), *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
                  for n in range(workers)]
@@ -131,138 +412,300 @@ def run_workers(worker, server, group, workers, *options):
         stdout, stderr = process.communicate(timeout=600)
         if process.returncode != 0:
             raise RuntimeError(f"{server.name}: drain_worker failed: {stderr.strip()}")
-        summaries.append(dict(field.split("=", 1) for field in stdout.split()))
+        summaries.append(parse_summary(stdout))
     processed = sum(int(s["processed"]) for s in summaries)
     span = max(float(s["end"]) for s in summaries) - min(float(s["start"]) for s in summaries)
     return processed, span
 
 
 def create_group(server, group):
-    reply = server.cli("XGROUP", "CREATE", "bench:big", group, "0")
+    reply = server.cli("XGROUP", "CREATE", BIG_STREAM, group, "0")
     if reply != "OK":
-        raise RuntimeError(f"{server.name}: XGROUP CREATE answered {reply!r} (a binary without consumer groups?)")
+        raise RuntimeError(f"{server.name}: XGROUP CREATE answered {reply!r}")
 
 
-def drain(worker, server, workers):
-    """Entries/s of `workers` workers draining the 1M-entry stream through a fresh group (XREADGROUP + XACK)."""
-    create_group(server, DRAIN_GROUP)
+def drain_workload(workers):
+    def drain(bench, server):
+        create_group(server, DRAIN_GROUP)
+        try:
+            processed, span = run_drain_workers(bench, server, DRAIN_GROUP, workers)
+            if processed != PREFILL_ENTRIES:
+                raise RuntimeError(f"{server.name}: drained {processed} entries, expected {PREFILL_ENTRIES}")
+            if server.cli("XPENDING", BIG_STREAM, DRAIN_GROUP).splitlines()[0] != "0":
+                raise RuntimeError(f"{server.name}: entries left pending after the drain")
+        finally:
+            server.cli("XGROUP", "DESTROY", BIG_STREAM, DRAIN_GROUP)
+        return (processed / span,)
+
+    def run(bench):
+        samples = bench.alternate(bench.prefilled_pair(), lambda server: drain(bench, server))
+        name = (f"consumer-group drain, {workers} worker{'s' if workers > 1 else ''} "
+                f"(XREADGROUP COUNT {DRAIN_BATCH} + XACK, 1M entries)")
+        return [median_row(name, "entries/s", samples)]
+    return run
+
+
+def pending_memory(bench):
+    """used_memory delta per entry after one consumer reads the whole stream without XACK (measured once)."""
+    def measure(server):
+        before = server.used_memory()
+        create_group(server, PENDING_GROUP)
+        try:
+            processed, _span = run_drain_workers(bench, server, PENDING_GROUP, 1, "--leave-pending")
+            pending = int(server.cli("XPENDING", BIG_STREAM, PENDING_GROUP).splitlines()[0])
+            if processed != PREFILL_ENTRIES or pending != PREFILL_ENTRIES:
+                raise RuntimeError(f"{server.name}: {pending} pending after reading {processed} entries")
+            return ((server.used_memory() - before) / PREFILL_ENTRIES,)
+        finally:
+            server.cli("XGROUP", "DESTROY", BIG_STREAM, PENDING_GROUP)
+    samples = bench.alternate(bench.prefilled_pair(), measure, rounds=1)
+    return [median_row("memory per pending entry (1M in one consumer's PEL, used_memory delta)", "bytes", samples,
+                       higher_is_better=False)]
+
+
+# --- blocking reads ---
+
+def fanout(bench):
+    """FANOUT_READERS connections in XREAD BLOCK woken by one producer: deliveries/s and delivery latency."""
+    messages = bench.args.fanout_messages
+
+    def measure(server):
+        fields = run_tool(bench, server, "fanout_latency", "bench:fanout", FANOUT_READERS, messages)
+        return float(fields["rate"]), float(fields["p50_ms"]), float(fields["p99_ms"])
+    samples = bench.alternate(bench.pair(), measure)
+    name = f"fan-out: {FANOUT_READERS} readers in XREAD BLOCK, 1 producer, {messages} entries"
+    return [median_row(name, "deliveries/s", samples, latency=(1, 2))]
+
+
+# --- persistence ---
+
+def aof_workload(fsync):
+    def run(bench):
+        settings = {"appendonly": "yes", "appendfsync": fsync}
+        pair = bench.start_pair(f"aof-{fsync}", settings, settings)
+        try:
+            requests = max(1000, bench.args.requests // 4)
+            command = ["XADD", "bench:aof", "*", *XADD_3_FIELDS]
+            return [benchmark_row(bench, pair, f"XADD 3 fields -c 50 -P 1, appendfsync {fsync}", 50, 1, command,
+                                  requests)]
+        finally:
+            bench.stop_pair(pair)
+    return run
+
+
+def memory(bench):
+    bench.prefilled_pair()
+    used = {name: [(values[0],)] for name, values in bench.prefill_memory.items()}
+    rss = {name: [(values[1],)] for name, values in bench.prefill_memory.items()}
+    return [median_row("memory per entry, 1M entries (INFO used_memory delta)", "bytes", used, higher_is_better=False),
+            median_row("memory per entry, 1M entries (RSS delta)", "bytes", rss, higher_is_better=False)]
+
+
+def only_big_stream(server):
+    """Leaves BIG_STREAM alone in the keyspace, so that snapshot figures are those of exactly 1M entries."""
+    for key in server.cli("KEYS", "*").splitlines():
+        if key and key != BIG_STREAM:
+            server.cli("DEL", key)
+
+
+def snapshot(bench):
+    pair = bench.prefilled_pair()
+    for server in pair:
+        only_big_stream(server)
+    files = {"rill": "dump.rill", "redis": "dump.rdb"}
+
+    def measure(server):
+        started = time.perf_counter()
+        reply = send_command(server.port, "SAVE")
+        save_ms = (time.perf_counter() - started) * 1000
+        if reply != "+OK":
+            raise RuntimeError(f"{server.name}: SAVE answered {reply}")
+        size = os.path.getsize(os.path.join(server.datadir, files[server.name]))
+        server.restart()
+        if server.cli("XLEN", BIG_STREAM) != str(PREFILL_ENTRIES):
+            raise RuntimeError(f"{server.name}: the snapshot did not bring back {PREFILL_ENTRIES} entries")
+        return save_ms, size / 1e6, server.start_seconds * 1000
+    samples = bench.alternate(pair, measure)
+    return [median_row("SAVE, 1M entries", "ms", samples, higher_is_better=False, value=0),
+            median_row("snapshot file, 1M entries", "MB", samples, higher_is_better=False, value=1),
+            median_row("restart with a 1M-entry snapshot, spawn to first PONG", "ms", samples,
+                       higher_is_better=False, value=2)]
+
+
+def bgsave_pause(bench):
+    pair = bench.prefilled_pair()
+    for server in pair:
+        only_big_stream(server)
+
+    def measure(server):
+        fields = run_tool(bench, server, "bgsave_pause")
+        persistence = server.info("persistence")
+        reported = persistence.get("rdb_last_bgsave_pause_usec") or server.info("stats")["latest_fork_usec"]
+        return float(fields["max_ms"]), float(fields["baseline_max_ms"]), int(reported)
+    samples = bench.alternate(pair, measure)
+    return [median_row("longest PING round trip during BGSAVE, 1M entries", "ms", samples, higher_is_better=False,
+                       value=0),
+            median_row("longest PING round trip, idle, same client (noise floor)", "ms", samples,
+                       higher_is_better=False, value=1),
+            median_row("BGSAVE pause the server reports (Rill rdb_last_bgsave_pause_usec, Redis latest_fork_usec)",
+                       "µs", samples, higher_is_better=False, value=2)]
+
+
+# --- start-up ---
+
+def startup(bench):
+    samples = {"rill": [], "redis": []}
+    for _ in range(bench.args.rounds):
+        pair = bench.start_pair("startup")
+        for server in pair:
+            samples[server.name].append((server.start_seconds * 1000,))
+        bench.stop_pair(pair)
+    return [median_row("start-up, empty, spawn to first PONG", "ms", samples, higher_is_better=False)]
+
+
+def idle_rss(bench):
+    pair = bench.start_pair("idle")
     try:
-        processed, span = run_workers(worker, server, DRAIN_GROUP, workers)
-        if processed != PREFILL_ENTRIES:
-            raise RuntimeError(f"{server.name}: drained {processed} entries, expected {PREFILL_ENTRIES}")
-        if server.cli("XPENDING", "bench:big", DRAIN_GROUP).splitlines()[0] != "0":
-            raise RuntimeError(f"{server.name}: entries left pending after the drain")
+        time.sleep(1.0)
+        samples = {server.name: [(server.rss() / 1e6, server.rss("RssAnon") / 1e6)] for server in pair}
     finally:
-        server.cli("XGROUP", "DESTROY", "bench:big", DRAIN_GROUP)
-    return processed / span
-
-
-def pending_entry_bytes(worker, server):
-    """used_memory delta per entry after reading the whole stream into a group without XACK."""
-    before = used_memory(server)
-    create_group(server, PENDING_GROUP)
-    try:
-        processed, _span = run_workers(worker, server, PENDING_GROUP, 1, "--leave-pending")
-        pending = int(server.cli("XPENDING", "bench:big", PENDING_GROUP).splitlines()[0])
-        if processed != PREFILL_ENTRIES or pending != PREFILL_ENTRIES:
-            raise RuntimeError(f"{server.name}: {pending} pending after reading {processed} entries")
-        return (used_memory(server) - before) / PREFILL_ENTRIES
-    finally:
-        server.cli("XGROUP", "DESTROY", "bench:big", PENDING_GROUP)
+        bench.stop_pair(pair)
+    return [median_row("RSS at idle, empty, 1 s after start", "MB", samples, higher_is_better=False),
+            median_row("anonymous RSS at idle (RssAnon: without mapped binary and libraries)", "MB", samples,
+                       higher_is_better=False, value=1)]
 
 
 WORKLOADS = [
-    ("PING", 50, 1, ["PING"]),
-    ("XADD 3 fields -c 50 -P 1", 50, 1, ["XADD", "bench:xadd", "*", "event", "order_placed", "order_id",
-                                          "__rand_int__", "amount", "__rand_int__"]),
-    ("XADD 3 fields -c 50 -P 16", 50, 16, ["XADD", "bench:xadd", "*", "event", "order_placed", "order_id",
-                                            "__rand_int__", "amount", "__rand_int__"]),
-    ("XRANGE COUNT 10 (1M stream)", 50, 1, ["XRANGE", "bench:big", "__rand_int__", "+", "COUNT", "10"]),
-    ("XLEN", 50, 1, ["XLEN", "bench:big"]),
+    ("ping", "PING -c 50", redis_benchmark_workload("PING -c 50 -P 1", 50, 1, ["PING"])),
+    ("xadd-c1", "XADD 3 fields -c 1 -P 1",
+     redis_benchmark_workload("XADD 3 fields -c 1 -P 1", 1, 1, ["XADD", "bench:xadd", "*", *XADD_3_FIELDS],
+                              request_share=0.25)),
+    ("xadd-c50", "XADD 3 fields -c 50 -P 1",
+     redis_benchmark_workload("XADD 3 fields -c 50 -P 1", 50, 1, ["XADD", "bench:xadd", "*", *XADD_3_FIELDS])),
+    ("xadd-c50-p16", "XADD 3 fields -c 50 -P 16",
+     redis_benchmark_workload("XADD 3 fields -c 50 -P 16", 50, 16, ["XADD", "bench:xadd", "*", *XADD_3_FIELDS])),
+    ("xrange", "XRANGE COUNT 10 from a random id, 1M-entry stream",
+     redis_benchmark_workload("XRANGE COUNT 10 (1M-entry stream) -c 50", 50, 1,
+                              ["XRANGE", BIG_STREAM, "__rand_int__", "+", "COUNT", "10"], needs_stream=True)),
+    ("xrevrange", "XREVRANGE COUNT 10 from a random id, 1M-entry stream",
+     redis_benchmark_workload("XREVRANGE COUNT 10 (1M-entry stream) -c 50", 50, 1,
+                              ["XREVRANGE", BIG_STREAM, "__rand_int__", "-", "COUNT", "10"], needs_stream=True)),
+    ("xread", "XREAD COUNT 100 after a random id, 1M-entry stream",
+     redis_benchmark_workload("XREAD COUNT 100 (1M-entry stream) -c 50", 50, 1,
+                              ["XREAD", "COUNT", "100", "STREAMS", BIG_STREAM, "__rand_int__"], needs_stream=True)),
+    ("xlen", "XLEN", redis_benchmark_workload("XLEN -c 50", 50, 1, ["XLEN", BIG_STREAM], needs_stream=True)),
+    ("drain-1", "XREADGROUP COUNT 100 + XACK drain of 1M entries, 1 hiredis worker", drain_workload(1)),
+    ("drain-8", "the same drain with 8 workers", drain_workload(8)),
+    ("fanout", f"{FANOUT_READERS} readers in XREAD BLOCK woken by one producer: deliveries/s, latency", fanout),
+    ("aof-always", "XADD -c 50 with appendonly yes, appendfsync always", aof_workload("always")),
+    ("aof-everysec", "XADD -c 50 with appendonly yes, appendfsync everysec", aof_workload("everysec")),
+    ("memory", "bytes per entry at 1M entries (used_memory and RSS)", memory),
+    ("pending-memory", "bytes per pending entry (1M in one PEL)", pending_memory),
+    ("bgsave-pause", "longest PING round trip during BGSAVE, and the pause each server reports", bgsave_pause),
+    ("snapshot", "SAVE time, file size and restart time with 1M entries", snapshot),
+    ("startup", "spawn to first PONG, empty", startup),
+    ("idle-rss", "RSS of an idle empty server", idle_rss),
 ]
+
+
+# Workloads that use the main pair's 1M-entry stream.
+STREAM_WORKLOADS = {"xrange", "xrevrange", "xread", "xlen", "drain-1", "drain-8", "memory", "pending-memory",
+                    "bgsave-pause", "snapshot"}
+
+
+def workload_matches(name, token):
+    """A token names one workload exactly, or a family by the part before a dash ("xadd" for xadd-c1, ...)."""
+    names = [n for n, _description, _function in WORKLOADS]
+    return name == token if token in names else name.startswith(token + "-")
+
+
+def selected_workloads(only):
+    if not only:
+        return WORKLOADS
+    wanted = [token.strip() for token in only.split(",") if token.strip()]
+    unknown = [token for token in wanted if not any(workload_matches(name, token) for name, _d, _f in WORKLOADS)]
+    if unknown:
+        raise SystemExit(f"unknown workload(s): {', '.join(unknown)} (see --list)")
+    return [w for w in WORKLOADS if any(workload_matches(w[0], token) for token in wanted)]
+
+
+def install_dependencies():
+    """redis-server, redis-tools, gcc, pkg-config and hiredis, through the project's own install script."""
+    needed = ["redis-server", "redis-benchmark", "redis-cli", "gcc", "pkg-config"]
+    hiredis = subprocess.run(["pkg-config", "--exists", "hiredis"], capture_output=True).returncode == 0 \
+        if shutil.which("pkg-config") else False
+    if all(shutil.which(tool) for tool in needed) and hiredis:
+        return
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-dependencies.sh"), "--test"], check=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parser.add_argument("--rill", default=os.path.join(root, ".build/release/rill-server"))
-    parser.add_argument("--redis", default=shutil.which("redis-server") or "redis-server")
-    parser.add_argument("--requests", type=int, default=200_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--rill", help="rill-server binary to use instead of building .build/release/rill-server")
+    parser.add_argument("--redis", default=None, help="redis-server binary (default: the one on PATH)")
+    parser.add_argument("--no-build", action="store_true", help="use .build/release/rill-server as it is")
+    parser.add_argument("--only", help="comma-separated workload names or prefixes (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.add_argument("--requests", type=int, default=200_000, help="requests per redis-benchmark run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per workload (3 or more)")
+    parser.add_argument("--fanout-messages", type=int, default=2000, help="entries the fan-out producer sends")
+    parser.add_argument("--markdown", help="also write the table to this file as Markdown")
+    parser.add_argument("--results-dir", default=RESULTS_DIR, help="where the CSV and the chart go")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart (and installing matplotlib)")
     args = parser.parse_args()
+    if args.list:
+        for name, description, _function in WORKLOADS:
+            print(f"{name:15} {description}")
+        return 0
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    workloads = selected_workloads(args.only)
 
-    workdir = tempfile.mkdtemp(prefix="rill-bench-")
-    rill_port, redis_port = free_port(), free_port()
-    servers = []
+    install_dependencies()
+    rill_binary = args.rill or os.path.join(ROOT, ".build", "release", "rill-server")
+    if not args.rill and not args.no_build:
+        print("building rill-server (release)", flush=True)
+        subprocess.run(["swift", "build", "-c", "release", "--product", "rill-server"], cwd=ROOT, check=True)
+    redis_binary = args.redis or shutil.which("redis-server")
+    if redis_binary is None:
+        raise SystemExit("redis-server not found")
+    version = subprocess.run([redis_binary, "--version"], capture_output=True, text=True).stdout.split()
+    redis_version = next((part.split("=", 1)[1] for part in version if part.startswith("v=")), "?")
+
+    bench = Bench(args, os.path.abspath(rill_binary), redis_binary)
+    rows = []
     try:
-        rill = Server("rill", [args.rill, "--port", str(rill_port), "--bind", "127.0.0.1"], rill_port, workdir)
-        servers.append(rill)
-        redis = Server("redis", [args.redis, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no"], redis_port, workdir)
-        servers.append(redis)
-        rows = []
-        memory = {}
-        for server in (rill, redis):
-            before = used_memory(server)
-            prefill(server, "bench:big", PREFILL_ENTRIES)
-            memory[server.name] = (used_memory(server) - before) / PREFILL_ENTRIES
-            if server.cli("XLEN", "bench:big") != str(PREFILL_ENTRIES):
-                raise RuntimeError(f"{server.name}: prefill incomplete")
-        for name, clients, pipeline, command in WORKLOADS:
-            results = {"rill": [], "redis": []}
-            for _ in range(args.rounds):
-                for server in (rill, redis):
-                    results[server.name].append(run_benchmark(server.port, clients, pipeline, args.requests, command))
-            rill_ops = statistics.median(r[0] for r in results["rill"])
-            redis_ops = statistics.median(r[0] for r in results["redis"])
-            rill_p50 = statistics.median(r[1] for r in results["rill"])
-            redis_p50 = statistics.median(r[1] for r in results["redis"])
-            rill_p99 = statistics.median(r[2] for r in results["rill"])
-            redis_p99 = statistics.median(r[2] for r in results["redis"])
-            rows.append((name, rill_ops, redis_ops, rill_ops / redis_ops, rill_p50, rill_p99, redis_p50, redis_p99))
-            print(f"{name}: rill {rill_ops:,.0f} ops/s, redis {redis_ops:,.0f} ops/s, ratio {rill_ops / redis_ops:.2f}",
-                  flush=True)
-        worker = compile_worker(workdir)
-        drain_rows = []
-        if worker:
-            for workers in DRAIN_WORKERS:
-                rates = {"rill": [], "redis": []}
-                for _ in range(args.rounds):
-                    for server in (rill, redis):
-                        rates[server.name].append(drain(worker, server, workers))
-                rill_rate, redis_rate = statistics.median(rates["rill"]), statistics.median(rates["redis"])
-                name = (f"consumer-group drain, {workers} worker{'s' if workers > 1 else ''} "
-                        f"(XREADGROUP COUNT {DRAIN_BATCH} + XACK, 1M entries), entries/s")
-                drain_rows.append((name, rill_rate, redis_rate))
-                print(f"{name}: rill {rill_rate:,.0f}, redis {redis_rate:,.0f}, ratio {rill_rate / redis_rate:.2f}",
+        if any(name in STREAM_WORKLOADS for name, _description, _function in workloads):
+            # Before anything else writes to the main pair, so that the memory deltas are those of a fresh server.
+            print(f"filling a {PREFILL_ENTRIES:,}-entry stream in both servers", flush=True)
+            bench.prefilled_pair()
+        for name, description, function in workloads:
+            print(f"== {name}: {description}", flush=True)
+            for row in function(bench):
+                rows.append(row)
+                print(f"   {row.name}: rill {format_number(row.rill)}, redis {format_number(row.redis)} {row.unit}, "
+                      f"ratio {row.ratio:.2f} ({'higher' if row.higher_is_better else 'lower'} is better)",
                       flush=True)
-            for server in (rill, redis):
-                memory[f"{server.name} pending"] = pending_entry_bytes(worker, server)
-        header = ("| workload | Rill ops/s | Redis ops/s | Rill/Redis | Rill p50/p99 ms | Redis p50/p99 ms |\n"
-                  "|---|---:|---:|---:|---:|---:|\n")
-        table = header + "".join(
-            f"| {n} | {a:,.0f} | {b:,.0f} | {r:.2f} | {p50a:.3f} / {p99a:.3f} | {p50b:.3f} / {p99b:.3f} |\n"
-            for n, a, b, r, p50a, p99a, p50b, p99b in rows)
-        table += "".join(f"| {n} | {a:,.0f} | {b:,.0f} | {a / b:.2f} | | |\n" for n, a, b in drain_rows)
-        table += (f"| bytes per entry (1M entries, used_memory delta) | {memory['rill']:.1f} | {memory['redis']:.1f} "
-                  f"| {memory['rill'] / memory['redis']:.2f} | | |\n")
-        if "rill pending" in memory:
-            rill_pending, redis_pending = memory["rill pending"], memory["redis pending"]
-            table += (f"| bytes per pending entry (1M in one consumer's PEL, used_memory delta) | {rill_pending:.1f} "
-                      f"| {redis_pending:.1f} | {rill_pending / redis_pending:.2f} | | |\n")
-        machine = (f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"{time.strftime('%Y-%m-%d')}, {args.requests} requests x {args.rounds} rounds, medians")
-        print()
-        print(machine)
-        print(table)
-        if args.markdown:
-            with open(args.markdown, "w") as out:
-                out.write(machine + "\n\n" + table)
     finally:
-        for server in servers:
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        bench.close()
+
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, "
+               f"redis-server {redis_version}, {args.requests} requests x {args.rounds} rounds, medians")
+    table = markdown_table(rows)
+    print()
+    print(machine)
+    print(table)
+    os.makedirs(args.results_dir, exist_ok=True)
+    stem = os.path.join(args.results_dir, "compare-" + time.strftime("%Y%m%d-%H%M%S"))
+    write_csv(stem + ".csv", rows)
+    print(f"wrote {stem}.csv")
+    if rows and not args.no_chart and write_chart(stem + ".png", rows, machine):
+        print(f"wrote {stem}.png")
+    if args.markdown:
+        with open(args.markdown, "w") as out:
+            out.write(machine + "\n\n" + table)
+        print(f"wrote {args.markdown}")
+    return 0
 
 
 if __name__ == "__main__":

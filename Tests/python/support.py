@@ -19,6 +19,33 @@ READY_TIMEOUT_SECONDS = 10.0
 LOG_TAIL_LINES = 60
 
 
+def hiredis_flags() -> list[str]:
+    """Compiler flags for hiredis, or [] when pkg-config cannot name them but the header is in the default path."""
+    if shutil.which("pkg-config"):
+        result = subprocess.run(["pkg-config", "--cflags", "--libs", "hiredis"], capture_output=True, text=True)
+        if result.returncode == 0:
+            return result.stdout.split()
+    if Path("/usr/include/hiredis/hiredis.h").exists():
+        return ["-I/usr/include/hiredis", "-lhiredis"]
+    return []
+
+
+def compile_hiredis_program(source: Path, directory: Path) -> str:
+    """Compiles a C program of Benchmarks/ against hiredis into directory; skips the test without gcc or hiredis."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed; the hiredis programs cannot be compiled")
+    flags = hiredis_flags()
+    if not flags:
+        pytest.skip("hiredis headers not found (install libhiredis-dev)")
+    binary = directory / source.stem
+    result = subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(source), *flags],
+                            capture_output=True, text=True)
+    if result.returncode != 0 and "hiredis.h" in result.stderr and "No such file" in result.stderr:
+        pytest.skip(f"hiredis headers not found (install libhiredis-dev): {result.stderr.strip()}")
+    assert result.returncode == 0, f"gcc failed:\n{result.stderr}"
+    return str(binary)
+
+
 def server_binary() -> str:
     return os.environ.get("RILL_SERVER_BIN") or str(REPO_ROOT / ".build" / "debug" / "rill-server")
 

@@ -7,7 +7,6 @@ skipped, with the reason.
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO_ROOT
+from support import REPO_ROOT, compile_hiredis_program
 
 WORKER_SOURCE = REPO_ROOT / "Benchmarks" / "drain_worker.c"
 STREAM, GROUP = "hjobs", "hworkers"
@@ -28,31 +27,9 @@ SURVIVOR_ACK_DELAY_MS = 3
 TEST_DEADLINE_SECONDS = 30
 
 
-def hiredis_flags() -> list[str]:
-    """Compiler flags for hiredis, or [] when pkg-config cannot name them but the header is in the default path."""
-    if shutil.which("pkg-config"):
-        result = subprocess.run(["pkg-config", "--cflags", "--libs", "hiredis"], capture_output=True, text=True)
-        if result.returncode == 0:
-            return result.stdout.split()
-    if Path("/usr/include/hiredis/hiredis.h").exists():
-        return ["-I/usr/include/hiredis", "-lhiredis"]
-    return []
-
-
 @pytest.fixture(scope="session")
 def drain_worker(tmp_path_factory) -> str:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed; the hiredis worker cannot be compiled")
-    flags = hiredis_flags()
-    if not flags:
-        pytest.skip("hiredis headers not found (install libhiredis-dev)")
-    binary = tmp_path_factory.mktemp("hiredis-worker") / "drain_worker"
-    result = subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(WORKER_SOURCE), *flags],
-                            capture_output=True, text=True)
-    if result.returncode != 0 and "hiredis.h" in result.stderr and "No such file" in result.stderr:
-        pytest.skip(f"hiredis headers not found (install libhiredis-dev): {result.stderr.strip()}")
-    assert result.returncode == 0, f"gcc failed:\n{result.stderr}"
-    return str(binary)
+    return compile_hiredis_program(WORKER_SOURCE, tmp_path_factory.mktemp("hiredis-worker"))
 
 
 def parse_summary(stdout: str) -> dict[str, float]:
