@@ -180,7 +180,7 @@ extension Stream {
     }
 
     /// Index of the group called `name`, or `.noSuchGroup`.
-    private func groupIndex(_ name: [UInt8]) throws(ConsumerGroupError) -> Int {
+    func groupIndex(_ name: [UInt8]) throws(ConsumerGroupError) -> Int {
         let (index, found) = groupTable.index(of: name)
         guard found else { throw .noSuchGroup }
         return index
@@ -265,7 +265,7 @@ extension Stream {
 
     /// The consumer's slot in group `index`, created if needed, with its seen time set to now
     /// (every XREADGROUP, XCLAIM and XAUTOCLAIM counts as an attempted interaction, Redis 7.2).
-    private mutating func touchConsumer(_ name: [UInt8], inGroupAt index: Int, nowMilliseconds: Int64) -> ConsumerSlot {
+    mutating func touchConsumer(_ name: [UInt8], inGroupAt index: Int, nowMilliseconds: Int64) -> ConsumerSlot {
         let slot = groupTable.groups[index].slotCreatingConsumer(named: name, nowMilliseconds: nowMilliseconds).slot
         groupTable.groups[index][slot].seenTime = nowMilliseconds
         return slot

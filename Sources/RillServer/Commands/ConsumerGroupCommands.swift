@@ -112,7 +112,7 @@ enum ConsumerGroupCommands {
     }
 
     /// Group-state changes are writes for the dirty counter (INFO rdb_changes_since_last_save).
-    private static func noteGroupChange(_ context: CommandContext, _ changes: Int = 1) {
+    static func noteGroupChange(_ context: CommandContext, _ changes: Int = 1) {
         context.server.dirty += Int64(changes)
     }
 
@@ -285,6 +285,9 @@ enum ConsumerGroupCommands {
 
         let request = ReadGroupRequest(group: group, consumer: consumer, count: count,
                                        noAcknowledgement: noAcknowledgement, reads: reads)
+        if let minimumIdle = options.claimMinimumIdle {
+            return try readGroupClaiming(context, request, minimumIdle: minimumIdle, timeout: timeout)
+        }
         if try serve(context, request) { return }
         guard let timeout else {
             context.reply.nullArray()
@@ -307,7 +310,7 @@ enum ConsumerGroupCommands {
     }
 
     /// Throws WRONGTYPE when `key` holds another type, NOGROUP when it is absent or has no such group.
-    private static func requireGroup(_ context: CommandContext, key: [UInt8], group: [UInt8]) throws {
+    static func requireGroup(_ context: CommandContext, key: [UInt8], group: [UInt8]) throws {
         let exists = try context.database.streamGroups(key, nowMilliseconds: context.nowMilliseconds) {
             $0.group(named: group) != nil
         }
@@ -385,7 +388,7 @@ enum ConsumerGroupCommands {
     }
 
     /// An array with, for each ID, its entry, or `[id, nil]` when the entry was deleted.
-    private static func writeEntriesOrNil(_ stream: Stream, _ ids: [StreamID], to reply: inout RESPWriter) {
+    static func writeEntriesOrNil(_ stream: Stream, _ ids: [StreamID], to reply: inout RESPWriter) {
         reply.arrayHeader(ids.count)
         for id in ids {
             let written = stream.forEachEntry(from: id, to: id, limit: 1) { id, fields in

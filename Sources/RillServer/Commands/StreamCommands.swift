@@ -473,6 +473,8 @@ enum StreamCommands {
         var timeout: Int64?
         var groupAndConsumer: (group: [UInt8], consumer: [UInt8])?
         var noAcknowledgement = false
+        /// XREADGROUP CLAIM min-idle-time (Redis 8.4); nil without CLAIM.
+        var claimMinimumIdle: Int64?
         /// Index of the first key after STREAMS.
         var streamsIndex = 0
     }
@@ -506,6 +508,9 @@ enum StreamCommands {
                 }
                 options.noAcknowledgement = true
                 index += 1
+            } else if forGroup, context.argument(index, is: "claim"), remaining >= 1 {
+                options.claimMinimumIdle = try ConsumerGroupCommands.parseClaimMinimumIdle(context, index + 1)
+                index += 2
             } else {
                 throw RedisError.syntax
             }
