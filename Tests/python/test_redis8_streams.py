@@ -207,3 +207,200 @@ def test_claim_replays_from_the_append_only_file(start_server, tmp_path):
     kill(first)
     second = start_aof(start_server, tmp_path)
     assert observe(client_of(second)) == before
+
+
+# XADD IDMP / IDMPAUTO and XCFGSET
+
+
+def info(client, key="s"):
+    reply = unparsed(client, "XINFO", "STREAM", key)
+    return dict(zip(reply[0::2], reply[1::2])) if isinstance(reply, list) else reply
+
+
+def test_idmp_retry_returns_the_original_id_and_adds_nothing(r):
+    first = r.execute_command("XADD", "s", "IDMP", "p1", "payment-abc", "*", "amount", "100")
+    again = r.execute_command("XADD", "s", "IDMP", "p1", "payment-abc", "*", "amount", "200")
+    assert again == first
+    assert r.xlen("s") == 1
+    assert r.xrange("s") == [(first, {"amount": "100"})]
+    # Other iids and other producers are independent.
+    other = r.execute_command("XADD", "s", "IDMP", "p2", "payment-abc", "*", "amount", "300")
+    assert other != first and r.xlen("s") == 2
+
+
+def test_idmp_returns_the_original_id_even_after_the_entry_is_deleted(r):
+    first = r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    r.xdel("s", first)
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v") == first
+    assert r.xlen("s") == 0
+
+
+def test_idmpauto_derives_the_iid_from_the_content(r):
+    first = r.execute_command("XADD", "s", "IDMPAUTO", "p1", "*", "a", "1", "b", "2")
+    assert r.execute_command("XADD", "s", "IDMPAUTO", "p1", "*", "b", "2", "a", "1") == first
+    changed = r.execute_command("XADD", "s", "IDMPAUTO", "p1", "*", "a", "1", "b", "3")
+    assert changed != first
+    # A repeated pair is different content.
+    assert r.execute_command("XADD", "s", "IDMPAUTO", "p1", "*", "a", "1", "a", "1") not in (first, changed)
+    assert r.xlen("s") == 3
+
+
+def test_xinfo_stream_shows_idempotency_fields(r, r3):
+    r.xadd("plain", {"f": "v"})
+    assert "idmp-duration" not in info(r, "plain")
+    r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    r.execute_command("XADD", "s", "IDMP", "p2", "b", "*", "f", "v")
+    reply = unparsed(r, "XINFO", "STREAM", "s")
+    names = reply[0::2]
+    assert names[names.index("recorded-first-entry-id") + 1:names.index("groups")] == [
+        "idmp-duration", "idmp-maxsize", "pids-tracked", "iids-tracked", "iids-added", "iids-duplicates"]
+    fields = info(r)
+    assert [fields[name] for name in names[7:13]] == [100, 100, 2, 2, 2, 1]
+    full = unparsed(r, "XINFO", "STREAM", "s", "FULL")
+    assert full[full.index("idmp-duration") + 1] == 100
+    resp3 = unparsed(r3, "XINFO", "STREAM", "s")
+    assert resp3["iids-duplicates"] == 1 and resp3["pids-tracked"] == 2
+
+
+def test_idmp_with_nomkstream_and_trimming(r):
+    assert r.execute_command("XADD", "s", "NOMKSTREAM", "IDMP", "p1", "a", "*", "f", "v") is None
+    assert not r.exists("s")
+    first = r.execute_command("XADD", "s", "MAXLEN", "1", "IDMP", "p1", "a", "*", "f", "v")
+    r.execute_command("XADD", "s", "IDMP", "p1", "b", "MAXLEN", "1", "*", "f", "w")
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "MAXLEN", "1", "*", "f", "x") == first
+    assert r.xlen("s") == 1
+
+
+def test_idmp_inside_multi(r):
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "1")
+    pipe.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "2")
+    first, second = pipe.execute()
+    assert first == second and r.xlen("s") == 1
+
+
+def test_maxsize_evicts_the_oldest_iids_per_producer(r):
+    r.execute_command("XADD", "s", "IDMP", "p1", "init", "*", "f", "v")
+    assert r.execute_command("XCFGSET", "s", "IDMP-MAXSIZE", 2) == "OK"
+    ids = [r.execute_command("XADD", "s", "IDMP", "p1", f"req-{i}", "*", "f", i) for i in range(3)]
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "req-2", "*", "f", "dup") == ids[2]
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "req-0", "*", "f", "again") not in ids
+    assert info(r)["iids-tracked"] == 2
+
+
+def test_duration_expires_iids(r):
+    r.execute_command("XADD", "s", "IDMP", "p1", "x", "*", "f", "v")
+    r.execute_command("XCFGSET", "s", "IDMP-DURATION", 1)
+    first = r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v") == first
+    time.sleep(1.1)
+    assert info(r)["iids-tracked"] == 0
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v") != first
+
+
+def test_xcfgset_clears_history_only_when_a_setting_changes(r):
+    first = r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    assert r.execute_command("XCFGSET", "s", "IDMP-DURATION", 100, "IDMP-MAXSIZE", 100) == "OK"
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v") == first
+    assert r.execute_command("XCFGSET", "s", "IDMP-DURATION", 5) == "OK"
+    assert info(r)["idmp-duration"] == 5 and info(r)["iids-tracked"] == 0
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v") != first
+    # Lifetime counters survive the clearing.
+    assert info(r)["iids-added"] == 2 and info(r)["iids-duplicates"] == 1
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["XADD", "s", "IDMP", "p1", "*", "f", "v"], "Invalid stream ID"),
+    (["XADD", "s", "IDMP", "p1", "i", "1-1", "f", "v"], "only with auto-generated IDs"),
+    (["XADD", "s", "IDMPAUTO", "p1", "5-*", "f", "v"], "only with auto-generated IDs"),
+    (["XADD", "s", "IDMP", "p1", "i", "IDMP", "p2", "j", "*", "f", "v"], "specified multiple times"),
+    (["XADD", "s", "IDMPAUTO", "p1", "IDMP", "p2", "j", "*", "f", "v"], "specified multiple times"),
+    (["XADD", "s", "IDMP", "", "i", "*", "f", "v"], "non-empty producer ID"),
+    (["XADD", "s", "IDMP", "p1", "", "*", "f", "v"], "non-empty idempotent ID"),
+    (["XADD", "s", "IDMPAUTO", "", "*", "f", "v"], "non-empty producer ID"),
+    (["XCFGSET", "s"], "At least one parameter"),
+    (["XCFGSET", "s", "IDMP-DURATION"], "syntax error"),
+    (["XCFGSET", "s", "IDMP-DURATION", "0"], "IDMP-DURATION must be between"),
+    (["XCFGSET", "s", "IDMP-DURATION", "86401"], "IDMP-DURATION must be between"),
+    (["XCFGSET", "s", "IDMP-MAXSIZE", "10001"], "IDMP-MAXSIZE must be between"),
+    (["XCFGSET", "s", "IDMP-MAXSIZE", "3.14"], "not an integer"),
+    (["XCFGSET", "s", "INVALID", "1"], "syntax error"),
+    (["XCFGSET", "missing", "IDMP-DURATION", "5"], "no such key"),
+    (["XCFGSET", "text", "IDMP-DURATION", "5"], "WRONGTYPE"),
+])
+def test_idempotency_bad_arguments_change_nothing(r, arguments, message):
+    r.set("text", "x")
+    r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    before = (r.xrange("s"), info(r))
+    with pytest.raises(redis.ResponseError, match=message):
+        r.execute_command(*arguments)
+    assert (r.xrange("s"), info(r)) == before
+
+
+def test_xidmprecord_restores_a_pair(r):
+    entry = r.xadd("s", {"f": "v"})
+    assert r.execute_command("XIDMPRECORD", "s", "p1", "a", entry) == "OK"
+    assert r.execute_command("XIDMPRECORD", "s", "p1", "a", entry) == "OK"
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "w") == entry
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("XIDMPRECORD", "s", "p1", "a", "0-1")
+    other = r.xadd("s", {"f": "x"})
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("XIDMPRECORD", "s", "p1", "a", other)
+    with pytest.raises(redis.ResponseError, match="no such key"):
+        r.execute_command("XIDMPRECORD", "missing", "p1", "a", entry)
+
+
+def idempotency_workload(client):
+    client.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    client.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "dup")
+    client.execute_command("XADD", "s", "IDMPAUTO", "p2", "*", "x", "1")
+    client.execute_command("XADD", "cfg", "*", "f", "v")
+    client.execute_command("XCFGSET", "cfg", "IDMP-DURATION", 600, "IDMP-MAXSIZE", 7)
+    client.execute_command("XADD", "cfg", "IDMP", "p", "i", "MAXLEN", "~", "10", "*", "f", "v")
+    return [client.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "later"),
+            client.execute_command("XADD", "s", "IDMPAUTO", "p2", "*", "x", "1"),
+            client.execute_command("XADD", "cfg", "IDMP", "p", "i", "*", "f", "later")]
+
+
+def check_idempotency_after_restart(client, expected_ids):
+    assert [client.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "again"),
+            client.execute_command("XADD", "s", "IDMPAUTO", "p2", "*", "x", "1"),
+            client.execute_command("XADD", "cfg", "IDMP", "p", "i", "*", "f", "again")] == expected_ids
+    assert client.xlen("s") == 2 and client.xlen("cfg") == 2
+
+
+def test_idempotency_survives_snapshot_restart(start_server, tmp_path):
+    first = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(first)
+    ids = idempotency_workload(client)
+    before = observe(client)
+    assert client.save() is True
+    first.stop()
+    second = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(second)
+    assert observe(client) == before
+    check_idempotency_after_restart(client, ids)
+
+
+def test_idempotency_survives_dump_and_restore(r):
+    r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    r.execute_command("XCFGSET", "s", "IDMP-MAXSIZE", 9)
+    before = info(r)
+    payload = r.dump("s")
+    r.delete("s")
+    r.restore("s", 0, payload)
+    assert info(r) == before
+
+
+def test_idempotency_replays_from_the_append_only_file(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    ids = idempotency_workload(client)
+    before = observe(client)
+    kill(first)
+    second = start_aof(start_server, tmp_path)
+    client = client_of(second)
+    assert observe(client) == before
+    check_idempotency_after_restart(client, ids)
