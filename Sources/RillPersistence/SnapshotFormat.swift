@@ -77,6 +77,18 @@
 //           id      the entry it created (<= last-generated-id)
 //           i64 LE  unix ms when recorded
 //
+//   Tag `0x03`, pending entries released by XNACK (Redis 8.8; they have no owner, so tag 0x01 leaves them out).
+//   Written after tag 0x01, only when some group has such entries:
+//
+//       varint  group count
+//       group × count:
+//           bytes   group name (a group of tag 0x01)
+//           varint  entry count
+//           entry × count (ascending IDs, none pending otherwise):
+//               id      entry ID
+//               i64 LE  delivery time (0 after XNACK)
+//               varint  delivery count
+//
 //   Tag `0x01`, consumer groups (written when the stream has at least one group; the payload must be consumed
 //   exactly):
 //

@@ -11,6 +11,26 @@ extension ValueCodec {
             encodeIdempotency(idempotency, to: &payload)
             extensions.append((.idempotency, payload.bytes))
         }
+        var released = ByteSink()
+        var groupsWithReleased = 0
+        for group in stream.consumerGroups {
+            let entries = stream.releasedPendingEntries(ofGroup: group.name)
+            if entries.isEmpty { continue }
+            groupsWithReleased += 1
+            released.string(group.name)
+            released.varint(entries.count)
+            for entry in entries {
+                released.id(entry.id)
+                released.littleEndian(entry.deliveryTime)
+                released.varint(entry.deliveryCount)
+            }
+        }
+        if groupsWithReleased > 0 {
+            var payload = ByteSink()
+            payload.varint(groupsWithReleased)
+            payload.bytes += released.bytes
+            extensions.append((.releasedPending, payload.bytes))
+        }
         return extensions
     }
 
@@ -19,6 +39,8 @@ extension ValueCodec {
         switch tag {
         case .idempotency:
             try decodeIdempotency(from: &source, into: &stream, at: start)
+        case .releasedPending:
+            try decodeReleasedPending(from: &source, into: &stream, at: start)
         case .consumerGroups:
             try decodeConsumerGroups(from: &source, into: &stream)
         }
@@ -61,6 +83,28 @@ extension ValueCodec {
                                           iidsAdded: added, iidsDuplicates: duplicates, records: records)
         } catch {
             throw source.failure("stream idempotency: \(error)", at: start)
+        }
+    }
+
+    /// Tag 0x03 payload; the groups it names were decoded from tag 0x01 before it.
+    static func decodeReleasedPending(from source: inout ByteSource, into stream: inout RillCore.Stream,
+                                      at start: Int) throws(DecodeFailure) {
+        let groupCount = try source.count()
+        for _ in 0..<groupCount {
+            let name = try source.string()
+            let count = try source.count()
+            var entries: [ReleasedPendingImage] = []
+            for _ in 0..<count {
+                let id = try source.id()
+                let deliveryTime = try source.littleEndian(Int64.self)
+                let deliveryCount = try source.varint()
+                entries.append(ReleasedPendingImage(id: id, deliveryTime: deliveryTime, deliveryCount: deliveryCount))
+            }
+            do {
+                try stream.restoreReleasedPending(group: name, entries: entries)
+            } catch {
+                throw source.failure("released pending entries: \(error)", at: start)
+            }
         }
     }
 }

@@ -141,6 +141,9 @@ enum ValueCodec {
         /// Idempotent-production state (XADD IDMP/IDMPAUTO, XCFGSET; Redis 8.6); written only when the stream has
         /// used it. See ValueCodec+Redis8.swift.
         case idempotency = 2
+        /// Pending entries released by XNACK (Redis 8.8), which have no owner; written after the consumer groups,
+        /// only when some group has such entries.
+        case releasedPending = 3
     }
 
     static func typeCode(of value: RedisValue) -> TypeCode {
@@ -218,7 +221,7 @@ enum ValueCodec {
                 sink.littleEndian(consumer.activeTime)
                 sink.varint(consumer.pendingCount)
             }
-            sink.varint(group.pendingCount)
+            sink.varint(group.ownedPendingCount)
             group.forEachPendingEntryImage { entry in
                 sink.id(entry.id)
                 sink.varint(entry.consumerIndex)
@@ -379,7 +382,7 @@ enum ValueCodec {
             switch known {
             case .consumerGroups:
                 try decodeConsumerGroups(from: &payload, into: &stream)
-            case .idempotency:
+            case .idempotency, .releasedPending:
                 try decodeRedis8Extension(known, from: &payload, into: &stream, at: extensionStart)
             }
         }

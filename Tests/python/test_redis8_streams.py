@@ -44,6 +44,33 @@ def make_group_with_pending(client, pending=2, new=2):
     return ids
 
 
+def survive_snapshot_restart(start_server, tmp_path, workload):
+    """Runs `workload`, saves, restarts on the snapshot; asserts the same state. Returns (client, workload result)."""
+    first = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(first)
+    result = workload(client)
+    before = observe(client)
+    assert client.save() is True
+    first.stop()
+    second = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(second)
+    assert observe(client) == before
+    return client, result
+
+
+def survive_aof_restart(start_server, tmp_path, workload):
+    """Runs `workload` with appendonly yes, kills the server, restarts replaying the file; asserts the same state."""
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    result = workload(client)
+    before = observe(client)
+    kill(first)
+    second = start_aof(start_server, tmp_path)
+    client = client_of(second)
+    assert observe(client) == before
+    return client, result
+
+
 # XREADGROUP ... CLAIM
 
 
@@ -189,24 +216,11 @@ def claim_workload(client):
 
 
 def test_claim_survives_snapshot_restart(start_server, tmp_path):
-    first = start_server("--dir", str(tmp_path), "--save", "")
-    client = client_of(first)
-    claim_workload(client)
-    before = observe(client)
-    assert client.save() is True
-    first.stop()
-    second = start_server("--dir", str(tmp_path), "--save", "")
-    assert observe(client_of(second)) == before
+    survive_snapshot_restart(start_server, tmp_path, claim_workload)
 
 
 def test_claim_replays_from_the_append_only_file(start_server, tmp_path):
-    first = start_aof(start_server, tmp_path)
-    client = client_of(first)
-    claim_workload(client)
-    before = observe(client)
-    kill(first)
-    second = start_aof(start_server, tmp_path)
-    assert observe(client_of(second)) == before
+    survive_aof_restart(start_server, tmp_path, claim_workload)
 
 
 # XADD IDMP / IDMPAUTO and XCFGSET
@@ -372,35 +386,146 @@ def check_idempotency_after_restart(client, expected_ids):
 
 
 def test_idempotency_survives_snapshot_restart(start_server, tmp_path):
-    first = start_server("--dir", str(tmp_path), "--save", "")
-    client = client_of(first)
-    ids = idempotency_workload(client)
-    before = observe(client)
-    assert client.save() is True
-    first.stop()
-    second = start_server("--dir", str(tmp_path), "--save", "")
-    client = client_of(second)
-    assert observe(client) == before
+    client, ids = survive_snapshot_restart(start_server, tmp_path, idempotency_workload)
     check_idempotency_after_restart(client, ids)
+
+
+def dump_and_restore(client, key="s"):
+    payload = client.dump(key)
+    client.delete(key)
+    client.restore(key, 0, payload)
 
 
 def test_idempotency_survives_dump_and_restore(r):
     r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
     r.execute_command("XCFGSET", "s", "IDMP-MAXSIZE", 9)
     before = info(r)
-    payload = r.dump("s")
-    r.delete("s")
-    r.restore("s", 0, payload)
+    dump_and_restore(r)
     assert info(r) == before
 
 
 def test_idempotency_replays_from_the_append_only_file(start_server, tmp_path):
-    first = start_aof(start_server, tmp_path)
-    client = client_of(first)
-    ids = idempotency_workload(client)
-    before = observe(client)
-    kill(first)
-    second = start_aof(start_server, tmp_path)
-    client = client_of(second)
-    assert observe(client) == before
+    client, ids = survive_aof_restart(start_server, tmp_path, idempotency_workload)
     check_idempotency_after_restart(client, ids)
+
+
+# XNACK
+
+
+def nack_setup(client):
+    ids = [client.xadd("s", {"n": i}, id=f"{i + 1}-0") for i in range(3)]
+    client.xgroup_create("s", "g", id="0")
+    client.xreadgroup("g", "c1", {"s": ">"})
+    return ids
+
+
+def pending_rows(client):
+    """Raw extended XPENDING rows: [id, consumer, idle, deliveries]."""
+    return unparsed(client, "XPENDING", "s", "g", "-", "+", 10)
+
+
+def pending_state(client):
+    """pending_rows without the idle time of owned entries, which grows between calls (released ones stay -1)."""
+    return [[entry_id, owner, idle if idle == -1 else None, count] for entry_id, owner, idle, count in pending_rows(client)]
+
+
+def test_xnack_fail_releases_entries_without_owner(r):
+    ids = nack_setup(r)
+    assert r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 2, ids[0], ids[1]) == 2
+    rows = pending_rows(r)
+    assert rows[0] == [ids[0], "", -1, 1] and rows[1] == [ids[1], "", -1, 1]
+    assert rows[2][:2] == [ids[2], "c1"]
+    summary = unparsed(r, "XPENDING", "s", "g")
+    assert summary == [3, ids[0], ids[2], [["c1", "1"]]]
+    assert r.xinfo_consumers("s", "g")[0]["pending"] == 1
+    assert r.xinfo_groups("s")[0]["pending"] == 3
+
+
+def test_xnack_modes_and_retrycount(r):
+    ids = nack_setup(r)
+    r.xclaim("s", "g", "c1", 0, [ids[0]])  # 2 deliveries
+    assert r.execute_command("XNACK", "s", "g", "SILENT", "IDS", 1, ids[0]) == 1
+    assert r.execute_command("XNACK", "s", "g", "FATAL", "IDS", 1, ids[1]) == 1
+    assert r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 1, ids[2], "RETRYCOUNT", 7) == 1
+    assert [row[3] for row in pending_rows(r)] == [1, 2**63 - 1, 7]
+    # SILENT does not go below zero.
+    r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 1, ids[0], "RETRYCOUNT", 0)
+    r.execute_command("XNACK", "s", "g", "SILENT", "IDS", 1, ids[0])
+    assert pending_rows(r)[0][3] == 0
+
+
+def test_xnack_ignores_ids_not_pending_unless_forced(r):
+    ids = nack_setup(r)
+    r.xack("s", "g", ids[0])
+    assert r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 2, ids[0], "99-0") == 0
+    assert r.execute_command("XNACK", "s", "g", "FATAL", "IDS", 2, ids[0], "99-0", "FORCE") == 1
+    assert pending_rows(r)[0] == [ids[0], "", -1, 2**63 - 1]
+    r.xack("s", "g", ids[0])
+    assert r.execute_command("XNACK", "s", "g", "SILENT", "IDS", 1, ids[0], "FORCE", "RETRYCOUNT", 3) == 1
+    assert pending_rows(r)[0] == [ids[0], "", -1, 3]
+
+
+def test_released_entries_are_claimed_first(r):
+    ids = nack_setup(r)
+    r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 1, ids[2])
+    reply = claim_read(r, "c2", count=1, claim=60_000)
+    assert reply == [["s", [[ids[2], ["n", "2"], -1, 1]]]]
+    assert pending_rows(r)[2][:2] == [ids[2], "c2"]
+    r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 1, ids[1])
+    assert r.xclaim("s", "g", "c3", 3_600_000, [ids[1]], justid=True) == [ids[1]]
+    r.execute_command("XNACK", "s", "g", "FAIL", "IDS", 1, ids[0])
+    assert r.xack("s", "g", ids[0]) == 1
+    assert r.xpending("s", "g")["pending"] == 2
+
+
+def test_xnack_reply_in_resp3(r3):
+    ids = nack_setup(r3)
+    assert unparsed(r3, "XNACK", "s", "g", "FAIL", "IDS", 1, ids[0]) == 1
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["XNACK", "s", "g", "OOPS", "IDS", "1", "1-0"], "syntax error"),
+    (["XNACK", "s", "g", "FAIL", "ID", "1", "1-0"], "syntax error"),
+    (["XNACK", "s", "g", "FAIL", "IDS", "0", "1-0"], "positive integer"),
+    (["XNACK", "s", "g", "FAIL", "IDS", "2", "1-0"], "numids"),
+    (["XNACK", "s", "g", "FAIL", "IDS", "1", "bad"], "Invalid stream ID"),
+    (["XNACK", "s", "g", "FAIL", "IDS", "1", "1-0", "RETRYCOUNT", "-1"], "RETRYCOUNT"),
+    (["XNACK", "s", "g", "FAIL", "IDS", "1", "1-0", "EXTRA"], "syntax error"),
+    (["XNACK", "s", "nogroup", "FAIL", "IDS", "1", "1-0"], "NOGROUP"),
+    (["XNACK", "missing", "g", "FAIL", "IDS", "1", "1-0"], "NOGROUP"),
+    (["XNACK", "text", "g", "FAIL", "IDS", "1", "1-0"], "WRONGTYPE"),
+    (["XNACK", "s", "g", "FAIL", "IDS", "1"], "wrong number of arguments"),
+])
+def test_xnack_bad_arguments_change_nothing(r, arguments, message):
+    nack_setup(r)
+    r.set("text", "x")
+    before = pending_state(r)
+    with pytest.raises(redis.ResponseError, match=message):
+        r.execute_command(*arguments)
+    assert pending_state(r) == before
+
+
+def nack_workload(client):
+    ids = [client.xadd(b"s", {"n": i}) for i in range(4)]
+    client.xgroup_create(b"s", b"g", id="0")
+    client.xreadgroup(b"g", b"c1", {b"s": b">"})
+    client.execute_command("XNACK", "s", "g", "FAIL", "IDS", 2, ids[0], ids[2])
+    client.execute_command("XNACK", "s", "g", "FATAL", "IDS", 1, ids[3])
+    client.execute_command("XREADGROUP", "GROUP", "g", "c2", "COUNT", 1, "CLAIM", 0, "STREAMS", "s", ">")
+    client.xgroup_create(b"s", b"other", id="0")
+    client.execute_command("XNACK", "s", "other", "SILENT", "IDS", 1, ids[1], "FORCE")
+
+
+def test_xnack_survives_snapshot_restart(start_server, tmp_path):
+    survive_snapshot_restart(start_server, tmp_path, nack_workload)
+
+
+def test_xnack_survives_dump_and_restore(r):
+    nack_workload(r)
+    before = pending_state(r)
+    dump_and_restore(r)
+    assert pending_state(r) == before
+
+
+def test_xnack_replays_from_the_append_only_file(start_server, tmp_path):
+    survive_aof_restart(start_server, tmp_path, nack_workload)

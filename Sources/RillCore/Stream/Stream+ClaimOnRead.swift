@@ -5,7 +5,7 @@
 public struct ClaimedDelivery: Sendable, Hashable {
     /// The entry's ID (the entry exists: deleted ones are dropped from the PEL instead of being claimed).
     public var id: StreamID
-    /// Milliseconds between its previous delivery and this one.
+    /// Milliseconds between its previous delivery and this one; -1 for an entry released by XNACK.
     public var idleMilliseconds: Int64
     /// Deliveries before this one.
     public var previousDeliveryCount: UInt64
@@ -22,8 +22,8 @@ public struct ClaimedDelivery: Sendable, Hashable {
 
 extension Stream {
     /// The claim step of `XREADGROUP ... CLAIM`: gives `consumer` (created if needed, seen now) the group's pending
-    /// entries, whoever owns them, that were last delivered at least `minimumIdle` ms ago, longest-idle first (ties
-    /// by ID), at most `limit` (nil: no limit). Each claimed entry is delivered now and its count incremented; a
+    /// entries, whoever owns them, that were last delivered at least `minimumIdle` ms ago or released by XNACK
+    /// (always eligible), released ones first then longest-idle first (ties by ID), at most `limit` (nil: no limit). Each claimed entry is delivered now and its count incremented; a
     /// pending entry whose stream entry was deleted is removed from the PEL and not counted against `limit`.
     /// - Throws: `.noSuchGroup`.
     /// - Complexity: O(n log n) for a PEL of n entries (the PEL is kept in ID order, so idle order is a sort).
@@ -34,13 +34,13 @@ extension Stream {
         let index = try groupIndex(group)
         let slot = touchConsumer(consumer, inGroupAt: index, nowMilliseconds: nowMilliseconds)
         if limit == 0 { return [] }
-        var candidates: [(deliveryTime: Int64, id: StreamID)] = []
+        var candidates: [(deliveryTime: Int64, id: StreamID, released: Bool)] = []
         var deleted: [StreamID] = []
         groupTable.groups[index].pending.forEach { entry in
             if !containsEntry(withID: entry.id) {
                 deleted.append(entry.id)
-            } else if nowMilliseconds &- entry.deliveryTime >= minimumIdle {
-                candidates.append((entry.deliveryTime, entry.id))
+            } else if entry.consumer == .released || nowMilliseconds &- entry.deliveryTime >= minimumIdle {
+                candidates.append((entry.deliveryTime, entry.id, entry.consumer == .released))
             }
             return true
         }
@@ -57,7 +57,9 @@ extension Stream {
             groupTable.groups[index].assignPending(at: position, to: slot)
             groupTable.groups[index].pending[position].deliveryTime = nowMilliseconds
             groupTable.groups[index].pending[position].deliveryCount = next
-            claimed.append(ClaimedDelivery(id: candidate.id, idleMilliseconds: Swift.max(0, nowMilliseconds &- candidate.deliveryTime),
+            // A released entry (XNACK) has no last delivery; reported -1 as XPENDING reports its idle time.
+            let idle = candidate.released ? -1 : Swift.max(0, nowMilliseconds &- candidate.deliveryTime)
+            claimed.append(ClaimedDelivery(id: candidate.id, idleMilliseconds: idle,
                                            previousDeliveryCount: previous, deliveryCount: next))
         }
         if !claimed.isEmpty { groupTable.groups[index][slot].activeTime = nowMilliseconds }

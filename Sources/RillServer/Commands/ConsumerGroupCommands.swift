@@ -619,23 +619,29 @@ enum ConsumerGroupCommands {
                 policy = given
                 index += 1
             } else if ids == nil, context.argument(index, is: "ids"), index + 1 < context.argumentCount {
-                let countError = RedisError("ERR Number of IDs must be a positive integer")
-                let count = try context.integer(index + 1, error: countError)
-                guard count > 0 else { throw countError }
-                guard count <= context.argumentCount - index - 2 else {
-                    throw RedisError("ERR The `numids` parameter must match the number of arguments")
-                }
-                var parsed: [StreamID] = []
-                parsed.reserveCapacity(Int(count))
-                for argument in (index + 2)..<(index + 2 + Int(count)) { parsed.append(try parseID(context, argument)) }
-                ids = parsed
-                index += 2 + Int(count)
+                ids = try parseIDsBlock(context, at: &index)
             } else {
                 throw RedisError.syntax
             }
         }
         guard let ids else { throw RedisError.syntax }
         return (policy ?? .keepReferences, ids)
+    }
+
+    /// Parses `IDS numids id...` at `index` (which holds IDS, with at least one argument after it) and moves
+    /// `index` past it.
+    static func parseIDsBlock(_ context: CommandContext, at index: inout Int) throws -> [StreamID] {
+        let countError = RedisError("ERR Number of IDs must be a positive integer")
+        let count = try context.integer(index + 1, error: countError)
+        guard count > 0 else { throw countError }
+        guard count <= context.argumentCount - index - 2 else {
+            throw RedisError("ERR The `numids` parameter must match the number of arguments")
+        }
+        var parsed: [StreamID] = []
+        parsed.reserveCapacity(Int(count))
+        for argument in (index + 2)..<(index + 2 + Int(count)) { parsed.append(try parseID(context, argument)) }
+        index += 2 + Int(count)
+        return parsed
     }
 
     private static func writeResults(_ results: [StreamDeletionResult], to reply: inout RESPWriter) {
