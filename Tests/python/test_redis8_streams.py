@@ -529,3 +529,13 @@ def test_xnack_survives_dump_and_restore(r):
 
 def test_xnack_replays_from_the_append_only_file(start_server, tmp_path):
     survive_aof_restart(start_server, tmp_path, nack_workload)
+
+
+def test_command_table_describes_the_new_commands(r):
+    info = {entry[0]: entry for entry in unparsed(r, "COMMAND", "INFO", "XNACK", "XCFGSET", "XIDMPRECORD")}
+    assert info["xnack"][1:6] == [-7, ["write", "fast"], 1, 1, 1]
+    assert info["xcfgset"][1:6] == [-2, ["write", "fast"], 1, 1, 1]
+    assert info["xidmprecord"][1:6] == [5, ["write", "fast"], 1, 1, 1]
+    names = set(unparsed(r, "COMMAND", "LIST"))
+    assert {"xnack", "xcfgset", "xidmprecord"} <= names
+    assert unparsed(r, "COMMAND", "COUNT") == len(names)
