@@ -538,4 +538,4 @@ def test_command_table_describes_the_new_commands(r):
     assert info["xidmprecord"][1:6] == [5, ["write", "fast"], 1, 1, 1]
     names = set(unparsed(r, "COMMAND", "LIST"))
     assert {"xnack", "xcfgset", "xidmprecord"} <= names
-    assert unparsed(r, "COMMAND", "COUNT") == len(names)
+    assert unparsed(r, "COMMAND", "COUNT") == len([name for name in names if "|" not in name])
