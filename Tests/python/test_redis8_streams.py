@@ -539,3 +539,31 @@ def test_command_table_describes_the_new_commands(r):
     names = set(unparsed(r, "COMMAND", "LIST"))
     assert {"xnack", "xcfgset", "xidmprecord"} <= names
     assert unparsed(r, "COMMAND", "COUNT") == len([name for name in names if "|" not in name])
+
+
+def test_idempotency_pairs_still_expire_after_a_snapshot_restart(start_server, tmp_path):
+    first_server = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(first_server)
+    client.execute_command("XADD", "s", "*", "f", "v")
+    client.execute_command("XCFGSET", "s", "IDMP-DURATION", 5)
+    recorded_at = time.monotonic()
+    first = client.execute_command("XADD", "s", "IDMP", "p", "i", "*", "f", "v")
+    assert client.save() is True
+    first_server.stop()
+    client = client_of(start_server("--dir", str(tmp_path), "--save", ""))
+    assert client.execute_command("XADD", "s", "IDMP", "p", "i", "*", "f", "v") == first
+    time.sleep(max(0.0, recorded_at + 5.2 - time.monotonic()))
+    assert client.execute_command("XADD", "s", "IDMP", "p", "i", "*", "f", "v") != first
+    assert client.xlen("s") == 3
+
+
+@pytest.mark.parametrize("option", ["MAXCOUNT", "MAXSIZE"])
+def test_read_caps_of_redis_8_10_are_refused(r, option):
+    # Not implemented (see README): refused as an unknown option rather than silently ignored.
+    r.xadd("s", {"f": "v"})
+    r.xgroup_create("s", "g", id="0")
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        unparsed(r, "XREAD", option, 1, "STREAMS", "s", "0")
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        unparsed(r, "XREADGROUP", "GROUP", "g", "c", option, 1, "STREAMS", "s", ">")
+    assert r.xinfo_groups("s")[0]["last-delivered-id"] == "0-0"
