@@ -567,3 +567,29 @@ def test_read_caps_of_redis_8_10_are_refused(r, option):
     with pytest.raises(redis.ResponseError, match="syntax error"):
         unparsed(r, "XREADGROUP", "GROUP", "g", "c", option, 1, "STREAMS", "s", ">")
     assert r.xinfo_groups("s")[0]["last-delivered-id"] == "0-0"
+
+
+def test_blocked_claim_read_served_later_replays_from_the_append_only_file(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    client.xgroup_create(b"s", b"g", id="0", mkstream=True)
+    reader = client_of(first)
+    result = {}
+
+    def read():
+        result["reply"] = reader.execute_command("XREADGROUP", "GROUP", "g", "c", "BLOCK", 5000, "CLAIM", 0,
+                                                 "STREAMS", "s", ">")
+        # The reader's next command must be logged as itself, not with effects left over from the blocked read.
+        reader.set(b"after", b"1")
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    wait_for_blocked_clients(client, 1)
+    added = client.xadd(b"s", {b"f": b"v"})
+    thread.join()
+    assert result["reply"][0][1][0][0] == added
+    assert client.get(b"after") == b"1"
+    before = observe(client)
+    kill(first)
+    second = start_aof(start_server, tmp_path)
+    assert observe(client_of(second)) == before
