@@ -75,6 +75,9 @@ public struct Stream: Sendable {
     /// The stream's consumer groups, ordered by name; empty for a stream without groups.
     /// See `Stream+ConsumerGroups.swift`.
     var groupTable = ConsumerGroupTable()
+    /// Idempotent-production state (XADD IDMP/IDMPAUTO, XCFGSET); nil until first used.
+    /// See `Stream+Idempotency.swift`.
+    public internal(set) var idempotency: StreamIdempotency?
 
     /// An empty stream.
     public init() {

@@ -64,6 +64,31 @@
 //   Extensions appear at most once per tag; readers refuse an unknown tag rather than silently dropping state.
 //   A stream without consumer groups is written with extension count 0.
 //
+//   Tag `0x02`, idempotent production (Redis 8.6; written when the stream used XADD IDMP/IDMPAUTO or XCFGSET):
+//
+//       varint  IDMP-DURATION seconds (1..86400)
+//       varint  IDMP-MAXSIZE (1..10000)
+//       varint  iids-added
+//       varint  iids-duplicates
+//       varint  record count
+//       record × count (grouped by producer, each producer's records oldest first):
+//           bytes   producer ID (non-empty)
+//           bytes   idempotent ID (non-empty, distinct per producer)
+//           id      the entry it created (<= last-generated-id)
+//           i64 LE  unix ms when recorded
+//
+//   Tag `0x03`, pending entries released by XNACK (Redis 8.8; they have no owner, so tag 0x01 leaves them out).
+//   Written after tag 0x01, only when some group has such entries:
+//
+//       varint  group count
+//       group × count:
+//           bytes   group name (a group of tag 0x01)
+//           varint  entry count
+//           entry × count (ascending IDs, none pending otherwise):
+//               id      entry ID
+//               i64 LE  delivery time (0 after XNACK)
+//               varint  delivery count
+//
 //   Tag `0x01`, consumer groups (written when the stream has at least one group; the payload must be consumed
 //   exactly):
 //

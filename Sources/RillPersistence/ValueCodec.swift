@@ -138,6 +138,12 @@ enum ValueCodec {
         /// Consumer groups (groups, consumers, PELs with delivery times and counts); written only when the stream
         /// has at least one group.
         case consumerGroups = 1
+        /// Idempotent-production state (XADD IDMP/IDMPAUTO, XCFGSET; Redis 8.6); written only when the stream has
+        /// used it. See ValueCodec+Redis8.swift.
+        case idempotency = 2
+        /// Pending entries released by XNACK (Redis 8.8), which have no owner; written after the consumer groups,
+        /// only when some group has such entries.
+        case releasedPending = 3
     }
 
     static func typeCode(of value: RedisValue) -> TypeCode {
@@ -180,15 +186,18 @@ enum ValueCodec {
         }
         // A stream without groups has no extension, so its encoding is the same as before groups existed.
         let groups = stream.consumerGroups
-        guard !groups.isEmpty else {
-            sink.varint(0)
-            return
+        let redis8Extensions = redis8StreamExtensions(stream)
+        sink.varint((groups.isEmpty ? 0 : 1) + redis8Extensions.count)
+        if !groups.isEmpty {
+            sink.byte(StreamExtensionTag.consumerGroups.rawValue)
+            var payload = ByteSink()
+            encodeConsumerGroups(groups, to: &payload)
+            sink.string(payload.bytes)
         }
-        sink.varint(1)
-        sink.byte(StreamExtensionTag.consumerGroups.rawValue)
-        var payload = ByteSink()
-        encodeConsumerGroups(groups, to: &payload)
-        sink.string(payload.bytes)
+        for (tag, payload) in redis8Extensions {
+            sink.byte(tag.rawValue)
+            sink.string(payload)
+        }
     }
 
     /// The consumer-group extension payload (layout in `SnapshotFormat.swift`).
@@ -212,7 +221,7 @@ enum ValueCodec {
                 sink.littleEndian(consumer.activeTime)
                 sink.varint(consumer.pendingCount)
             }
-            sink.varint(group.pendingCount)
+            sink.varint(group.ownedPendingCount)
             group.forEachPendingEntryImage { entry in
                 sink.id(entry.id)
                 sink.varint(entry.consumerIndex)
@@ -356,20 +365,26 @@ enum ValueCodec {
             throw source.failure("stream \(error)", at: streamStart)
         }
         let extensionCount = try source.count()
-        var seenGroups = false
+        var seenTags = Set<UInt8>()
         for _ in 0..<extensionCount {
             let extensionStart = source.offset
             let tag = try source.byte()
             // Unknown extensions are refused rather than skipped: skipping would silently lose state.
-            guard tag == StreamExtensionTag.consumerGroups.rawValue else {
+            guard let known = StreamExtensionTag(rawValue: tag) else {
                 throw source.failure("unknown stream extension tag \(tag)", at: extensionStart)
             }
-            guard !seenGroups else { throw source.failure("consumer groups extension repeated", at: extensionStart) }
-            seenGroups = true
+            guard seenTags.insert(tag).inserted else {
+                throw source.failure("stream extension \(tag) repeated", at: extensionStart)
+            }
             let size = try source.count()
             let payloadStart = source.offset
             var payload = ByteSource(try source.take(size), base: source.base + payloadStart)
-            try decodeConsumerGroups(from: &payload, into: &stream)
+            switch known {
+            case .consumerGroups:
+                try decodeConsumerGroups(from: &payload, into: &stream)
+            case .idempotency, .releasedPending:
+                try decodeRedis8Extension(known, from: &payload, into: &stream, at: extensionStart)
+            }
         }
         return stream
     }

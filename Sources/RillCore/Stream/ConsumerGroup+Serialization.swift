@@ -34,10 +34,17 @@ public struct ConsumerGroupRestoreError: Error, Sendable, Hashable, CustomString
 extension ConsumerGroup {
     /// Calls `body` with every pending entry in ID order, its owner named by index in `consumers`.
     /// - Complexity: O(n + c), one O(c) table, no per-entry allocation.
+    /// Pending entries with an owner (all but those released by XNACK): what `forEachPendingEntryImage` visits.
+    public var ownedPendingCount: Int {
+        consumerOrder.reduce(0) { $0 + self[$1].pending.count }
+    }
+
     public func forEachPendingEntryImage(_ body: (PendingEntryImage) -> Void) {
         var orderIndexBySlot = [Int](repeating: -1, count: consumerSlots.count)
         for (index, slot) in consumerOrder.enumerated() { orderIndexBySlot[Int(slot)] = index }
         pending.forEach { entry in
+            // Released entries (XNACK) have no owner index; they are persisted by `forEachReleasedPendingEntry`.
+            if entry.consumer == .released { return true }
             body(PendingEntryImage(id: entry.id, consumerIndex: orderIndexBySlot[Int(entry.consumer)],
                                    deliveryTime: entry.deliveryTime, deliveryCount: entry.deliveryCount))
             return true

@@ -2,6 +2,11 @@
 /// it is deleted. Pending entries name their owner by slot, four bytes instead of a name.
 typealias ConsumerSlot = UInt32
 
+extension ConsumerSlot {
+    /// The owner of a pending entry released by XNACK (Redis 8.8): no consumer; it stays in the group PEL.
+    static let released: ConsumerSlot = .max
+}
+
 /// One entry of a group's pending entries list (PEL): delivered to a consumer, not acknowledged.
 struct PendingEntry: StreamIDKeyed, Sendable {
     /// The delivered entry's ID (the entry itself may have been deleted since).
@@ -10,7 +15,7 @@ struct PendingEntry: StreamIDKeyed, Sendable {
     var deliveryTime: Int64
     /// Number of deliveries; 1 after the first, 0 only when set so by XCLAIM RETRYCOUNT 0.
     var deliveryCount: UInt64
-    /// The consumer owning the entry, always a live slot of the group.
+    /// The consumer owning the entry: a live slot of the group, or `.released` after XNACK.
     var consumer: ConsumerSlot
 }
 
@@ -29,8 +34,9 @@ struct GroupConsumer: Sendable {
 /// A consumer group of a stream (Redis's streamCG).
 ///
 /// Invariants (checked by `validate()`):
-/// - every PEL entry's `consumer` is a live slot, and that consumer's `pending` holds its ID;
-/// - the consumers' `pending` lists partition the group PEL (each ID in exactly one of them);
+/// - every PEL entry's `consumer` is a live slot, and that consumer's `pending` holds its ID, or is `.released`
+///   (XNACK) and in no consumer's list;
+/// - the consumers' `pending` lists partition the owned part of the group PEL (each ID in exactly one of them);
 /// - `consumerOrder` lists exactly the live slots, in ascending name order, names distinct;
 /// - `freeSlots` lists exactly the empty slots;
 /// - `entriesRead`, when known, is >= 0.
@@ -109,6 +115,11 @@ public struct ConsumerGroup: Sendable {
         return (slot, true)
     }
 
+    /// The name of a pending entry's owner; empty for a released entry (as XPENDING shows it).
+    func ownerName(_ slot: ConsumerSlot) -> [UInt8] {
+        slot == .released ? [] : self[slot].name
+    }
+
     /// The consumer in a live slot.
     subscript(slot: ConsumerSlot) -> GroupConsumer {
         // Callers only pass live slots (from consumerOrder or a pending entry).
@@ -141,8 +152,8 @@ public struct ConsumerGroup: Sendable {
     mutating func assignPending(at position: SortedIDList<PendingEntry>.Position, to slot: ConsumerSlot) {
         let entry = pending[position]
         if entry.consumer == slot { return }
-        self[entry.consumer].pending.remove(entry.id)
-        self[slot].pending.insert(entry.id)
+        if entry.consumer != .released { self[entry.consumer].pending.remove(entry.id) }
+        if slot != .released { self[slot].pending.insert(entry.id) }
         pending[position].consumer = slot
     }
 
@@ -152,7 +163,7 @@ public struct ConsumerGroup: Sendable {
     @discardableResult
     mutating func removePending(_ id: StreamID) -> Bool {
         guard let removed = pending.remove(id) else { return false }
-        self[removed.consumer].pending.remove(id)
+        if removed.consumer != .released { self[removed.consumer].pending.remove(id) }
         return true
     }
 
@@ -183,9 +194,16 @@ public struct ConsumerGroup: Sendable {
             }
             ownedTotal += consumer.pending.count
         }
-        if ownedTotal != pending.count { problems.append("\(prefix): consumers own \(ownedTotal) of \(pending.count) entries") }
+        var releasedTotal = 0
         pending.forEach { entry in
-            if !live.contains(entry.consumer) { problems.append("\(prefix): \(entry.id) owned by dead slot \(entry.consumer)") }
+            if entry.consumer == .released { releasedTotal += 1 }
+            return true
+        }
+        if ownedTotal + releasedTotal != pending.count {
+            problems.append("\(prefix): consumers own \(ownedTotal) of \(pending.count - releasedTotal) owned entries")
+        }
+        pending.forEach { entry in
+            if entry.consumer != .released && !live.contains(entry.consumer) { problems.append("\(prefix): \(entry.id) owned by dead slot \(entry.consumer)") }
             return true
         }
         let emptySlots = Set(consumerSlots.indices.filter { consumerSlots[$0] == nil }.map { ConsumerSlot($0) })

@@ -67,9 +67,14 @@ public struct PendingEntryInfo: Sendable, Hashable {
     public var deliveryTime: Int64
     /// How many times it was delivered.
     public var deliveryCount: UInt64
+    /// Released by XNACK: no owner (`consumer` is empty) and no delivery time.
+    public var isReleased = false
 
-    /// Milliseconds since the last delivery at `nowMilliseconds`, never negative (XPENDING's idle).
-    public func idle(nowMilliseconds: Int64) -> Int64 { Swift.max(0, nowMilliseconds &- deliveryTime) }
+    /// Milliseconds since the last delivery at `nowMilliseconds`, never negative (XPENDING's idle); -1 for a
+    /// released entry, as Redis' XNACK page shows XPENDING reporting it.
+    public func idle(nowMilliseconds: Int64) -> Int64 {
+        isReleased ? -1 : Swift.max(0, nowMilliseconds &- deliveryTime)
+    }
 }
 
 /// One consumer as XINFO CONSUMERS and XINFO STREAM FULL see it.
@@ -180,7 +185,7 @@ extension Stream {
     }
 
     /// Index of the group called `name`, or `.noSuchGroup`.
-    private func groupIndex(_ name: [UInt8]) throws(ConsumerGroupError) -> Int {
+    func groupIndex(_ name: [UInt8]) throws(ConsumerGroupError) -> Int {
         let (index, found) = groupTable.index(of: name)
         guard found else { throw .noSuchGroup }
         return index
@@ -265,7 +270,7 @@ extension Stream {
 
     /// The consumer's slot in group `index`, created if needed, with its seen time set to now
     /// (every XREADGROUP, XCLAIM and XAUTOCLAIM counts as an attempted interaction, Redis 7.2).
-    private mutating func touchConsumer(_ name: [UInt8], inGroupAt index: Int, nowMilliseconds: Int64) -> ConsumerSlot {
+    mutating func touchConsumer(_ name: [UInt8], inGroupAt index: Int, nowMilliseconds: Int64) -> ConsumerSlot {
         let slot = groupTable.groups[index].slotCreatingConsumer(named: name, nowMilliseconds: nowMilliseconds).slot
         groupTable.groups[index][slot].seenTime = nowMilliseconds
         return slot
@@ -405,8 +410,9 @@ extension Stream {
         func consider(_ entry: PendingEntry) -> Bool {
             if entry.id > end { return false }
             if minimumIdle != 0 && nowMilliseconds &- entry.deliveryTime < minimumIdle { return true }
-            result.append(PendingEntryInfo(id: entry.id, consumer: group[entry.consumer].name,
-                                           deliveryTime: entry.deliveryTime, deliveryCount: entry.deliveryCount))
+            result.append(PendingEntryInfo(id: entry.id, consumer: group.ownerName(entry.consumer),
+                                           deliveryTime: entry.deliveryTime, deliveryCount: entry.deliveryCount,
+                                           isReleased: entry.consumer == .released))
             return result.count < count
         }
         if let consumer {
@@ -462,7 +468,8 @@ extension Stream {
             }
             // Either found above or just inserted.
             let found = position!
-            if !forced && minimumIdle > 0
+            // An entry released by XNACK is claimable whatever the idle threshold.
+            if !forced && minimumIdle > 0 && groupTable.groups[index].pending[found].consumer != .released
                 && nowMilliseconds &- groupTable.groups[index].pending[found].deliveryTime < minimumIdle {
                 continue
             }
@@ -511,7 +518,9 @@ extension Stream {
                 continue
             }
             next = groupTable.groups[index].pending.position(after: position)
-            if minimumIdle > 0 && nowMilliseconds &- entry.deliveryTime < minimumIdle { continue }
+            if minimumIdle > 0 && entry.consumer != .released && nowMilliseconds &- entry.deliveryTime < minimumIdle {
+                continue
+            }
             // Re-owning changes consumer lists only, so `position` in the group PEL stays valid.
             groupTable.groups[index].assignPending(at: position, to: slot)
             groupTable.groups[index].pending[position].deliveryTime = nowMilliseconds
@@ -730,8 +739,9 @@ extension ConsumerGroup {
     public func pendingEntries(limit: Int) -> [PendingEntryInfo] {
         var result: [PendingEntryInfo] = []
         pending.forEach { entry in
-            result.append(PendingEntryInfo(id: entry.id, consumer: self[entry.consumer].name,
-                                           deliveryTime: entry.deliveryTime, deliveryCount: entry.deliveryCount))
+            result.append(PendingEntryInfo(id: entry.id, consumer: ownerName(entry.consumer),
+                                           deliveryTime: entry.deliveryTime, deliveryCount: entry.deliveryCount,
+                                           isReleased: entry.consumer == .released))
             return limit <= 0 || result.count < limit
         }
         return result

@@ -2,6 +2,7 @@
 public enum CommandCatalog {
     public static var all: [Command] {
         ConnectionCommands.all + ServerCommands.all + TransactionCommands.all + KeyspaceCommands.all + StreamCommands.all
-            + PersistenceCommands.all + ConsumerGroupCommands.all
+            + StreamCommands.redis8Commands
+            + PersistenceCommands.all + ConsumerGroupCommands.all + ConsumerGroupCommands.redis8Commands
     }
 }

@@ -112,7 +112,7 @@ enum ConsumerGroupCommands {
     }
 
     /// Group-state changes are writes for the dirty counter (INFO rdb_changes_since_last_save).
-    private static func noteGroupChange(_ context: CommandContext, _ changes: Int = 1) {
+    static func noteGroupChange(_ context: CommandContext, _ changes: Int = 1) {
         context.server.dirty += Int64(changes)
     }
 
@@ -308,6 +308,9 @@ enum ConsumerGroupCommands {
 
         let request = ReadGroupRequest(group: group, consumer: consumer, count: count,
                                        noAcknowledgement: noAcknowledgement, reads: reads)
+        if let minimumIdle = options.claimMinimumIdle {
+            return try readGroupClaiming(context, request, minimumIdle: minimumIdle, timeout: timeout)
+        }
         if try serve(context, request) { return }
         guard let timeout else {
             context.reply.nullArray()
@@ -330,7 +333,7 @@ enum ConsumerGroupCommands {
     }
 
     /// Throws WRONGTYPE when `key` holds another type, NOGROUP when it is absent or has no such group.
-    private static func requireGroup(_ context: CommandContext, key: [UInt8], group: [UInt8]) throws {
+    static func requireGroup(_ context: CommandContext, key: [UInt8], group: [UInt8]) throws {
         let exists = try context.database.streamGroups(key, nowMilliseconds: context.nowMilliseconds) {
             $0.group(named: group) != nil
         }
@@ -444,7 +447,7 @@ enum ConsumerGroupCommands {
     }
 
     /// An array with, for each ID, its entry, or `[id, nil]` when the entry was deleted.
-    private static func writeEntriesOrNil(_ stream: Stream, _ ids: [StreamID], to reply: inout RESPWriter) {
+    static func writeEntriesOrNil(_ stream: Stream, _ ids: [StreamID], to reply: inout RESPWriter) {
         reply.arrayHeader(ids.count)
         for id in ids {
             let written = stream.forEachEntry(from: id, to: id, limit: 1) { id, fields in
@@ -732,23 +735,29 @@ enum ConsumerGroupCommands {
                 policy = given
                 index += 1
             } else if ids == nil, context.argument(index, is: "ids"), index + 1 < context.argumentCount {
-                let countError = RedisError("ERR Number of IDs must be a positive integer")
-                let count = try context.integer(index + 1, error: countError)
-                guard count > 0 else { throw countError }
-                guard count <= context.argumentCount - index - 2 else {
-                    throw RedisError("ERR The `numids` parameter must match the number of arguments")
-                }
-                var parsed: [StreamID] = []
-                parsed.reserveCapacity(Int(count))
-                for argument in (index + 2)..<(index + 2 + Int(count)) { parsed.append(try parseID(context, argument)) }
-                ids = parsed
-                index += 2 + Int(count)
+                ids = try parseIDsBlock(context, at: &index)
             } else {
                 throw RedisError.syntax
             }
         }
         guard let ids else { throw RedisError.syntax }
         return (policy ?? .keepReferences, ids)
+    }
+
+    /// Parses `IDS numids id...` at `index` (which holds IDS, with at least one argument after it) and moves
+    /// `index` past it.
+    static func parseIDsBlock(_ context: CommandContext, at index: inout Int) throws -> [StreamID] {
+        let countError = RedisError("ERR Number of IDs must be a positive integer")
+        let count = try context.integer(index + 1, error: countError)
+        guard count > 0 else { throw countError }
+        guard count <= context.argumentCount - index - 2 else {
+            throw RedisError("ERR The `numids` parameter must match the number of arguments")
+        }
+        var parsed: [StreamID] = []
+        parsed.reserveCapacity(Int(count))
+        for argument in (index + 2)..<(index + 2 + Int(count)) { parsed.append(try parseID(context, argument)) }
+        index += 2 + Int(count)
+        return parsed
     }
 
     private static func writeResults(_ results: [StreamDeletionResult], to reply: inout RESPWriter) {

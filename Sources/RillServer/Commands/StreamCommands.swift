@@ -70,7 +70,7 @@ enum StreamCommands {
         context.server.streamNodeLimits
     }
 
-    private static func parseID(_ context: CommandContext, _ index: Int, missingSequence: UInt64 = 0,
+    static func parseID(_ context: CommandContext, _ index: Int, missingSequence: UInt64 = 0,
                                 strict: Bool) throws -> StreamID {
         try context.arguments[index].withUnsafeReadableBytes { bytes throws(StreamError) in
             strict ? try StreamID.parseStrict(bytes, missingSequence: missingSequence)
@@ -160,11 +160,14 @@ enum StreamCommands {
     private static func xadd(_ context: CommandContext) throws {
         var options = TrimOptions()
         var noMakeStream = false
+        var idempotentAdd: IdempotentAdd?
         var index = 2
         while index < context.argumentCount {
             if context.argument(index, is: "nomkstream") {
                 noMakeStream = true
                 index += 1
+            } else if try parseIdempotencyOption(context, &index, into: &idempotentAdd) {
+                continue
             } else if try parseTrimOption(context, &index, into: &options) {
                 continue
             } else {
@@ -179,6 +182,9 @@ enum StreamCommands {
         let fieldCount = context.argumentCount - index - 1
         guard fieldCount >= 2, fieldCount % 2 == 0 else { throw RedisError.wrongArity("xadd") }
         if idSpec.isExplicitZero { throw StreamError.idZero }
+        let idempotency = try idempotentAdd.map { add throws in
+            try resolveIdempotentAdd(context, add, idSpec: idSpec, firstField: index + 1)
+        }
 
         let key = context.bytes(1)
         // Gather the fields and values into the connection's reusable scratch buffer: one copy, no array per field.
@@ -194,6 +200,12 @@ enum StreamCommands {
         let added = try context.database.streamModify(
             key, nowMilliseconds: context.nowMilliseconds, creatingWith: noMakeStream ? nil : { Stream() }
         ) { stream -> StreamID in
+            if let idempotency,
+               let original = stream.idempotentEntryID(producer: idempotency.producer, iid: idempotency.iid,
+                                                       nowMilliseconds: context.nowMilliseconds) {
+                stream.countIdempotentDuplicate()
+                return original
+            }
             let id = try scratch.withUnsafeBytes { all in
                 try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: fieldCount) { views in
                     var offset = 0
@@ -210,6 +222,11 @@ enum StreamCommands {
             if let strategy = options.strategy {
                 stream.trim(strategy, approximate: options.approximate, limit: options.effectiveLimit(limits),
                             policy: options.policy)
+            }
+            if let idempotency {
+                stream.recordIdempotentEntry(producer: idempotency.producer, iid: idempotency.iid, entryID: id,
+                                             nowMilliseconds: context.nowMilliseconds)
+                propagateIdempotentAdd(context, idempotency, id: id)
             }
             return id
         }
@@ -379,7 +396,8 @@ enum StreamCommands {
         }
         guard let stream = try context.database.streamGet(context.bytes(2), nowMilliseconds: context.nowMilliseconds)
         else { throw RedisError.noSuchKey }
-        context.reply.mapHeader(full ? 9 : 10)
+        let idempotencyInfo = stream.idempotencyInfo(nowMilliseconds: context.nowMilliseconds)
+        context.reply.mapHeader((full ? 9 : 10) + idempotencyInfoFieldCount(idempotencyInfo))
         context.reply.bulkString("length"); context.reply.integer(Int64(stream.length))
         context.reply.bulkString("radix-tree-keys"); context.reply.integer(Int64(stream.nodeCount))
         context.reply.bulkString("radix-tree-nodes"); context.reply.integer(Int64(radixTreeNodeEstimate(stream)))
@@ -387,6 +405,7 @@ enum StreamCommands {
         context.reply.bulkString("max-deleted-entry-id"); writeID(stream.maxDeletedEntryID, to: &context.reply)
         context.reply.bulkString("entries-added"); context.reply.integer(Int64(stream.entriesAdded))
         context.reply.bulkString("recorded-first-entry-id"); writeID(stream.recordedFirstEntryID, to: &context.reply)
+        writeIdempotencyInfo(idempotencyInfo, to: &context.reply)
         if full {
             context.reply.bulkString("entries")
             writeEntries(stream, from: .zero, to: .max, reverse: false, limit: fullCount, to: &context.reply)
@@ -516,6 +535,8 @@ enum StreamCommands {
         var timeout: Int64?
         var groupAndConsumer: (group: [UInt8], consumer: [UInt8])?
         var noAcknowledgement = false
+        /// XREADGROUP CLAIM min-idle-time (Redis 8.4); nil without CLAIM.
+        var claimMinimumIdle: Int64?
         /// Index of the first key after STREAMS.
         var streamsIndex = 0
     }
@@ -549,6 +570,9 @@ enum StreamCommands {
                 }
                 options.noAcknowledgement = true
                 index += 1
+            } else if forGroup, context.argument(index, is: "claim"), remaining >= 1 {
+                options.claimMinimumIdle = try ConsumerGroupCommands.parseClaimMinimumIdle(context, index + 1)
+                index += 2
             } else {
                 throw RedisError.syntax
             }

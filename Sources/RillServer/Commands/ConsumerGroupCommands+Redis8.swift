@@ -1,0 +1,235 @@
+import NIOCore
+import RillCore
+import RillProtocol
+
+/// Redis 8 consumer-group additions: XREADGROUP ... CLAIM (8.4) and XNACK (8.8).
+extension ConsumerGroupCommands {
+    static let redis8Commands: [Command] = [
+        Command("xnack", arity: -7, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+                group: "stream", since: "8.8.0",
+                summary: "Releases pending messages back to the group's PEL without acknowledging them, making them available for re-delivery.",
+                handler: xnack),
+    ]
+
+    // MARK: Effects for the append-only file
+
+    /// One command of arguments for `CommandContext.propagate`.
+    static func effect(_ parts: [[UInt8]]) -> [ByteBuffer] {
+        parts.map { ByteBuffer(bytes: $0) }
+    }
+
+    static func word(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    static func idWord(_ id: StreamID) -> [UInt8] {
+        var bytes: [UInt8] = []
+        id.appendASCII(to: &bytes)
+        return bytes
+    }
+
+    /// `XCLAIM key group consumer 0 id... TIME t RETRYCOUNT n FORCE JUSTID`: on replay, makes these entries pending
+    /// for `consumer` with exactly this delivery time and count, whoever owned them and whether or not they were
+    /// pending (FORCE), without touching the count otherwise (JUSTID).
+    static func pinnedDeliveryEffect(key: [UInt8], group: [UInt8], consumer: [UInt8], ids: [StreamID],
+                                     deliveryTime: Int64, deliveryCount: UInt64) -> [ByteBuffer] {
+        var parts: [[UInt8]] = [word("XCLAIM"), key, group, consumer, word("0")]
+        parts += ids.map(idWord)
+        parts += [word("TIME"), word(String(deliveryTime)), word("RETRYCOUNT"), word(String(deliveryCount)),
+                  word("FORCE"), word("JUSTID")]
+        return effect(parts)
+    }
+
+    // MARK: XREADGROUP ... CLAIM
+
+    /// CLAIM's argument: milliseconds, a non-negative integer.
+    static func parseClaimMinimumIdle(_ context: CommandContext, _ index: Int) throws -> Int64 {
+        try context.nonNegativeInteger(index, error: RedisError("ERR min-idle-time must be a positive integer"))
+    }
+
+    /// What one stream of a CLAIM read delivered.
+    struct ClaimingRead {
+        let read: GroupRead
+        var claimed: [ClaimedDelivery] = []
+        /// New entries (`>`), or the consumer's own history for an explicit ID.
+        var ids: [StreamID] = []
+        /// The group's read counter after the read (for the SETID effect).
+        var entriesRead: Int64?
+    }
+
+    /// XREADGROUP with CLAIM: for each `>` stream, idle pending entries first (longest idle first), then new
+    /// entries, all within one COUNT budget shared by every stream; each entry of such a stream is replied as
+    /// `[id, fields, idle-ms, previous-delivery-count]` (0 and 0 for new entries). A stream read by explicit ID
+    /// ignores CLAIM and is answered in the usual shape.
+    static func readGroupClaiming(_ context: CommandContext, _ request: ReadGroupRequest, minimumIdle: Int64,
+                                  timeout: Int64?) throws {
+        if try serveClaiming(context, request, minimumIdle: minimumIdle) { return }
+        guard let timeout else {
+            context.reply.nullArray()
+            return
+        }
+        // Woken by writes to the keys only: entries that age past min-idle-time while blocked do not wake it.
+        context.block(keys: request.reads.map(\.key), timeoutMilliseconds: timeout, retry: { context in
+            // A blocked command served later is logged to the append-only file as its request (replayed with the
+            // clock of that moment, which re-derives the same claims), so effects recorded by a retry are dropped
+            // rather than left for the client's next command.
+            defer { context.propagatedCommands.removeAll(keepingCapacity: true) }
+            do {
+                for read in request.reads { try requireGroup(context, key: read.key, group: request.group) }
+                return try serveClaiming(context, request, minimumIdle: minimumIdle)
+            } catch {
+                context.server.writeError(context, RedisError.from(error))
+                return true
+            }
+        }, onTimeout: { context in
+            context.reply.nullArray()
+        })
+    }
+
+    /// Performs the reads and writes the reply when any stream is served; returns false, writing nothing, otherwise.
+    private static func serveClaiming(_ context: CommandContext, _ request: ReadGroupRequest,
+                                      minimumIdle: Int64) throws -> Bool {
+        let now = context.nowMilliseconds
+        var budget: Int? = request.count > 0 ? request.count : nil
+        var results: [ClaimingRead] = []
+        for read in request.reads {
+            var result = ClaimingRead(read: read)
+            try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in
+                switch read.position {
+                case .history(let after):
+                    result.ids = try stream.readPendingHistory(group: request.group, consumer: request.consumer,
+                                                               after: after, count: request.count, nowMilliseconds: now)
+                case .newEntries:
+                    result.claimed = try stream.claimIdlePending(group: request.group, consumer: request.consumer,
+                                                                 minimumIdle: minimumIdle, limit: budget,
+                                                                 nowMilliseconds: now)
+                    if let left = budget { budget = left - result.claimed.count }
+                    if budget != 0 {
+                        result.ids = try stream.readNewEntries(group: request.group, consumer: request.consumer,
+                                                               count: budget ?? 0,
+                                                               noAcknowledgement: request.noAcknowledgement,
+                                                               nowMilliseconds: now) ?? []
+                        if let left = budget { budget = left - result.ids.count }
+                    }
+                    result.entriesRead = stream.group(named: request.group)?.entriesRead
+                }
+            }
+            if case .newEntries = read.position { propagateClaimingRead(context, request, result) }
+            results.append(result)
+        }
+        let served = results.filter { result in
+            if case .history = result.read.position { return true }
+            return !result.claimed.isEmpty || !result.ids.isEmpty
+        }
+        let changed = results.filter { !$0.claimed.isEmpty || !$0.ids.isEmpty }.count
+        if changed > 0 { noteGroupChange(context, changed) }
+        if served.isEmpty { return false }
+        let isMap = context.reply.version == .v3
+        if isMap { context.reply.mapHeader(served.count) } else { context.reply.arrayHeader(served.count) }
+        for result in served {
+            if !isMap { context.reply.arrayHeader(2) }
+            context.reply.bulkString(result.read.key)
+            _ = try context.database.streamGroups(result.read.key, nowMilliseconds: now) { stream in
+                if case .history = result.read.position {
+                    writeEntriesOrNil(stream, result.ids, to: &context.reply)
+                } else {
+                    writeClaimingEntries(stream, result, to: &context.reply)
+                }
+            }
+        }
+        return true
+    }
+
+    /// Claimed then new entries, each `[id, fields, idle-ms, previous-delivery-count]`.
+    private static func writeClaimingEntries(_ stream: Stream, _ result: ClaimingRead, to reply: inout RESPWriter) {
+        reply.arrayHeader(result.claimed.count + result.ids.count)
+        func write(_ id: StreamID, idle: Int64, previousCount: UInt64) {
+            reply.arrayHeader(4)
+            let written = stream.forEachEntry(from: id, to: id, limit: 1) { id, fields in
+                // writeEntry writes its own 2-element header; ours has 4, so write the parts here.
+                StreamCommands.writeID(id, to: &reply)
+                reply.arrayHeader(fields.count * 2)
+                for (field, value) in fields {
+                    StreamCommands.writeFieldValue(field, to: &reply)
+                    StreamCommands.writeFieldValue(value, to: &reply)
+                }
+            }
+            if written == 0 {
+                StreamCommands.writeID(id, to: &reply)
+                reply.nullArray()
+            }
+            reply.integer(idle)
+            reply.integer(Int64(clamping: previousCount))
+        }
+        for claimed in result.claimed {
+            write(claimed.id, idle: claimed.idleMilliseconds, previousCount: claimed.previousDeliveryCount)
+        }
+        for id in result.ids { write(id, idle: 0, previousCount: 0) }
+    }
+
+    /// The append-only file gets the read's effect rather than the request, since which entries were idle depends
+    /// on when it ran: each claimed entry re-delivered with its new count, the new entries delivered (unless
+    /// NOACK), the group moved past them, and the consumer created when nothing else would create it.
+    private static func propagateClaimingRead(_ context: CommandContext, _ request: ReadGroupRequest,
+                                              _ result: ClaimingRead) {
+        let key = result.read.key
+        let now = context.nowMilliseconds
+        if result.claimed.isEmpty && (result.ids.isEmpty || request.noAcknowledgement) {
+            context.propagate(effect([word("XGROUP"), word("CREATECONSUMER"), key, request.group, request.consumer]))
+        }
+        for claimed in result.claimed {
+            context.propagate(pinnedDeliveryEffect(key: key, group: request.group, consumer: request.consumer,
+                                                   ids: [claimed.id], deliveryTime: now,
+                                                   deliveryCount: claimed.deliveryCount))
+        }
+        guard let last = result.ids.last else { return }
+        if !request.noAcknowledgement {
+            context.propagate(pinnedDeliveryEffect(key: key, group: request.group, consumer: request.consumer,
+                                                   ids: result.ids, deliveryTime: now, deliveryCount: 1))
+        }
+        var setID: [[UInt8]] = [word("XGROUP"), word("SETID"), key, request.group, idWord(last)]
+        if let entriesRead = result.entriesRead { setID += [word("ENTRIESREAD"), word(String(entriesRead))] }
+        context.propagate(effect(setID))
+    }
+
+    // MARK: XNACK
+
+    /// `XNACK key group SILENT|FAIL|FATAL IDS numids id... [RETRYCOUNT n] [FORCE]`. Deterministic (no clock, no
+    /// choice), so the append-only file records the request as sent.
+    private static func xnack(_ context: CommandContext) throws {
+        let mode: ReleaseMode
+        if context.argument(3, is: "silent") {
+            mode = .silent
+        } else if context.argument(3, is: "fail") {
+            mode = .fail
+        } else if context.argument(3, is: "fatal") {
+            mode = .fatal
+        } else {
+            throw RedisError.syntax
+        }
+        guard context.argument(4, is: "ids") else { throw RedisError.syntax }
+        var index = 4
+        let ids = try parseIDsBlock(context, at: &index)
+        var retryCount: UInt64?
+        var force = false
+        while index < context.argumentCount {
+            if context.argument(index, is: "retrycount"), index + 1 < context.argumentCount {
+                let value = try context.integer(index + 1)
+                guard value >= 0 else { throw RedisError("ERR Invalid RETRYCOUNT value") }
+                retryCount = UInt64(value)
+                index += 2
+            } else if context.argument(index, is: "force") {
+                force = true
+                index += 1
+            } else {
+                throw RedisError.syntax
+            }
+        }
+        let key = context.bytes(1)
+        let group = context.bytes(2)
+        let released = try context.database.streamGroups(key, nowMilliseconds: context.nowMilliseconds) { stream -> Int? in
+            try? stream.release(group: group, ids: ids, mode: mode, retryCount: retryCount, force: force)
+        } ?? nil
+        guard let released else { throw noSuchKeyOrGroup(key, group: group) }
+        if released > 0 { noteGroupChange(context, released) }
+        context.reply.integer(Int64(released))
+    }
+}

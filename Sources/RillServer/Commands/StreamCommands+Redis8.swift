@@ -1,0 +1,161 @@
+import NIOCore
+import RillCore
+import RillProtocol
+
+/// Redis 8.6 idempotent production: XADD's IDMP / IDMPAUTO options, XCFGSET, and XIDMPRECORD (the internal command
+/// Redis 8.8 replays from its append-only file to restore a remembered pair; Rill logs it the same way).
+extension StreamCommands {
+    static let redis8Commands: [Command] = [
+        Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+                group: "stream", since: "8.6.0", summary: "Sets the IDMP configuration parameters for a stream.",
+                handler: xcfgset),
+        Command("xidmprecord", arity: 5, flags: [.write, .fast], keys: (1, 1, 1),
+                categories: ["write", "stream", "fast"], group: "stream", since: "8.8.0",
+                summary: "An internal command for setting IDMP metadata on an existing stream message.",
+                handler: xidmprecord),
+    ]
+
+    /// IDMP / IDMPAUTO as written in the request.
+    struct IdempotentAdd {
+        let producer: [UInt8]
+        /// nil for IDMPAUTO (derived from the fields once they are known).
+        let iid: [UInt8]?
+        /// Arguments the option occupies, dropped from the request logged to the append-only file.
+        let argumentRange: Range<Int>
+    }
+
+    /// The option with its iid known, ready to check and record.
+    struct ResolvedIdempotentAdd {
+        let producer: [UInt8]
+        let iid: [UInt8]
+        let argumentRange: Range<Int>
+        /// Index of the `*` ID argument.
+        let idIndex: Int
+    }
+
+    static let idempotencyRepeated = RedisError("ERR IDMP/IDMPAUTO specified multiple times")
+
+    /// Parses `IDMP pid iid` or `IDMPAUTO pid` at `index`; false when the word there is neither.
+    static func parseIdempotencyOption(_ context: CommandContext, _ index: inout Int,
+                                       into option: inout IdempotentAdd?) throws -> Bool {
+        let remaining = context.argumentCount - index - 1
+        if context.argument(index, is: "idmp") && remaining >= 2 {
+            guard option == nil else { throw idempotencyRepeated }
+            let producer = context.bytes(index + 1)
+            let iid = context.bytes(index + 2)
+            if producer.isEmpty { throw RedisError("ERR IDMP requires a non-empty producer ID") }
+            if iid.isEmpty { throw RedisError("ERR IDMP requires a non-empty idempotent ID") }
+            option = IdempotentAdd(producer: producer, iid: iid, argumentRange: index..<(index + 3))
+            index += 3
+            return true
+        }
+        if context.argument(index, is: "idmpauto") && remaining >= 1 {
+            guard option == nil else { throw idempotencyRepeated }
+            let producer = context.bytes(index + 1)
+            if producer.isEmpty { throw RedisError("ERR IDMPAUTO requires a non-empty producer ID") }
+            option = IdempotentAdd(producer: producer, iid: nil, argumentRange: index..<(index + 2))
+            index += 2
+            return true
+        }
+        return false
+    }
+
+    /// Checks the option against the ID (only `*` is allowed) and derives IDMPAUTO's iid from the fields.
+    static func resolveIdempotentAdd(_ context: CommandContext, _ add: IdempotentAdd, idSpec: StreamIDSpec,
+                                     firstField: Int) throws -> ResolvedIdempotentAdd {
+        guard case .automatic = idSpec else {
+            throw RedisError("ERR IDMP/IDMPAUTO can be used only with auto-generated IDs")
+        }
+        let iid = add.iid ?? Stream.automaticIdempotentID(
+            fieldsAndValues: (firstField..<context.argumentCount).map { context.bytes($0) })
+        return ResolvedIdempotentAdd(producer: add.producer, iid: iid, argumentRange: add.argumentRange,
+                                     idIndex: firstField - 1)
+    }
+
+    /// A new idempotent entry goes to the append-only file as the plain XADD with the ID it got, then the pair it
+    /// recorded (so IDMPAUTO's digest is not recomputed on replay). A duplicate is logged as sent: replayed, it
+    /// finds the same pair and only counts again.
+    static func propagateIdempotentAdd(_ context: CommandContext, _ add: ResolvedIdempotentAdd, id: StreamID) {
+        let idBytes = ConsumerGroupCommands.idWord(id)
+        context.propagate(
+            (0..<context.argumentCount).filter { !add.argumentRange.contains($0) }.map { index in
+                index == add.idIndex ? ByteBuffer(bytes: idBytes) : context.arguments[index]
+            })
+        context.propagate(ConsumerGroupCommands.effect([
+            ConsumerGroupCommands.word("XIDMPRECORD"), context.bytes(1), add.producer, add.iid, idBytes,
+        ]))
+    }
+
+    // MARK: XCFGSET
+
+    private static func xcfgset(_ context: CommandContext) throws {
+        var duration: Int64?
+        var maxSize: Int64?
+        var index = 2
+        if context.argumentCount == 2 {
+            throw RedisError("ERR At least one parameter must be specified: IDMP-DURATION or IDMP-MAXSIZE")
+        }
+        while index < context.argumentCount {
+            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+            if context.argument(index, is: "idmp-duration") {
+                let value = try context.integer(index + 1)
+                guard StreamIdempotency.durationRange.contains(value) else {
+                    throw RedisError("ERR IDMP-DURATION must be between 1 and 86400 seconds")
+                }
+                duration = value
+            } else if context.argument(index, is: "idmp-maxsize") {
+                let value = try context.integer(index + 1)
+                guard StreamIdempotency.maxSizeRange.contains(value) else {
+                    throw RedisError("ERR IDMP-MAXSIZE must be between 1 and 10000 entries")
+                }
+                maxSize = value
+            } else {
+                throw RedisError.syntax
+            }
+            index += 2
+        }
+        let key = context.bytes(1)
+        let found = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
+            stream.configureIdempotency(durationSeconds: duration, maxSize: maxSize)
+        }
+        guard found != nil else { throw RedisError.noSuchKey }
+        context.reply.simpleString("OK".utf8)
+        context.keyModified(key)
+    }
+
+    // MARK: XIDMPRECORD
+
+    private static func xidmprecord(_ context: CommandContext) throws {
+        let key = context.bytes(1)
+        let producer = context.bytes(2)
+        let iid = context.bytes(3)
+        if producer.isEmpty || iid.isEmpty { throw RedisError("ERR producer ID and idempotent ID must not be empty") }
+        let entryID = try parseID(context, 4, strict: true)
+        let recorded = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream -> Bool in
+            guard stream.containsEntry(withID: entryID) else {
+                throw RedisError("ERR the stream ID does not refer to an existing entry")
+            }
+            return stream.recordIdempotentEntry(producer: producer, iid: iid, entryID: entryID,
+                                                nowMilliseconds: context.nowMilliseconds)
+        }
+        guard let recorded else { throw RedisError.noSuchKey }
+        guard recorded else { throw RedisError("ERR the producer ID and idempotent ID already refer to another entry") }
+        context.reply.simpleString("OK".utf8)
+        context.keyModified(key)
+    }
+
+    // MARK: XINFO STREAM
+
+    /// The idempotency fields XINFO STREAM adds after `recorded-first-entry-id` for a stream that uses them.
+    static func idempotencyInfoFieldCount(_ info: IdempotencyInfo?) -> Int { info == nil ? 0 : 6 }
+
+    static func writeIdempotencyInfo(_ info: IdempotencyInfo?, to reply: inout RESPWriter) {
+        guard let info else { return }
+        reply.bulkString("idmp-duration"); reply.integer(info.durationSeconds)
+        reply.bulkString("idmp-maxsize"); reply.integer(info.maxSize)
+        reply.bulkString("pids-tracked"); reply.integer(Int64(info.producersTracked))
+        reply.bulkString("iids-tracked"); reply.integer(Int64(info.iidsTracked))
+        reply.bulkString("iids-added"); reply.integer(Int64(clamping: info.iidsAdded))
+        reply.bulkString("iids-duplicates"); reply.integer(Int64(clamping: info.iidsDuplicates))
+    }
+}
