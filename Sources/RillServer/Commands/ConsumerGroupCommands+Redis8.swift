@@ -68,10 +68,6 @@ extension ConsumerGroupCommands {
         }
         // Woken by writes to the keys only: entries that age past min-idle-time while blocked do not wake it.
         context.block(keys: request.reads.map(\.key), timeoutMilliseconds: timeout, retry: { context in
-            // A blocked command served later is logged to the append-only file as its request (replayed with the
-            // clock of that moment, which re-derives the same claims), so effects recorded by a retry are dropped
-            // rather than left for the client's next command.
-            defer { context.propagatedCommands.removeAll(keepingCapacity: true) }
             do {
                 for read in request.reads { try requireGroup(context, key: read.key, group: request.group) }
                 return try serveClaiming(context, request, minimumIdle: minimumIdle)

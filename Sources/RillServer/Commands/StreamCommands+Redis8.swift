@@ -9,7 +9,7 @@ extension StreamCommands {
         Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
                 group: "stream", since: "8.6.0", summary: "Sets the IDMP configuration parameters for a stream.",
                 handler: xcfgset),
-        Command("xidmprecord", arity: 5, flags: [.write, .fast], keys: (1, 1, 1),
+        Command("xidmprecord", arity: 5, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
                 categories: ["write", "stream", "fast"], group: "stream", since: "8.8.0",
                 summary: "An internal command for setting IDMP metadata on an existing stream message.",
                 handler: xidmprecord),
@@ -20,17 +20,12 @@ extension StreamCommands {
         let producer: [UInt8]
         /// nil for IDMPAUTO (derived from the fields once they are known).
         let iid: [UInt8]?
-        /// Arguments the option occupies, dropped from the request logged to the append-only file.
-        let argumentRange: Range<Int>
     }
 
     /// The option with its iid known, ready to check and record.
     struct ResolvedIdempotentAdd {
         let producer: [UInt8]
         let iid: [UInt8]
-        let argumentRange: Range<Int>
-        /// Index of the `*` ID argument.
-        let idIndex: Int
     }
 
     static let idempotencyRepeated = RedisError("ERR IDMP/IDMPAUTO specified multiple times")
@@ -45,7 +40,7 @@ extension StreamCommands {
             let iid = context.bytes(index + 2)
             if producer.isEmpty { throw RedisError("ERR IDMP requires a non-empty producer ID") }
             if iid.isEmpty { throw RedisError("ERR IDMP requires a non-empty idempotent ID") }
-            option = IdempotentAdd(producer: producer, iid: iid, argumentRange: index..<(index + 3))
+            option = IdempotentAdd(producer: producer, iid: iid)
             index += 3
             return true
         }
@@ -53,7 +48,7 @@ extension StreamCommands {
             guard option == nil else { throw idempotencyRepeated }
             let producer = context.bytes(index + 1)
             if producer.isEmpty { throw RedisError("ERR IDMPAUTO requires a non-empty producer ID") }
-            option = IdempotentAdd(producer: producer, iid: nil, argumentRange: index..<(index + 2))
+            option = IdempotentAdd(producer: producer, iid: nil)
             index += 2
             return true
         }
@@ -68,22 +63,17 @@ extension StreamCommands {
         }
         let iid = add.iid ?? Stream.automaticIdempotentID(
             fieldsAndValues: (firstField..<context.argumentCount).map { context.bytes($0) })
-        return ResolvedIdempotentAdd(producer: add.producer, iid: iid, argumentRange: add.argumentRange,
-                                     idIndex: firstField - 1)
+        return ResolvedIdempotentAdd(producer: add.producer, iid: iid)
     }
 
-    /// A new idempotent entry goes to the append-only file as the plain XADD with the ID it got, then the pair it
-    /// recorded (so IDMPAUTO's digest is not recomputed on replay). A duplicate is logged as sent: replayed, it
-    /// finds the same pair and only counts again.
-    static func propagateIdempotentAdd(_ context: CommandContext, _ add: ResolvedIdempotentAdd, id: StreamID) {
-        let idBytes = ConsumerGroupCommands.idWord(id)
-        context.propagate(
-            (0..<context.argumentCount).filter { !add.argumentRange.contains($0) }.map { index in
-                index == add.idIndex ? ByteBuffer(bytes: idBytes) : context.arguments[index]
-            })
-        context.propagate(ConsumerGroupCommands.effect([
-            ConsumerGroupCommands.word("XIDMPRECORD"), context.bytes(1), add.producer, add.iid, idBytes,
-        ]))
+    /// A new idempotent entry goes to the append-only file as its plain XADD effect followed by the pair it
+    /// recorded (so IDMPAUTO's digest is not recomputed on replay), as Redis 8.8 logs it.
+    static func idempotencyRecordEffect(_ context: CommandContext, _ add: ResolvedIdempotentAdd,
+                                        id: StreamID) -> [ByteBuffer] {
+        ConsumerGroupCommands.effect([
+            ConsumerGroupCommands.word("XIDMPRECORD"), context.bytes(1), add.producer, add.iid,
+            ConsumerGroupCommands.idWord(id),
+        ])
     }
 
     // MARK: XCFGSET

@@ -197,6 +197,7 @@ enum StreamCommands {
         let arguments = context.arguments
         let limits = nodeLimits(context)
         let now = UInt64(max(0, context.nowMilliseconds))
+        var duplicate = false
         let added = try context.database.streamModify(
             key, nowMilliseconds: context.nowMilliseconds, creatingWith: noMakeStream ? nil : { Stream() }
         ) { stream -> StreamID in
@@ -204,6 +205,7 @@ enum StreamCommands {
                let original = stream.idempotentEntryID(producer: idempotency.producer, iid: idempotency.iid,
                                                        nowMilliseconds: context.nowMilliseconds) {
                 stream.countIdempotentDuplicate()
+                duplicate = true
                 return original
             }
             let id = try scratch.withUnsafeBytes { all in
@@ -226,7 +228,6 @@ enum StreamCommands {
             if let idempotency {
                 stream.recordIdempotentEntry(producer: idempotency.producer, iid: idempotency.iid, entryID: id,
                                              nowMilliseconds: context.nowMilliseconds)
-                propagateIdempotentAdd(context, idempotency, id: id)
             }
             return id
         }
@@ -236,6 +237,11 @@ enum StreamCommands {
             return
         }
         writeID(added, to: &context.reply)
+        if duplicate {
+            // Only IDMP's duplicate counter moved; replaying a `*` XADD could add an entry once the pair is gone.
+            context.propagate(effects: [])
+            return
+        }
         context.keyModified(key)
         // A server-chosen ID or an approximate trim would replay differently: record what happened instead.
         var explicitID = false
@@ -244,6 +250,7 @@ enum StreamCommands {
             context.propagate(xaddEffect(context, key: key, noMakeStream: noMakeStream, options: options,
                                          id: added, firstField: firstField))
         }
+        if let idempotency { context.propagate(idempotencyRecordEffect(context, idempotency, id: added)) }
     }
 
     /// `XADD key [NOMKSTREAM] [MAXLEN|MINID = threshold [policy]] id field value ...` as it ran.
