@@ -44,36 +44,12 @@ extension ServerState {
         log.stopBackgroundSync()
     }
 
-    /// Start-up with `appendonly yes`: replays the append-only file when it exists (the snapshot is then ignored,
-    /// as in Redis); otherwise loads the snapshot and starts the file with its keys as RESTORE commands. Then opens
-    /// the file for appending. Returns false (after logging why) when the server must not start.
-    func startAppendOnlyFile() -> Bool {
-        let path = configuration.appendOnlyPath
-        let existed = FileManager.default.fileExists(atPath: path)
-        if existed {
-            guard replayAppendOnlyFile(path: path) else { return false }
-        } else if !loadSnapshotAtStartup() {
-            return false
-        }
-        do {
-            let log = try AppendOnlyLog(path: path, directory: configuration.appendOnlyDirectory)
-            if !existed {
-                log.appendKeyspace(keyspace, nowMilliseconds: Clock.milliseconds(), limits: streamNodeLimits)
-            }
-            try log.flush(fsync: true)
-            appendOnlyLog = log
-            if configuration.appendFsync == "everysec" { log.startBackgroundSync(logger: logger) }
-            return true
-        } catch {
-            logger.warning("\(error). Exiting.")
-            return false
-        }
-    }
-
     /// Runs every command of the file through the executor as a client of its own, with the recorded clock and
     /// node limits. An incomplete last command (or a MULTI without its EXEC) is cut off when `aof-load-truncated`
-    /// allows it; any other damage refuses the start with the offset and the reason.
-    private func replayAppendOnlyFile(path: String) -> Bool {
+    /// allows it and this is the last file loaded (only the file being written when the process died can end
+    /// mid-command); any other damage refuses the start with the offset and the reason.
+    func replayAppendOnlyFile(path: String, isLastFile: Bool) -> Bool {
+        let allowTruncatedTail = isLastFile && configuration.appendOnlyLoadTruncated
         let started = Clock.monotonicNanoseconds()
         guard let data = FileManager.default.contents(atPath: path) else {
             logger.warning("Fatal error: can't open the append log file \(path) for reading. Exiting.")
@@ -82,7 +58,7 @@ extension ServerState {
         let bytes = [UInt8](data)
         let parsed: AppendOnlyFileParseResult
         do {
-            parsed = try AppendOnlyFileReader.parse(bytes, allowTruncatedTail: configuration.appendOnlyLoadTruncated)
+            parsed = try AppendOnlyFileReader.parse(bytes, allowTruncatedTail: allowTruncatedTail)
         } catch {
             switch error.kind {
             case .truncated:
@@ -137,7 +113,7 @@ extension ServerState {
             }
         }
         if client.transaction != nil {
-            guard configuration.appendOnlyLoadTruncated else {
+            guard allowTruncatedTail else {
                 logger.warning("Unexpected end of file reading the append only file \(path): MULTI at offset \(multiOffset) without EXEC. Set 'aof-load-truncated' to yes to drop it.")
                 return false
             }

@@ -16,6 +16,7 @@ extension ServerState {
         let now = Clock.milliseconds()
         dirty += Int64(keyspace.removeExpiredKeys(nowMilliseconds: now))
         sampleOperations(now: now)
+        startBackgroundJobsIfDue(now: now)
         checkSavePoints(now: now)
         let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
         if timeout > 0 {
