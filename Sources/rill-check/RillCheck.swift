@@ -23,16 +23,21 @@ struct RillCheck: ParsableCommand {
     var file: String
 
     func run() throws {
-        let bytes = try readFile(file)
-        let kind = PersistenceFileKind.detect(leadingBytes: Array(bytes.prefix(8)), fileName: file)
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            print("\(file): can't open the file")
+            throw ExitCode.failure
+        }
+        let leadingBytes = [UInt8](handle.readData(ofLength: SnapshotFormat.magic.count))
+        handle.closeFile()
         var problems: [Problem] = []
-        switch kind {
+        // A snapshot is streamed by its reader; the other kinds are small enough to check in memory.
+        switch PersistenceFileKind.detect(leadingBytes: leadingBytes, fileName: file) {
         case .snapshot:
             problems = checkSnapshot(file).map { [$0] } ?? []
         case .appendOnlyFile:
-            problems = checkAppendOnlyFile(file, bytes).map { [$0] } ?? []
+            problems = checkAppendOnlyFile(file, try readFile(file)).map { [$0] } ?? []
         case .manifest:
-            problems = checkManifest(file, bytes)
+            problems = checkManifest(file, try readFile(file))
         }
         guard let problem = problems.first else { return }
         guard fix else { throw ExitCode.failure }
@@ -82,12 +87,14 @@ struct RillCheck: ParsableCommand {
         var problems: [Problem] = []
         for entry in manifest.loadOrder {
             let filePath = directory.isEmpty ? entry.name : directory + "/" + entry.name
-            guard let fileBytes = try? readFile(filePath) else {
-                problems.append(Problem(path: filePath, repairedLength: nil, size: 0))
-                continue
+            var found: Problem?
+            if entry.type == .base {
+                found = checkSnapshot(filePath)
+            } else if let fileBytes = try? readFile(filePath) {
+                found = checkAppendOnlyFile(filePath, fileBytes)
+            } else {
+                found = Problem(path: filePath, repairedLength: nil, size: 0)
             }
-            let expected: PersistenceFileKind = entry.type == .base ? .snapshot : .appendOnlyFile
-            let found = expected == .snapshot ? checkSnapshot(filePath) : checkAppendOnlyFile(filePath, fileBytes)
             if var found {
                 found.isLastIncremental = entry == manifest.incrementals.last
                 problems.append(found)
