@@ -250,22 +250,24 @@ def test_rewrite_replies_and_scheduling_follow_redis(start_server, tmp_path):
 def test_sigkill_during_a_rewrite_keeps_every_acknowledged_write(start_server, tmp_path):
     server = start_aof(start_server, tmp_path, "--appendfsync", "always")
     client = client_of(server)
-    fill_big_keyspace(client, copies=150)
+    fill_big_keyspace(client, copies=200)  # writing its base takes about a second in a debug build
     manifest_before = manifest_entries(tmp_path)
     with StreamWorkload(server) as workload:
         time.sleep(0.1)
         assert client.bgrewriteaof() is True
-        time.sleep(0.2)
-        assert persistence_info(client)["aof_rewrite_in_progress"] == 1, "the rewrite must still be running"
-        # Writes switched to a new incremental file, already listed after the old ones.
+        # Writes switched to a new incremental file, already listed after the old ones, and keep landing there.
         assert manifest_entries(tmp_path) == manifest_before + [("appendonly.aof.2.incr.aof", 2, "i")]
+        new_incremental = os.path.join(aof_dir(tmp_path), "appendonly.aof.2.incr.aof")
+        while os.path.getsize(new_incremental) == 0:
+            time.sleep(0.005)
+        assert persistence_info(client)["aof_rewrite_in_progress"] == 1, "the rewrite must still be running"
         kill(server)
     assert len(workload.added) > 10
 
     restarted = start_aof(start_server, tmp_path)
     client = client_of(restarted)
     workload.assert_survived(client)
-    assert client.xlen("big:149") == 5000
+    assert client.xlen("big:199") == 5000
     # The half-written base of the killed rewrite is gone; the next rewrite installs normally.
     assert not [name for name in files_on_disk(tmp_path) if name.startswith("temp-")]
     assert client.bgrewriteaof() is True
