@@ -29,12 +29,19 @@ public enum SnapshotWriter {
     /// `path` is untouched.
     /// - Throws: `SnapshotError` with the failing system call and errno text.
     /// - Complexity: O(size of the keyspace).
+    /// - Parameter progress: called with the bytes written so far after each section (about every MiB).
     public static func write(
-        _ keyspace: Keyspace, toPath path: String, createdAtMilliseconds: Int64, producer: String
+        _ keyspace: Keyspace, toPath path: String, createdAtMilliseconds: Int64, producer: String,
+        progress: (_ bytesWritten: Int) -> Void = { _ in }
     ) throws(SnapshotError) -> SnapshotSummary {
         var summary = SnapshotSummary(keyCount: 0, byteCount: 0)
+        var written = 0
         try SnapshotFiles.writeAtomically(toPath: path) { emit in
-            summary = encode(keyspace, createdAtMilliseconds: createdAtMilliseconds, producer: producer, emit: emit)
+            summary = encode(keyspace, createdAtMilliseconds: createdAtMilliseconds, producer: producer) { chunk in
+                emit(chunk)
+                written += chunk.count
+                progress(written)
+            }
         }
         return summary
     }

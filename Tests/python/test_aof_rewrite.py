@@ -422,3 +422,20 @@ def test_failed_rewrite_keeps_every_file_and_the_next_one_succeeds(start_server,
     assert_only_listed_files(tmp_path)
     kill(restarted)
     assert client_of(start_aof(start_server, tmp_path)).xrange("s") == before
+
+
+def test_history_files_left_by_a_crash_are_deleted_at_start_up(start_server, tmp_path):
+    server = start_aof(start_server, tmp_path)
+    client_of(server).set("k", "v")
+    kill(server)
+    folder = aof_dir(tmp_path)
+    # A crash between installing a rewrite's manifest and deleting the files it replaced leaves them as history.
+    for name in ("appendonly.aof.0.incr.aof", "temp-1-1.rill"):
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(b"stale")
+    with open(os.path.join(folder, "appendonly.aof.manifest"), "a") as handle:
+        handle.write("file appendonly.aof.0.incr.aof seq 9 type h\n")
+    restarted = start_aof(start_server, tmp_path)
+    assert client_of(restarted).get("k") == b"v"
+    assert [entry[2] for entry in manifest_entries(tmp_path)] == ["b", "i"]
+    assert_only_listed_files(tmp_path)

@@ -229,9 +229,16 @@ extension ServerState {
         let producer = producerName
         appendOnlyRewrite.startedAt = startedAt
         appendOnlyRewrite.rewritesStarted += 1
+        let logger = self.logger
         let pause = runOnKeyspaceCopy({ copy in
-            Result { () throws(SnapshotError) -> SnapshotSummary in
-                try SnapshotWriter.write(copy, toPath: basePath, createdAtMilliseconds: startedAt, producer: producer)
+            var lastReport = Clock.monotonicNanoseconds()
+            return Result { () throws(SnapshotError) -> SnapshotSummary in
+                try SnapshotWriter.write(copy, toPath: basePath, createdAtMilliseconds: startedAt, producer: producer) { written in
+                    let now = Clock.monotonicNanoseconds()
+                    guard now - lastReport >= 1_000_000_000 else { return }
+                    lastReport = now
+                    logger.notice("Background AOF rewrite: \(written / 1_048_576) MB of \(base.name) written")
+                }
             }
         }, finished: { server, result in
             server.appendOnlyRewriteFinished(result, base: base, firstKeptSequence: firstKeptSequence, startedAt: startedAt)
