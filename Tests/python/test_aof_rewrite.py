@@ -258,11 +258,11 @@ def test_sigkill_during_a_rewrite_keeps_every_acknowledged_write(start_server, t
         # Writes switched to a new incremental file, already listed after the old ones, and keep landing there.
         assert manifest_entries(tmp_path) == manifest_before + [("appendonly.aof.2.incr.aof", 2, "i")]
         new_incremental = os.path.join(aof_dir(tmp_path), "appendonly.aof.2.incr.aof")
-        while os.path.getsize(new_incremental) == 0:
+        while os.path.getsize(new_incremental) < 1000:
             time.sleep(0.005)
         assert persistence_info(client)["aof_rewrite_in_progress"] == 1, "the rewrite must still be running"
         kill(server)
-    assert len(workload.added) > 10
+    assert len(workload.added) > 5
 
     restarted = start_aof(start_server, tmp_path)
     client = client_of(restarted)
