@@ -137,13 +137,13 @@ extension ServerState {
     private func readManifest() -> AppendOnlyManifest? {
         let path = configuration.appendOnlyManifestPath
         guard let data = FileManager.default.contents(atPath: path) else {
-            logger.warning("Fatal error: can't read the AOF manifest \(path). Exiting.")
+            logger.warning("Can't read the AOF manifest \(path)")
             return nil
         }
         do {
             return try AppendOnlyManifest.parse([UInt8](data))
         } catch {
-            logger.warning("Invalid AOF manifest \(path) at \(error). Exiting.")
+            logger.warning("Invalid AOF manifest \(path) at \(error)")
             return nil
         }
     }
@@ -177,6 +177,14 @@ extension ServerState {
     @discardableResult
     func startAppendOnlyRewrite() -> Bool {
         appendOnlyRewrite.scheduled = false
+        guard beginAppendOnlyRewrite() else {
+            appendOnlyRewrite.lastSucceeded = false
+            return false
+        }
+        return true
+    }
+
+    private func beginAppendOnlyRewrite() -> Bool {
         var manifest: AppendOnlyManifest
         if let current = appendOnlyRewrite.manifest {
             manifest = current
