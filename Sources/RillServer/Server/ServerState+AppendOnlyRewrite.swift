@@ -69,7 +69,10 @@ extension ServerState {
         let fileName = configuration.appendOnlyFileName
         var manifest: AppendOnlyManifest
         if FileManager.default.fileExists(atPath: manifestPath) {
-            guard let read = readManifest() else { return false }
+            guard let read = readManifest() else {
+                logger.warning("Can't load the append only files without their manifest. Exiting.")
+                return false
+            }
             manifest = read
             appendOnlyRewrite.manifest = manifest
             deleteHistoryFiles()
