@@ -61,8 +61,10 @@ extension ServerState {
             parsed = try AppendOnlyFileReader.parse(bytes, allowTruncatedTail: allowTruncatedTail)
         } catch {
             switch error.kind {
+            case .truncated where !isLastFile:
+                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset): only the last incremental file may end inside a command, so this one was damaged after it was complete. Restore it from a backup.")
             case .truncated:
-                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset). You can: 1) Make a backup of your AOF file, then use rill-check to fix it. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
+                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset). You can: 1) Make a backup of your AOF file, then use rill-check --fix to repair it. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
             case .corrupt:
                 logger.warning("Bad file format reading the append only file \(path) at offset \(error.offset): \(error.reason). Make a backup of your AOF file, then fix it by hand.")
             }
