@@ -212,7 +212,7 @@ def test_automatic_rewrite_triggers_and_shrinks_the_files(start_server, tmp_path
 def test_rewrite_replies_and_scheduling_follow_redis(start_server, tmp_path):
     server = start_aof(start_server, tmp_path)
     client = client_of(server)
-    fill_big_keyspace(client, copies=60)
+    fill_big_keyspace(client, copies=100)  # each background job then takes about half a second
     assert client.bgrewriteaof() is True
     with pytest.raises(redis.ResponseError, match="^Background append only file rewriting already in progress$"):
         client.bgrewriteaof()
