@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rill-server", targets: ["rill-server"]),
+        .executable(name: "rill-check", targets: ["rill-check"]),
         .library(name: "RillCore", targets: ["RillCore"]),
         .library(name: "RillProtocol", targets: ["RillProtocol"]),
         .library(name: "RillPersistence", targets: ["RillPersistence"]),
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The stream data model: ids, packed entry blocks, streams, the keyspace. No I/O.
@@ -53,6 +55,11 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .executableTarget(name: "rill-server", dependencies: ["RillServer"]),
+        // Checks snapshots, append-only files and manifests; repairs a truncated append-only file.
+        .executableTarget(
+            name: "rill-check",
+            dependencies: ["RillPersistence", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "RillCoreTests", dependencies: ["RillCore"]),
         .testTarget(
             name: "RillProtocolTests",

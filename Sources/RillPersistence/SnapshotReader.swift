@@ -55,10 +55,12 @@ public enum SnapshotReader {
     }
 
     /// Loads the snapshot at `path`, calling `progress` after each section.
+    /// - Parameter databaseCount: databases of the keyspace to build; nil to take the writer's count from the
+    ///   file (checking a file without a server configuration).
     /// - Throws: `SnapshotError` (an I/O error has no offset).
     /// - Complexity: O(file size).
     public static func load(
-        path: String, databaseCount: Int, nowMilliseconds: Int64?,
+        path: String, databaseCount: Int?, nowMilliseconds: Int64?,
         progress: (SnapshotLoadProgress) -> Void = { _ in }
     ) throws(SnapshotError) -> SnapshotLoadResult {
         let descriptor = open(path, O_RDONLY)
@@ -90,9 +92,13 @@ public enum SnapshotReader {
         }
     }
 
+    /// Largest writer database count believed when the count is taken from the file: every database is
+    /// allocated up front.
+    static let maxDatabasesTakenFromFile = 1 << 16
+
     /// The loader proper. `readUpTo(n)` returns the next n bytes, or fewer at the end of the input.
     private static func load(
-        totalBytes: Int, databaseCount: Int, nowMilliseconds: Int64?,
+        totalBytes: Int, databaseCount: Int?, nowMilliseconds: Int64?,
         progress: (SnapshotLoadProgress) -> Void,
         readUpTo: (Int) throws(SnapshotError) -> [UInt8]
     ) throws(SnapshotError) -> SnapshotLoadResult {
@@ -117,7 +123,8 @@ public enum SnapshotReader {
         fileChecksum.update(header)
         offset = SnapshotFormat.fileHeaderSize
 
-        var keyspace = Keyspace(databaseCount: databaseCount)
+        var databases = databaseCount ?? 1
+        var keyspace = Keyspace(databaseCount: databases)
         var createdAt: Int64 = 0
         var producer = ""
         var sawInfo = false
@@ -160,14 +167,22 @@ public enum SnapshotReader {
                         guard !sawInfo else { throw source.failure("second info section", at: 0) }
                         sawInfo = true
                         createdAt = Int64(truncatingIfNeeded: try source.varint())
-                        _ = try source.varint()  // databases of the writer: informative only
+                        let writerDatabasesOffset = source.offset
+                        let writerDatabases = try source.varint()
+                        if databaseCount == nil {
+                            guard (1...UInt64(maxDatabasesTakenFromFile)).contains(writerDatabases) else {
+                                throw source.failure("implausible database count \(writerDatabases)", at: writerDatabasesOffset)
+                            }
+                            databases = Int(writerDatabases)
+                            keyspace = Keyspace(databaseCount: databases)
+                        }
                         producer = String(decoding: try source.string(), as: UTF8.self)
                     case .keys:
                         let databaseOffset = source.offset
                         let database = try source.varint()
-                        guard database < UInt64(databaseCount) else {
+                        guard database < UInt64(databases) else {
                             throw source.failure(
-                                "key for database \(database) but the server has \(databaseCount) databases", at: databaseOffset)
+                                "key for database \(database) but the server has \(databases) databases", at: databaseOffset)
                         }
                         let records = try source.count()
                         for _ in 0..<records {

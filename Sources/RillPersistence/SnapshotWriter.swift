@@ -29,28 +29,19 @@ public enum SnapshotWriter {
     /// `path` is untouched.
     /// - Throws: `SnapshotError` with the failing system call and errno text.
     /// - Complexity: O(size of the keyspace).
+    /// - Parameter progress: called with the bytes written so far after each section (about every MiB).
     public static func write(
-        _ keyspace: Keyspace, toPath path: String, createdAtMilliseconds: Int64, producer: String
+        _ keyspace: Keyspace, toPath path: String, createdAtMilliseconds: Int64, producer: String,
+        progress: (_ bytesWritten: Int) -> Void = { _ in }
     ) throws(SnapshotError) -> SnapshotSummary {
-        let directory = SnapshotFiles.directory(of: path)
-        let temporary = SnapshotFiles.temporaryPath(in: directory)
-        let file = try OutputFile(creating: temporary)
-        var writeError: SnapshotError?
-        let summary = encode(keyspace, createdAtMilliseconds: createdAtMilliseconds, producer: producer) { chunk in
-            if writeError == nil {
-                do throws(SnapshotError) { try file.write(chunk) } catch { writeError = error }
+        var summary = SnapshotSummary(keyCount: 0, byteCount: 0)
+        var written = 0
+        try SnapshotFiles.writeAtomically(toPath: path) { emit in
+            summary = encode(keyspace, createdAtMilliseconds: createdAtMilliseconds, producer: producer) { chunk in
+                emit(chunk)
+                written += chunk.count
+                progress(written)
             }
-        }
-        do throws(SnapshotError) {
-            if let writeError { throw writeError }
-            try file.synchronise()
-            try file.close()
-            guard rename(temporary, path) == 0 else { throw SnapshotFiles.systemError("rename \(temporary) to \(path)") }
-            try SnapshotFiles.synchroniseDirectory(directory)
-        } catch {
-            file.closeQuietly()
-            unlink(temporary)
-            throw error
         }
         return summary
     }
@@ -141,6 +132,53 @@ public enum SnapshotFiles {
         return (directory == "" ? "" : directory + "/") + "temp-\(getpid())-\(number).rill"
     }
 
+    /// Writes the chunks `produce` hands to its argument to `path` atomically: a temporary file in the same
+    /// directory is written, fsynced and renamed over `path`, then the directory is fsynced. On failure the
+    /// temporary file is removed and `path` is untouched.
+    /// - Throws: `SnapshotError` with the failing system call and errno text.
+    public static func writeAtomically(
+        toPath path: String, _ produce: (_ emit: ([UInt8]) -> Void) -> Void
+    ) throws(SnapshotError) {
+        let folder = directory(of: path)
+        let temporary = temporaryPath(in: folder)
+        let file = try OutputFile(creating: temporary)
+        var writeError: SnapshotError?
+        produce { chunk in
+            if writeError == nil {
+                do throws(SnapshotError) { try file.write(chunk) } catch { writeError = error }
+            }
+        }
+        do throws(SnapshotError) {
+            if let writeError { throw writeError }
+            try file.synchronise()
+            try file.close()
+            guard rename(temporary, path) == 0 else { throw systemError("rename \(temporary) to \(path)") }
+            try synchroniseDirectory(folder)
+        } catch {
+            file.closeQuietly()
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates `path` empty (truncating it if it exists) and makes its directory entry durable.
+    public static func createEmptyFile(atPath path: String) throws(SnapshotError) {
+        let file = try OutputFile(creating: path)
+        do throws(SnapshotError) {
+            try file.synchronise()
+            try file.close()
+            try synchroniseDirectory(directory(of: path))
+        } catch {
+            file.closeQuietly()
+            throw error
+        }
+    }
+
+    /// Whether `name` is a temporary file left in a directory by an interrupted atomic write.
+    public static func isTemporaryFileName(_ name: String) -> Bool {
+        name.hasPrefix("temp-") && name.hasSuffix(".rill")
+    }
+
     /// The directory part of `path` ("." when it has none).
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
@@ -149,7 +187,7 @@ public enum SnapshotFiles {
     }
 
     /// fsync of a directory, so a rename inside it is durable.
-    static func synchroniseDirectory(_ directory: String) throws(SnapshotError) {
+    public static func synchroniseDirectory(_ directory: String) throws(SnapshotError) {
         let descriptor = open(directory, O_RDONLY)
         guard descriptor >= 0 else { throw systemError("open directory \(directory)") }
         defer { close(descriptor) }

@@ -12,6 +12,9 @@ struct ConfigurationTests {
         #expect(configuration.streamNodeMaxBytes == 4096)
         #expect(configuration.streamNodeMaxEntries == 100)
         #expect(configuration.protoMaxBulkLength == 512 * 1024 * 1024)
+        #expect(configuration.autoRewritePercentage == 100)
+        #expect(configuration.autoRewriteMinimumSize == 64 * 1024 * 1024)
+        #expect(configuration.appendOnlyManifestPath == "./appendonlydir/appendonly.aof.manifest")
     }
 
     @Test func commandLineOverridesTheFile() throws {

@@ -20,7 +20,11 @@ pytestmark = pytest.mark.rill_only
 
 
 def aof_path(directory):
-    return os.path.join(directory, "appendonlydir", "appendonly.aof")
+    """The incremental file being written: the last one the manifest lists."""
+    folder = os.path.join(directory, "appendonlydir")
+    with open(os.path.join(folder, "appendonly.aof.manifest")) as manifest:
+        incrementals = [line.split()[1] for line in manifest if line.rstrip().endswith("type i")]
+    return os.path.join(folder, incrementals[-1])
 
 
 def start_aof(start_server, directory, *extra):

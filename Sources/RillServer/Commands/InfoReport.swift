@@ -60,6 +60,7 @@ enum InfoReport {
             ]
         case "persistence":
             let snapshots = server.snapshots
+            let rewrite = server.appendOnlyRewrite
             let now = Clock.milliseconds()
             let currentSeconds = snapshots.backgroundSaveStartedAt.map { (now - $0) / 1000 } ?? -1
             lines = [
@@ -72,10 +73,25 @@ enum InfoReport {
                 "rdb_last_cow_size:0",
                 // Rill's stand-in for the fork pause: how long BGSAVE held the event loop copying the keyspace.
                 "rdb_last_bgsave_pause_usec:\(snapshots.lastCopyPauseMicroseconds)",
-                "aof_enabled:\(server.appendOnlyLog == nil ? 0 : 1)", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
-                "aof_last_rewrite_time_sec:-1", "aof_last_bgrewrite_status:ok",
+                "aof_enabled:\(server.appendOnlyLog == nil ? 0 : 1)",
+                "aof_rewrite_in_progress:\(rewrite.inProgress ? 1 : 0)",
+                "aof_rewrite_scheduled:\(rewrite.scheduled ? 1 : 0)",
+                "aof_last_rewrite_time_sec:\(rewrite.lastRewriteSeconds)",
+                "aof_current_rewrite_time_sec:\(rewrite.startedAt.map { (now - $0) / 1000 } ?? -1)",
+                "aof_last_bgrewrite_status:\(rewrite.lastSucceeded ? "ok" : "err")",
+                "aof_rewrites:\(rewrite.rewritesStarted)",
+                "aof_rewrites_consecutive_failures:\(rewrite.consecutiveFailures)",
                 "aof_last_write_status:\(server.appendOnlyWriteFailed ? "err" : "ok")",
+                "aof_last_cow_size:0",
+                // Rill's stand-in for the fork pause of the latest rewrite.
+                "aof_last_rewrite_pause_usec:\(rewrite.lastCopyPauseMicroseconds)",
             ]
+            if let log = server.appendOnlyLog {
+                lines += [
+                    "aof_current_size:\(server.appendOnlyCurrentSize)", "aof_base_size:\(rewrite.sizeAtLastRewrite)",
+                    "aof_pending_rewrite:\(rewrite.scheduled ? 1 : 0)", "aof_buffer_length:\(log.pendingByteCount)",
+                ]
+            }
         case "stats":
             let stats = server.stats
             let keyspaceStatistics = server.keyspace.statistics

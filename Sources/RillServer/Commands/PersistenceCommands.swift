@@ -3,7 +3,7 @@ import RillCore
 import RillPersistence
 import RillProtocol
 
-/// Snapshots (SAVE, BGSAVE, LASTSAVE) and single-key serialisation (DUMP, RESTORE).
+/// Snapshots (SAVE, BGSAVE, LASTSAVE), append-only rewriting (BGREWRITEAOF) and single-key serialisation (DUMP, RESTORE).
 enum PersistenceCommands {
     static let all: [Command] = [
         Command("save", arity: 1, flags: [.admin, .noScript, .noMulti], categories: ["admin", "slow", "dangerous"],
@@ -17,15 +17,35 @@ enum PersistenceCommands {
         },
         Command("bgsave", arity: -1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
                 group: "server", summary: "Asynchronously saves the database(s) to disk.") { context in
-            // SCHEDULE only matters when another kind of background job runs (an AOF rewrite in Redis); Rill has
-            // none, so it starts the save at once like plain BGSAVE.
             guard context.argumentCount == 1 || (context.argumentCount == 2 && context.argument(1, is: "schedule")) else {
                 throw RedisError.syntax
             }
-            guard context.server.startBackgroundSave() else {
+            let server = context.server
+            guard !server.snapshots.backgroundSaveInProgress else {
                 throw RedisError("ERR Background save already in progress")
             }
+            // One background job at a time, as Redis runs one child process; inside EXEC the copy would hold half
+            // of the transaction.
+            if server.appendOnlyRewrite.inProgress || server.executingTransaction {
+                guard context.argumentCount == 2 || server.executingTransaction else {
+                    throw RedisError("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
+                }
+                server.snapshots.backgroundSaveScheduled = true
+                context.reply.simpleString("Background saving scheduled")
+                return
+            }
+            server.startBackgroundSave()
             context.reply.simpleString("Background saving started")
+        },
+        Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
+                group: "server", since: "1.0.0", summary: "Asynchronously rewrites the append-only file to disk.") { context in
+            switch context.server.requestAppendOnlyRewrite() {
+            case .started: context.reply.simpleString("Background append only file rewriting started")
+            case .scheduled: context.reply.simpleString("Background append only file rewriting scheduled")
+            case .alreadyInProgress: throw RedisError("ERR Background append only file rewriting already in progress")
+            case .failed:
+                throw RedisError("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+            }
         },
         Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "fast", "dangerous"],
                 group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { context in

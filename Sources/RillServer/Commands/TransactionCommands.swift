@@ -62,7 +62,11 @@ enum TransactionCommands {
         }
         let original = context.arguments
         server.appendOnlyLog?.beginTransaction()
-        defer { server.appendOnlyLog?.endTransaction() }
+        server.executingTransaction = true
+        defer {
+            server.executingTransaction = false
+            server.appendOnlyLog?.endTransaction()
+        }
         context.reply.arrayHeader(transaction.queued.count)
         for queued in transaction.queued {
             context.arguments = queued

@@ -66,8 +66,17 @@ public struct ServerConfiguration: Sendable {
         let name = values["appenddirname"] ?? "appendonlydir"
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
-    /// The append-only file: `appendOnlyDirectory` joined with `appendfilename`.
-    public var appendOnlyPath: String { appendOnlyDirectory + "/" + (values["appendfilename"] ?? "appendonly.aof") }
+    /// `appendfilename`: the stem of the manifest, base and incremental file names.
+    public var appendOnlyFileName: String { values["appendfilename"] ?? "appendonly.aof" }
+    /// The single append-only file of Rill versions before the manifest: `appendOnlyDirectory` joined with
+    /// `appendfilename`. Loaded (and then listed in a new manifest) when no manifest exists.
+    public var appendOnlyPath: String { appendOnlyDirectory + "/" + appendOnlyFileName }
+    /// The manifest listing the base and incremental files.
+    public var appendOnlyManifestPath: String { appendOnlyDirectory + "/" + appendOnlyFileName + ".manifest" }
+    /// `auto-aof-rewrite-percentage`: growth over the size after the last rewrite that triggers one; 0 = never.
+    public var autoRewritePercentage: Int { int("auto-aof-rewrite-percentage") }
+    /// `auto-aof-rewrite-min-size`: no automatic rewrite while the files are smaller than this.
+    public var autoRewriteMinimumSize: Int { int("auto-aof-rewrite-min-size") }
 
     /// `maxmemory`: used memory above which writes that grow memory are refused; 0 = no limit.
     public var maxMemoryBytes: Int { int("maxmemory") }
@@ -168,6 +177,10 @@ public struct ConfigDirective: Sendable {
                         defaultValue: "reject", mutable: true),
         ConfigDirective(name: "metrics-port", kind: .integer(0...65535), defaultValue: "0", mutable: false),
         ConfigDirective(name: "metrics-max-streams", kind: .integer(0...Int(Int32.max)), defaultValue: "1000",
+                        mutable: true),
+        ConfigDirective(name: "auto-aof-rewrite-percentage", kind: .integer(0...Int(Int32.max)), defaultValue: "100",
+                        mutable: true),
+        ConfigDirective(name: "auto-aof-rewrite-min-size", kind: .memory(0...Int(Int64.max)), defaultValue: "67108864",
                         mutable: true),
     ]
 

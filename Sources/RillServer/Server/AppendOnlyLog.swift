@@ -65,19 +65,6 @@ final class AppendOnlyLog {
         }
     }
 
-    /// Appends the keyspace as RESTORE commands (absolute expiry), the starting point when the log is created for
-    /// data that already exists.
-    func appendKeyspace(_ keyspace: Keyspace) {
-        for index in 0..<keyspace.databaseCount {
-            keyspace[index].forEachEntry { key, value, deadline in
-                var arguments = [ByteBuffer(bytes: Array("RESTORE".utf8)), ByteBuffer(bytes: key),
-                                 ByteBuffer(string: String(deadline ?? 0)), ByteBuffer(bytes: DumpPayload.encode(value))]
-                if deadline != nil { arguments.append(ByteBuffer(string: "ABSTTL")) }
-                append(arguments, database: index)
-            }
-        }
-    }
-
     func beginTransaction() {
         inTransaction = true
         transactionOpened = false
@@ -103,6 +90,8 @@ final class AppendOnlyLog {
     }
 
     var hasPendingBytes: Bool { !pending.isEmpty }
+    /// Bytes encoded but not yet written (INFO aof_buffer_length).
+    var pendingByteCount: Int { pending.count }
 
     /// Writes the pending bytes; with `fsync` also forces them (and anything written before) to the disk.
     /// A transaction in progress is never cut: its bytes wait for EXEC's end.

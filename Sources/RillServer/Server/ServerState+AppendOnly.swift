@@ -54,38 +54,12 @@ extension ServerState {
         log.stopBackgroundSync()
     }
 
-    /// Start-up with `appendonly yes`: replays the append-only file when it exists (the snapshot is then ignored,
-    /// as in Redis); otherwise loads the snapshot and starts the file with its keys as RESTORE commands. Then opens
-    /// the file for appending. Returns false (after logging why) when the server must not start.
-    func startAppendOnlyFile() -> Bool {
-        let path = configuration.appendOnlyPath
-        let existed = FileManager.default.fileExists(atPath: path)
-        if existed {
-            guard replayAppendOnlyFile(path: path) else { return false }
-        } else if !loadSnapshotAtStartup() {
-            return false
-        }
-        do {
-            let log = try AppendOnlyLog(path: path, directory: configuration.appendOnlyDirectory)
-            if !existed {
-                log.appendKeyspace(keyspace)
-            }
-            try log.flush(fsync: true)
-            appendOnlyLog = log
-            keyspace.setRecordsExpiredKeys(true)
-            if configuration.appendFsync == "everysec" { log.startBackgroundSync(logger: logger) }
-            return true
-        } catch {
-            logger.warning("\(error). Exiting.")
-            return false
-        }
-    }
-
     /// Runs every command of the file through the executor as a client of its own, with expiry paused as Redis
-    /// does while loading (expirations are in the file as DEL commands). An incomplete last command (or a MULTI
-    /// without its EXEC) is cut off when `aof-load-truncated` allows it; any other damage refuses the start with the
-    /// offset and the reason.
-    private func replayAppendOnlyFile(path: String) -> Bool {
+    /// does while loading (expirations are in the file as DEL commands). An incomplete last command (or a MULTI without its EXEC) is cut off when `aof-load-truncated`
+    /// allows it and this is the last file loaded (only the file being written when the process died can end
+    /// mid-command); any other damage refuses the start with the offset and the reason.
+    func replayAppendOnlyFile(path: String, isLastFile: Bool) -> Bool {
+        let allowTruncatedTail = isLastFile && configuration.appendOnlyLoadTruncated
         let started = Clock.monotonicNanoseconds()
         guard let data = FileManager.default.contents(atPath: path) else {
             logger.warning("Fatal error: can't open the append log file \(path) for reading. Exiting.")
@@ -94,11 +68,13 @@ extension ServerState {
         let bytes = [UInt8](data)
         let parsed: AppendOnlyFileParseResult
         do {
-            parsed = try AppendOnlyFileReader.parse(bytes, allowTruncatedTail: configuration.appendOnlyLoadTruncated)
+            parsed = try AppendOnlyFileReader.parse(bytes, allowTruncatedTail: allowTruncatedTail)
         } catch {
             switch error.kind {
+            case .truncated where !isLastFile:
+                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset): only the last incremental file may end inside a command, so this one was damaged after it was complete. Restore it from a backup.")
             case .truncated:
-                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset). You can: 1) Make a backup of your AOF file, then use rill-check to fix it. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
+                logger.warning("Unexpected end of file reading the append only file \(path) at offset \(error.offset). You can: 1) Make a backup of your AOF file, then use rill-check --fix to repair it. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.")
             case .corrupt:
                 logger.warning("Bad file format reading the append only file \(path) at offset \(error.offset): \(error.reason). Make a backup of your AOF file, then fix it by hand.")
             }
@@ -126,6 +102,12 @@ extension ServerState {
                 multiOffset = command.offset
             }
             context.arguments = command.arguments.map { ByteBuffer(bytes: $0) }
+            // As Redis: a command this server does not know (a file from another program or version) would be
+            // skipped silently and the rest replayed to a different state, so the start is refused instead.
+            guard commands.lookup(context.arguments[0]) != nil else {
+                logger.warning("Unknown command '\(String(decoding: command.arguments[0].prefix(128), as: UTF8.self))' reading the append only file \(path) at offset \(command.offset). Exiting.")
+                return false
+            }
             execute(context)
             context.reply.buffer.clear()
             if index % 1024 == 0 {
@@ -137,7 +119,7 @@ extension ServerState {
             }
         }
         if client.transaction != nil {
-            guard configuration.appendOnlyLoadTruncated else {
+            guard allowTruncatedTail else {
                 logger.warning("Unexpected end of file reading the append only file \(path): MULTI at offset \(multiOffset) without EXEC. Set 'aof-load-truncated' to yes to drop it.")
                 return false
             }

@@ -9,6 +9,8 @@ public struct SnapshotState {
     public var lastSaveSeconds: Int64 = 0
     /// Unix milliseconds at which the running background save copied the keyspace; nil when none runs.
     public var backgroundSaveStartedAt: Int64?
+    /// BGSAVE SCHEDULE (or BGSAVE inside EXEC) while another background job ran: the cron starts it later.
+    public var backgroundSaveScheduled = false
     /// `dirty` when the running background save copied the keyspace: changes after it still need saving.
     var dirtyAtBackgroundSaveStart: Int64 = 0
     /// Whether the latest background (or foreground) save succeeded (rdb_last_bgsave_status); true before any.
@@ -58,34 +60,50 @@ extension ServerState {
         }
     }
 
-    /// BGSAVE: copies the keyspace value on the event loop (copy-on-write: O(databases) now, with each database's
-    /// tables copied by the first later write to it) and serialises the copy on a background thread.
+    /// BGSAVE: copies the keyspace value and serialises the copy on a background thread (`runOnKeyspaceCopy`).
     /// Returns false when a background save is already running.
     @discardableResult
     func startBackgroundSave() -> Bool {
         guard !snapshots.backgroundSaveInProgress else { return false }
-        let copyStarted = Clock.monotonicNanoseconds()
-        let copy = keyspace
-        let pause = Int64(Clock.monotonicNanoseconds() - copyStarted) / 1000
+        snapshots.backgroundSaveScheduled = false
         let startedAt = Clock.milliseconds()
         snapshots.backgroundSaveStartedAt = startedAt
         snapshots.dirtyAtBackgroundSaveStart = dirty
-        snapshots.lastCopyPauseMicroseconds = pause
         let path = configuration.snapshotPath
         let producer = producerName
-        let group = snapshots.backgroundSaveGroup
-        group.enter()
-        logger.notice("Background saving started (keyspace copied in \(pause) microseconds)")
-        let eventLoop = self.eventLoop
-        Thread.detachNewThread { [weak self] in
-            let result = Result { () throws(SnapshotError) -> SnapshotSummary in
+        let pause = runOnKeyspaceCopy(group: snapshots.backgroundSaveGroup, { copy in
+            Result { () throws(SnapshotError) -> SnapshotSummary in
                 try SnapshotWriter.write(copy, toPath: path, createdAtMilliseconds: startedAt, producer: producer)
             }
-            // Left here, not on the event loop: SHUTDOWN blocks the event loop waiting for the file to be complete.
-            group.leave()
-            eventLoop.execute { self?.backgroundSaveFinished(result, startedAt: startedAt) }
-        }
+        }, finished: { server, result in server.backgroundSaveFinished(result, startedAt: startedAt) })
+        snapshots.lastCopyPauseMicroseconds = pause
+        logger.notice("Background saving started (keyspace copied in \(pause) microseconds)")
         return true
+    }
+
+    /// The background half of BGSAVE and BGREWRITEAOF: copies the keyspace value on the event loop (copy-on-write:
+    /// O(databases) now, with each database's tables copied by the first later write to it), runs `work` on the
+    /// copy on a new thread, then `finished` with its outcome back on the event loop. `group`, when given, is
+    /// entered now and left as soon as `work` returns. Returns the microseconds the copy held the event loop.
+    func runOnKeyspaceCopy<Outcome>(
+        group: DispatchGroup? = nil, _ work: @escaping (Keyspace) -> Outcome,
+        finished: @escaping (ServerState, Outcome) -> Void
+    ) -> Int64 {
+        let copyStarted = Clock.monotonicNanoseconds()
+        let copy = keyspace
+        let pause = Int64(Clock.monotonicNanoseconds() - copyStarted) / 1000
+        group?.enter()
+        let eventLoop = self.eventLoop
+        Thread.detachNewThread { [weak self] in
+            let outcome = work(copy)
+            // Left here, not on the event loop: SHUTDOWN blocks the event loop waiting for the file to be complete.
+            group?.leave()
+            eventLoop.execute {
+                guard let self else { return }
+                finished(self, outcome)
+            }
+        }
+        return pause
     }
 
     private func backgroundSaveFinished(_ result: Result<SnapshotSummary, SnapshotError>, startedAt: Int64) {
@@ -110,7 +128,7 @@ extension ServerState {
     /// Called by the cron: starts a background save when a `save` point is reached (strictly more seconds than the
     /// point's, as Redis compares).
     func checkSavePoints(now: Int64) {
-        guard !snapshots.backgroundSaveInProgress, dirty > 0 else { return }
+        guard !backgroundJobInProgress, dirty > 0 else { return }
         let sinceLastSave = now / 1000 - snapshots.lastSaveSeconds
         let mayRetry = snapshots.lastSaveSucceeded
             || now - snapshots.lastFailedAttemptAt > SnapshotState.retryDelayMilliseconds
@@ -142,11 +160,21 @@ extension ServerState {
     func loadSnapshotAtStartup() -> Bool {
         let path = configuration.snapshotPath
         guard FileManager.default.fileExists(atPath: path) else { return true }
+        guard loadSnapshotFile(path: path, skippingExpiredKeys: true) else { return false }
+        snapshots.lastSaveSeconds = Clock.milliseconds() / 1000
+        return true
+    }
+
+    /// Replaces the keyspace with the snapshot at `path`, logging progress. Keys past their deadline are dropped
+    /// when `skippingExpiredKeys`; an append-only base keeps them, since the commands replayed after it run at
+    /// their recorded times and may still see them. Returns false (after logging why) when it cannot be loaded.
+    func loadSnapshotFile(path: String, skippingExpiredKeys: Bool) -> Bool {
         let started = Clock.monotonicNanoseconds()
         var lastReport = started
         do {
             let result = try SnapshotReader.load(
-                path: path, databaseCount: configuration.databases, nowMilliseconds: Clock.milliseconds()
+                path: path, databaseCount: configuration.databases,
+                nowMilliseconds: skippingExpiredKeys ? Clock.milliseconds() : nil
             ) { progress in
                 let now = Clock.monotonicNanoseconds()
                 guard now - lastReport >= 1_000_000_000 else { return }
@@ -159,8 +187,7 @@ extension ServerState {
             let megabytesPerSecond = seconds > 0 ? Double(result.byteCount) / 1_048_576 / seconds : 0
             logger.notice("Loading snapshot produced by \(result.producer), created at \(result.createdAtMilliseconds / 1000)")
             logger.notice("Done loading snapshot, keys loaded: \(result.keyCount - result.expiredKeysSkipped), keys expired: \(result.expiredKeysSkipped), stream entries: \(result.streamEntryCount).")
-            logger.notice("DB loaded from disk: \(String(format: "%.3f", seconds)) seconds (\(String(format: "%.1f", megabytesPerSecond)) MB/s)")
-            snapshots.lastSaveSeconds = Clock.milliseconds() / 1000
+            logger.notice("DB loaded from disk (\(path)): \(String(format: "%.3f", seconds)) seconds (\(String(format: "%.1f", megabytesPerSecond)) MB/s)")
             return true
         } catch {
             logger.warning("Fatal error loading the DB (\(path)): \(error). Exiting.")

@@ -45,6 +45,10 @@ public final class ServerState {
     var connectionsAwaitingAppendOnlyWrite: [ConnectionHandler] = []
     /// Replaying the append-only file: blocking commands time out at once and no key expires.
     var loadingAppendOnlyFile = false
+    /// The manifest of the append-only files and the state of BGREWRITEAOF (INFO persistence fields).
+    public var appendOnlyRewrite = AppendOnlyRewriteState()
+    /// Inside EXEC: BGSAVE and BGREWRITEAOF are scheduled instead of copying a half-applied transaction.
+    var executingTransaction = false
     /// Whether the latest write to the append-only file failed (INFO aof_last_write_status); false before any.
     var appendOnlyWriteFailed = false
     /// Writes since start-up, never reset (unlike `dirty`): tells whether a command changed anything.

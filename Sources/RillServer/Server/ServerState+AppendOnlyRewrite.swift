@@ -1,0 +1,395 @@
+import Foundation
+import Logging
+import RillCore
+import RillPersistence
+
+/// The multi-part append-only file (see AppendOnlyManifest.swift) and its rewriting, as INFO persistence reports
+/// it.
+public struct AppendOnlyRewriteState {
+    /// The manifest on disk; nil before one was read or written.
+    var manifest: AppendOnlyManifest?
+    /// Unix milliseconds at which the running rewrite copied the keyspace; nil when none runs.
+    public var startedAt: Int64?
+    /// BGREWRITEAOF arrived while a background save ran (or inside EXEC): the cron starts it later.
+    public var scheduled = false
+    /// Whole seconds the latest rewrite took; -1 before any (aof_last_rewrite_time_sec).
+    public var lastRewriteSeconds: Int64 = -1
+    /// Whether the latest rewrite succeeded (aof_last_bgrewrite_status); true before any.
+    public var lastSucceeded = true
+    /// Rewrites started since start-up (aof_rewrites).
+    public var rewritesStarted: Int64 = 0
+    /// Failed rewrites since the last successful one (aof_rewrites_consecutive_failures).
+    public var consecutiveFailures: Int64 = 0
+    /// Microseconds the event loop was paused copying the keyspace for the latest rewrite.
+    public var lastCopyPauseMicroseconds: Int64 = 0
+    /// Bytes of the base and of every incremental file except the one being written.
+    var closedFilesSize: Int64 = 0
+    /// Total size when the last rewrite finished, or after loading at start-up (aof_base_size): automatic
+    /// rewrites measure growth against it.
+    public var sizeAtLastRewrite: Int64 = 0
+    /// Unix milliseconds before which automatic rewrites wait after failures.
+    var automaticRetryNotBefore: Int64 = 0
+
+    public var inProgress: Bool { startedAt != nil }
+
+    /// First wait of automatic rewrites after a failure, doubled per consecutive failure up to an hour, so a full
+    /// disk does not get a new incremental file every cron tick.
+    static let firstRetryDelayMilliseconds: Int64 = 60_000
+    static let longestRetryDelayMilliseconds: Int64 = 3_600_000
+}
+
+/// What BGREWRITEAOF got.
+enum AppendOnlyRewriteRequest {
+    case started, scheduled, alreadyInProgress, failed
+}
+
+extension ServerState {
+    /// A background save or rewrite is running: like Redis' single child process, only one at a time.
+    var backgroundJobInProgress: Bool { snapshots.backgroundSaveInProgress || appendOnlyRewrite.inProgress }
+
+    private var appendOnlyDirectory: String { configuration.appendOnlyDirectory }
+
+    private func appendOnlyFilePath(_ name: String) -> String { appendOnlyDirectory + "/" + name }
+
+    // MARK: Start-up
+
+    /// Start-up with `appendonly yes`: loads the files the manifest lists (the snapshot is then ignored, as in
+    /// Redis). Without a manifest, a single append-only file of an older Rill is loaded and listed as the first
+    /// incremental file; with neither, the snapshot is loaded and becomes the first base. Then opens the last
+    /// incremental file for appending. Returns false (after logging why) when the server must not start.
+    func startAppendOnlyFile() -> Bool {
+        do {
+            try FileManager.default.createDirectory(atPath: appendOnlyDirectory, withIntermediateDirectories: true)
+        } catch {
+            logger.warning("Can't create the append only directory \(appendOnlyDirectory): \(error). Exiting.")
+            return false
+        }
+        removeLeftoverTemporaryFiles()
+        let manifestPath = configuration.appendOnlyManifestPath
+        let fileName = configuration.appendOnlyFileName
+        var manifest: AppendOnlyManifest
+        if FileManager.default.fileExists(atPath: manifestPath) {
+            guard let read = readManifest() else {
+                logger.warning("Can't load the append only files without their manifest. Exiting.")
+                return false
+            }
+            manifest = read
+            appendOnlyRewrite.manifest = manifest
+            deleteHistoryFiles()
+            manifest = appendOnlyRewrite.manifest ?? manifest
+            guard loadAppendOnlyFiles(manifest) else { return false }
+        } else if FileManager.default.fileExists(atPath: configuration.appendOnlyPath) {
+            logger.notice("No manifest: loading \(configuration.appendOnlyPath) as the only incremental file")
+            guard replayAppendOnlyFile(path: configuration.appendOnlyPath, isLastFile: true) else { return false }
+            manifest = AppendOnlyManifest(incrementals: [.init(name: fileName, sequence: 1, type: .incremental)])
+            guard installManifest(manifest) else { return false }
+        } else {
+            guard loadSnapshotAtStartup() else { return false }
+            let base = AppendOnlyManifest.Entry(
+                name: AppendOnlyManifest.baseFileName(appendFileName: fileName, sequence: 1), sequence: 1, type: .base)
+            logger.notice("Creating AOF base file \(base.name) on server start")
+            do {
+                _ = try SnapshotWriter.write(keyspace, toPath: appendOnlyFilePath(base.name),
+                                             createdAtMilliseconds: Clock.milliseconds(), producer: producerName)
+            } catch {
+                logger.warning("Can't write the AOF base file \(base.name): \(error). Exiting.")
+                return false
+            }
+            manifest = AppendOnlyManifest(base: base)
+        }
+        if manifest.incrementals.isEmpty {
+            // A manifest left by BGREWRITEAOF under `appendonly no`, or the base just created: writes need a file.
+            guard let (entry, log) = openNewIncrementalFile(after: manifest) else { return false }
+            manifest.incrementals.append(entry)
+            guard installManifest(manifest) else { return false }
+            logger.notice("Creating AOF incr file \(entry.name) on server start")
+            appendOnlyLog = log
+        } else {
+            // Only the last incremental file is ever written; a crash cannot have left bytes in the others.
+            let last = manifest.incrementals[manifest.incrementals.count - 1]
+            do {
+                appendOnlyLog = try AppendOnlyLog(path: appendOnlyFilePath(last.name), directory: appendOnlyDirectory)
+            } catch {
+                logger.warning("\(error). Exiting.")
+                return false
+            }
+        }
+        appendOnlyRewrite.manifest = manifest
+        appendOnlyRewrite.closedFilesSize = closedFilesSize(of: manifest)
+        appendOnlyRewrite.sizeAtLastRewrite = appendOnlyCurrentSize
+        // From now on keys found expired are written to the file as DEL (the replay itself pauses expiry).
+        keyspace.setRecordsExpiredKeys(true)
+        if configuration.appendFsync == "everysec" { appendOnlyLog?.startBackgroundSync(logger: logger) }
+        return true
+    }
+
+    /// The base, then every incremental file in manifest order; only the last may end mid-command.
+    private func loadAppendOnlyFiles(_ manifest: AppendOnlyManifest) -> Bool {
+        let started = Clock.monotonicNanoseconds()
+        if let base = manifest.base {
+            guard loadSnapshotFile(path: appendOnlyFilePath(base.name), skippingExpiredKeys: false) else { return false }
+            logger.notice("DB loaded from base file \(base.name)")
+        }
+        for (index, entry) in manifest.incrementals.enumerated() {
+            let isLast = index == manifest.incrementals.count - 1
+            guard replayAppendOnlyFile(path: appendOnlyFilePath(entry.name), isLastFile: isLast) else { return false }
+        }
+        let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
+        logger.notice("DB loaded from append only file: \(manifest.loadOrder.count) files, \(String(format: "%.3f", seconds)) seconds")
+        return true
+    }
+
+    private func readManifest() -> AppendOnlyManifest? {
+        let path = configuration.appendOnlyManifestPath
+        guard let data = FileManager.default.contents(atPath: path) else {
+            logger.warning("Can't read the AOF manifest \(path)")
+            return nil
+        }
+        do {
+            return try AppendOnlyManifest.parse([UInt8](data))
+        } catch {
+            logger.warning("Invalid AOF manifest \(path) at \(error)")
+            return nil
+        }
+    }
+
+    /// Temporary files of atomic writes interrupted by a crash (a rewrite's base, a manifest) are garbage.
+    private func removeLeftoverTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: appendOnlyDirectory)) ?? []
+        for name in names where SnapshotFiles.isTemporaryFileName(name) {
+            logger.notice("Removing the leftover temporary file \(name) from an interrupted rewrite")
+            unlink(appendOnlyFilePath(name))
+        }
+    }
+
+    // MARK: Rewrite
+
+    /// BGREWRITEAOF: started at once, or scheduled when a background save runs or inside EXEC (whose later
+    /// commands must land in the same file as its earlier ones), as Redis does.
+    func requestAppendOnlyRewrite() -> AppendOnlyRewriteRequest {
+        if appendOnlyRewrite.inProgress { return .alreadyInProgress }
+        if snapshots.backgroundSaveInProgress || executingTransaction {
+            appendOnlyRewrite.scheduled = true
+            return .scheduled
+        }
+        return startAppendOnlyRewrite() ? .started : .failed
+    }
+
+    /// Switches writes to a new incremental file (listed in the manifest before anything else happens, so a crash
+    /// during the rewrite still loads the old base and every incremental file), copies the keyspace and writes
+    /// the new base from the copy on a background thread. `appendOnlyRewriteFinished` installs it. Returns false
+    /// (after logging why) when it could not start; nothing changed then.
+    @discardableResult
+    func startAppendOnlyRewrite() -> Bool {
+        appendOnlyRewrite.scheduled = false
+        guard beginAppendOnlyRewrite() else {
+            appendOnlyRewrite.lastSucceeded = false
+            return false
+        }
+        return true
+    }
+
+    private func beginAppendOnlyRewrite() -> Bool {
+        var manifest: AppendOnlyManifest
+        if let current = appendOnlyRewrite.manifest {
+            manifest = current
+        } else {
+            // `appendonly no`: a base for a later start with `appendonly yes`, replacing whatever files are there.
+            do {
+                try FileManager.default.createDirectory(atPath: appendOnlyDirectory, withIntermediateDirectories: true)
+            } catch {
+                logger.warning("Can't rewrite the append only file: can't create \(appendOnlyDirectory): \(error)")
+                return false
+            }
+            if FileManager.default.fileExists(atPath: configuration.appendOnlyManifestPath) {
+                guard let read = readManifest() else { return false }
+                manifest = read
+            } else {
+                manifest = AppendOnlyManifest()
+            }
+            appendOnlyRewrite.manifest = manifest
+        }
+        var firstKeptSequence: Int64?
+        if let log = appendOnlyLog {
+            do {
+                try log.flush(fsync: true)
+            } catch {
+                logger.warning("Can't rewrite the append only file: \(error)")
+                return false
+            }
+            guard let (entry, newLog) = openNewIncrementalFile(after: manifest) else { return false }
+            var switched = manifest
+            switched.incrementals.append(entry)
+            guard installManifest(switched) else {
+                unlink(newLog.path)
+                return false
+            }
+            logger.notice("Creating AOF incr file \(entry.name) on background rewrite")
+            appendOnlyRewrite.closedFilesSize += fileSize(log.path)
+            log.stopBackgroundSync()
+            appendOnlyLog = newLog
+            if configuration.appendFsync == "everysec" { newLog.startBackgroundSync(logger: logger) }
+            manifest = switched
+            appendOnlyRewrite.manifest = switched
+            firstKeptSequence = entry.sequence
+        }
+        let base = AppendOnlyManifest.Entry(
+            name: AppendOnlyManifest.baseFileName(appendFileName: configuration.appendOnlyFileName,
+                                                  sequence: manifest.nextBaseSequence),
+            sequence: manifest.nextBaseSequence, type: .base)
+        let basePath = appendOnlyFilePath(base.name)
+        let startedAt = Clock.milliseconds()
+        let producer = producerName
+        appendOnlyRewrite.startedAt = startedAt
+        appendOnlyRewrite.rewritesStarted += 1
+        let logger = self.logger
+        let pause = runOnKeyspaceCopy({ copy in
+            var lastReport = Clock.monotonicNanoseconds()
+            return Result { () throws(SnapshotError) -> SnapshotSummary in
+                try SnapshotWriter.write(copy, toPath: basePath, createdAtMilliseconds: startedAt, producer: producer) { written in
+                    let now = Clock.monotonicNanoseconds()
+                    guard now - lastReport >= 1_000_000_000 else { return }
+                    lastReport = now
+                    logger.notice("Background AOF rewrite: \(written / 1_048_576) MB of \(base.name) written")
+                }
+            }
+        }, finished: { server, result in
+            server.appendOnlyRewriteFinished(result, base: base, firstKeptSequence: firstKeptSequence, startedAt: startedAt)
+        })
+        appendOnlyRewrite.lastCopyPauseMicroseconds = pause
+        logger.notice("Background append only file rewriting started (keyspace copied in \(pause) microseconds)")
+        return true
+    }
+
+    /// Installs the new base with the incremental files written since the rewrite started (the manifest's
+    /// rename is the commit point), then deletes the files it replaced.
+    private func appendOnlyRewriteFinished(
+        _ result: Result<SnapshotSummary, SnapshotError>, base: AppendOnlyManifest.Entry, firstKeptSequence: Int64?,
+        startedAt: Int64
+    ) {
+        let now = Clock.milliseconds()
+        appendOnlyRewrite.startedAt = nil
+        appendOnlyRewrite.lastRewriteSeconds = (now - startedAt) / 1000
+        let summary: SnapshotSummary
+        switch result {
+        case .success(let written):
+            summary = written
+        case .failure(let error):
+            appendOnlyRewriteFailed("Background AOF rewrite failed writing \(base.name): \(error)", now: now)
+            return
+        }
+        let current = appendOnlyRewrite.manifest ?? AppendOnlyManifest()
+        let kept = current.incrementals.filter { entry in firstKeptSequence.map { entry.sequence >= $0 } ?? false }
+        let replaced = (current.base.map { [$0] } ?? []) + current.incrementals.filter { !kept.contains($0) }
+        let installed = AppendOnlyManifest(
+            base: base, incrementals: kept,
+            history: current.history + replaced.map { .init(name: $0.name, sequence: $0.sequence, type: .history) })
+        guard installManifest(installed) else {
+            unlink(appendOnlyFilePath(base.name))
+            appendOnlyRewriteFailed("Background AOF rewrite could not install the new manifest", now: now)
+            return
+        }
+        logger.notice("Background AOF rewrite terminated with success: base \(base.name) (\(summary.keyCount) keys, \(summary.byteCount) bytes, \(now - startedAt) ms)")
+        appendOnlyRewrite.manifest = installed
+        deleteHistoryFiles()
+        appendOnlyRewrite.closedFilesSize = closedFilesSize(of: installed)
+        appendOnlyRewrite.sizeAtLastRewrite = appendOnlyCurrentSize
+        appendOnlyRewrite.lastSucceeded = true
+        appendOnlyRewrite.consecutiveFailures = 0
+        appendOnlyRewrite.automaticRetryNotBefore = 0
+        logger.notice("Background AOF rewrite finished successfully")
+    }
+
+    private func appendOnlyRewriteFailed(_ message: String, now: Int64) {
+        logger.warning("\(message)")
+        appendOnlyRewrite.lastSucceeded = false
+        appendOnlyRewrite.consecutiveFailures += 1
+        let doublings = min(appendOnlyRewrite.consecutiveFailures - 1, 6)
+        let delay = min(AppendOnlyRewriteState.firstRetryDelayMilliseconds << doublings,
+                        AppendOnlyRewriteState.longestRetryDelayMilliseconds)
+        appendOnlyRewrite.automaticRetryNotBefore = now + delay
+    }
+
+    /// Deletes the files the manifest lists as history, then drops them from it. A failure only leaves garbage
+    /// that the next start-up or rewrite retries.
+    private func deleteHistoryFiles() {
+        guard var manifest = appendOnlyRewrite.manifest, !manifest.history.isEmpty else { return }
+        for entry in manifest.history {
+            logger.notice("Removing the history file \(entry.name)")
+            if unlink(appendOnlyFilePath(entry.name)) != 0 && errno != ENOENT {
+                logger.warning("Can't remove \(entry.name): \(String(cString: strerror(errno)))")
+                return
+            }
+        }
+        manifest.history = []
+        if installManifest(manifest) { appendOnlyRewrite.manifest = manifest }
+    }
+
+    /// Creates the next incremental file empty and durable and opens it for appending.
+    private func openNewIncrementalFile(after manifest: AppendOnlyManifest) -> (AppendOnlyManifest.Entry, AppendOnlyLog)? {
+        let sequence = manifest.nextIncrementalSequence
+        let entry = AppendOnlyManifest.Entry(
+            name: AppendOnlyManifest.incrementalFileName(appendFileName: configuration.appendOnlyFileName,
+                                                         sequence: sequence),
+            sequence: sequence, type: .incremental)
+        let path = appendOnlyFilePath(entry.name)
+        do {
+            try SnapshotFiles.createEmptyFile(atPath: path)
+            return (entry, try AppendOnlyLog(path: path, directory: appendOnlyDirectory))
+        } catch {
+            logger.warning("Can't create the AOF incr file \(path): \(error)")
+            unlink(path)
+            return nil
+        }
+    }
+
+    private func installManifest(_ manifest: AppendOnlyManifest) -> Bool {
+        do {
+            try manifest.write(toPath: configuration.appendOnlyManifestPath)
+            return true
+        } catch {
+            logger.warning("Can't write the AOF manifest \(configuration.appendOnlyManifestPath): \(error)")
+            return false
+        }
+    }
+
+    // MARK: Sizes and the cron
+
+    private func fileSize(_ path: String) -> Int64 {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int64(status.st_size) : 0
+    }
+
+    private func closedFilesSize(of manifest: AppendOnlyManifest) -> Int64 {
+        manifest.loadOrder.dropLast(manifest.incrementals.isEmpty ? 0 : 1)
+            .reduce(0) { $0 + fileSize(appendOnlyFilePath($1.name)) }
+    }
+
+    /// Bytes of the base and every incremental file (aof_current_size).
+    var appendOnlyCurrentSize: Int64 {
+        appendOnlyRewrite.closedFilesSize + (appendOnlyLog.map { fileSize($0.path) } ?? 0)
+    }
+
+    /// Called by the cron: starts a scheduled rewrite or save once no background job runs, or an automatic
+    /// rewrite when the files grew by `auto-aof-rewrite-percentage` over their size after the last rewrite.
+    func startBackgroundJobsIfDue(now: Int64) {
+        guard !backgroundJobInProgress else { return }
+        if appendOnlyRewrite.scheduled {
+            startAppendOnlyRewrite()
+            return
+        }
+        if snapshots.backgroundSaveScheduled {
+            startBackgroundSave()
+            return
+        }
+        let percentage = Int64(configuration.autoRewritePercentage)
+        guard appendOnlyLog != nil, percentage > 0, now >= appendOnlyRewrite.automaticRetryNotBefore else { return }
+        let size = appendOnlyCurrentSize
+        guard size > Int64(configuration.autoRewriteMinimumSize) else { return }
+        let base = max(1, appendOnlyRewrite.sizeAtLastRewrite)
+        let growth = size * 100 / base - 100
+        guard growth >= percentage else { return }
+        logger.notice("Starting automatic rewriting of AOF on \(growth)% growth")
+        startAppendOnlyRewrite()
+    }
+}
