@@ -287,3 +287,11 @@ def wait_for_blocked_clients(r, expected, timeout=5.0):
             return
         assert time.monotonic() < deadline, f"blocked_clients stayed {count}, expected {expected}"
         time.sleep(0.01)
+
+
+def aof_path(directory):
+    """The incremental file being written: the last one the manifest lists."""
+    folder = os.path.join(directory, "appendonlydir")
+    with open(os.path.join(folder, "appendonly.aof.manifest")) as manifest:
+        incrementals = [line.split()[1] for line in manifest if line.rstrip().endswith("type i")]
+    return os.path.join(folder, incrementals[-1])

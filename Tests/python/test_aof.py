@@ -12,19 +12,11 @@ import time
 
 import pytest
 
-from support import free_port
+from support import aof_path, free_port
 from test_aof_effects import strip_fields
 from test_persistence import client_of, fill_keyspace, observe
 
 pytestmark = pytest.mark.rill_only
-
-
-def aof_path(directory):
-    """The incremental file being written: the last one the manifest lists."""
-    folder = os.path.join(directory, "appendonlydir")
-    with open(os.path.join(folder, "appendonly.aof.manifest")) as manifest:
-        incrementals = [line.split()[1] for line in manifest if line.rstrip().endswith("type i")]
-    return os.path.join(folder, incrementals[-1])
 
 
 def start_aof(start_server, directory, *extra):
@@ -215,6 +207,23 @@ def test_corruption_refuses_to_start_with_offset_and_reason(start_server, tmp_pa
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert f"at offset {offset}".encode() in output and b"expected '$'" in output
+
+
+def test_unknown_command_refuses_to_start_instead_of_being_skipped(start_server, tmp_path):
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    client.xadd("s", {"i": 1})
+    kill(first)
+    path = aof_path(tmp_path)
+    with open(path, "ab") as handle:
+        offset = handle.tell()
+        handle.write(b"*2\r\n$7\r\nNOSUCH1\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+    size = os.path.getsize(path)
+    process = run_to_exit(first.binary, tmp_path)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert b"Unknown command 'NOSUCH1'" in output and f"at offset {offset}".encode() in output
+    assert os.path.getsize(path) == size
 
 
 def test_appendonly_cannot_be_switched_at_runtime(r):

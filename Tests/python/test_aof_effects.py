@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from support import ServerProcess, wait_for_blocked_clients
+from support import ServerProcess, aof_path, wait_for_blocked_clients
 from test_persistence import client_of, plain_value
 
 pytestmark = pytest.mark.rill_only
@@ -24,10 +24,6 @@ DATABASES = (0, 2)
 NODE_LIMITS = ("--stream-node-max-entries", "10")
 # Timestamps (ms) for EXPIREAT/PXAT far in the future, fixed so both servers see the same ones.
 FAR_DEADLINE_MS = 4_102_444_800_000
-
-
-def aof_path(directory):
-    return os.path.join(directory, "appendonlydir", "appendonly.aof")
 
 
 def start_aof(start_server, directory):

@@ -10,6 +10,8 @@ import re
 import pytest
 import redis
 
+from support import aof_path
+
 pytestmark = pytest.mark.rill_only
 
 OOM = "command not allowed when used memory > 'maxmemory'."
@@ -170,7 +172,8 @@ def test_trim_acked_keeps_a_fast_producer_near_the_limit_without_losing_unacknow
     replayed = start_server("--appendonly", "yes", "--dir", str(tmp_path), "--save", "").client()
     assert replayed.xrange("jobs", "-", "+") == before
     assert replayed.xinfo_groups("jobs") == before_groups
-    aof = (tmp_path / "appendonlydir" / "appendonly.aof").read_bytes()
+    with open(aof_path(tmp_path), "rb") as file:
+        aof = file.read()
     assert re.search(rb"\*6\r\n\$5\r\nXTRIM\r\n\$4\r\njobs\r\n\$5\r\nMINID\r\n\$1\r\n=\r\n\$\d+\r\n\d+-\d+\r\n"
                      rb"\$5\r\nACKED\r\n", aof)
 
