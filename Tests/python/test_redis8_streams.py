@@ -576,18 +576,6 @@ def test_idempotency_pairs_still_expire_after_a_snapshot_restart(start_server, t
     assert client.xlen("s") == 3
 
 
-@pytest.mark.parametrize("option", ["MAXCOUNT", "MAXSIZE"])
-def test_read_caps_of_redis_8_10_are_refused(r, option):
-    # Not implemented (see README): refused as an unknown option rather than silently ignored.
-    r.xadd("s", {"f": "v"})
-    r.xgroup_create("s", "g", id="0")
-    with pytest.raises(redis.ResponseError, match="syntax error"):
-        unparsed(r, "XREAD", option, 1, "STREAMS", "s", "0")
-    with pytest.raises(redis.ResponseError, match="syntax error"):
-        unparsed(r, "XREADGROUP", "GROUP", "g", "c", option, 1, "STREAMS", "s", ">")
-    assert r.xinfo_groups("s")[0]["last-delivered-id"] == "0-0"
-
-
 def test_blocked_claim_read_served_later_replays_from_the_append_only_file(start_server, tmp_path):
     first = start_aof(start_server, tmp_path)
     client = client_of(first)

@@ -85,29 +85,58 @@ extension ConsumerGroupCommands {
                                       minimumIdle: Int64) throws -> Bool {
         let now = context.nowMilliseconds
         var budget: Int? = request.count > 0 ? request.count : nil
+        var caps = ReadReplyBudget(request.caps)
         var results: [ClaimingRead] = []
         for read in request.reads {
             var result = ClaimingRead(read: read)
+            var skipped = false
             try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in
+                if caps.isExhausted {
+                    skipped = true
+                    return
+                }
                 switch read.position {
                 case .history(let after):
+                    var count = request.count
+                    if caps.isActive, let start = after.next {
+                        let pending = try stream.pendingEntries(
+                            group: request.group, from: start, to: .max, count: caps.entryLimit(count: request.count),
+                            consumer: request.consumer, nowMilliseconds: now)
+                        let admitted = caps.admitHistory(pending.map(\.id), of: stream)
+                        if admitted == 0 && caps.isExhausted {
+                            skipped = true
+                            return
+                        }
+                        if admitted > 0 { count = admitted }
+                    }
                     result.ids = try stream.readPendingHistory(group: request.group, consumer: request.consumer,
-                                                               after: after, count: request.count, nowMilliseconds: now)
+                                                               after: after, count: count, nowMilliseconds: now)
                 case .newEntries:
+                    var claimLimit = budget
+                    var newLimit = budget
+                    if caps.isActive {
+                        guard let limits = try claimingAllowance(&caps, stream, request, minimumIdle: minimumIdle,
+                                                                 budget: budget, nowMilliseconds: now) else {
+                            skipped = true
+                            return
+                        }
+                        (claimLimit, newLimit) = limits
+                    }
                     result.claimed = try stream.claimIdlePending(group: request.group, consumer: request.consumer,
-                                                                 minimumIdle: minimumIdle, limit: budget,
+                                                                 minimumIdle: minimumIdle, limit: claimLimit,
                                                                  nowMilliseconds: now)
-                    if let left = budget { budget = left - result.claimed.count }
-                    if budget != 0 {
+                    if let left = newLimit { newLimit = left - result.claimed.count }
+                    if newLimit != 0 {
                         result.ids = try stream.readNewEntries(group: request.group, consumer: request.consumer,
-                                                               count: budget ?? 0,
+                                                               count: newLimit ?? 0,
                                                                noAcknowledgement: request.noAcknowledgement,
                                                                nowMilliseconds: now) ?? []
-                        if let left = budget { budget = left - result.ids.count }
                     }
+                    if let left = budget { budget = left - result.claimed.count - result.ids.count }
                     result.entriesRead = stream.group(named: request.group)?.entriesRead
                 }
             }
+            if skipped { break }
             if case .newEntries = read.position { propagateClaimingRead(context, request, result) }
             results.append(result)
         }
@@ -134,31 +163,62 @@ extension ConsumerGroupCommands {
         return true
     }
 
+    /// MAXCOUNT/MAXSIZE for one `>` stream of a CLAIM read: how many idle entries it may claim and how many new
+    /// ones it may read (nil: no limit), so that it delivers only what the reply carries; nil when the caps leave
+    /// the stream out. Which entries a claim takes depends on idle times, so it is found by claiming on a copy.
+    private static func claimingAllowance(_ caps: inout ReadReplyBudget, _ stream: Stream, _ request: ReadGroupRequest,
+                                          minimumIdle: Int64, budget: Int?,
+                                          nowMilliseconds now: Int64) throws -> (claim: Int?, new: Int?)? {
+        // COUNT already spent by earlier streams: nothing to claim or read here, as without the caps.
+        if budget == 0 { return (0, 0) }
+        let limit = caps.entryLimit(count: budget ?? 0)
+        var trial = stream
+        let claimable = try trial.claimIdlePending(group: request.group, consumer: request.consumer,
+                                                   minimumIdle: minimumIdle, limit: limit, nowMilliseconds: now)
+        var claimed = 0
+        for delivery in claimable {
+            guard caps.admit({ writeClaimingEntry(stream, delivery.id, idle: delivery.idleMilliseconds,
+                                                  previousCount: delivery.previousDeliveryCount, to: &$0) })
+            else { break }
+            claimed += 1
+        }
+        var new = 0
+        if !caps.isExhausted, let group = stream.group(named: request.group) {
+            // Claims neither move the group nor change entries, so new entries are measured on the stream itself.
+            new = caps.admitEntries(after: group.lastDeliveredID, limit: limit - claimed, of: stream)
+        }
+        if claimed + new == 0 { return caps.isExhausted ? nil : (budget, budget) }
+        return (claimed, claimed + new)
+    }
+
     /// Claimed then new entries, each `[id, fields, idle-ms, previous-delivery-count]`.
     private static func writeClaimingEntries(_ stream: Stream, _ result: ClaimingRead, to reply: inout RESPWriter) {
         reply.arrayHeader(result.claimed.count + result.ids.count)
-        func write(_ id: StreamID, idle: Int64, previousCount: UInt64) {
-            reply.arrayHeader(4)
-            let written = stream.forEachEntry(from: id, to: id, limit: 1) { id, fields in
-                // writeEntry writes its own 2-element header; ours has 4, so write the parts here.
-                StreamCommands.writeID(id, to: &reply)
-                reply.arrayHeader(fields.count * 2)
-                for (field, value) in fields {
-                    StreamCommands.writeFieldValue(field, to: &reply)
-                    StreamCommands.writeFieldValue(value, to: &reply)
-                }
-            }
-            if written == 0 {
-                StreamCommands.writeID(id, to: &reply)
-                reply.nullArray()
-            }
-            reply.integer(idle)
-            reply.integer(Int64(clamping: previousCount))
-        }
         for claimed in result.claimed {
-            write(claimed.id, idle: claimed.idleMilliseconds, previousCount: claimed.previousDeliveryCount)
+            writeClaimingEntry(stream, claimed.id, idle: claimed.idleMilliseconds,
+                               previousCount: claimed.previousDeliveryCount, to: &reply)
         }
-        for id in result.ids { write(id, idle: 0, previousCount: 0) }
+        for id in result.ids { writeClaimingEntry(stream, id, idle: 0, previousCount: 0, to: &reply) }
+    }
+
+    private static func writeClaimingEntry(_ stream: Stream, _ id: StreamID, idle: Int64, previousCount: UInt64,
+                                           to reply: inout RESPWriter) {
+        reply.arrayHeader(4)
+        let written = stream.forEachEntry(from: id, to: id, limit: 1) { id, fields in
+            // writeEntry writes its own 2-element header; ours has 4, so write the parts here.
+            StreamCommands.writeID(id, to: &reply)
+            reply.arrayHeader(fields.count * 2)
+            for (field, value) in fields {
+                StreamCommands.writeFieldValue(field, to: &reply)
+                StreamCommands.writeFieldValue(value, to: &reply)
+            }
+        }
+        if written == 0 {
+            StreamCommands.writeID(id, to: &reply)
+            reply.nullArray()
+        }
+        reply.integer(idle)
+        reply.integer(Int64(clamping: previousCount))
     }
 
     /// The append-only file gets the read's effect rather than the request, since which entries were idle depends

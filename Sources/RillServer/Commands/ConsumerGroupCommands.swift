@@ -273,6 +273,8 @@ enum ConsumerGroupCommands {
         let consumer: [UInt8]
         /// COUNT; 0 means no limit.
         let count: Int
+        /// MAXCOUNT and MAXSIZE (Redis 8.10).
+        let caps: ReadReplyCaps
         let noAcknowledgement: Bool
         let reads: [GroupRead]
     }
@@ -306,7 +308,7 @@ enum ConsumerGroupCommands {
             reads.append(GroupRead(key: key, position: position))
         }
 
-        let request = ReadGroupRequest(group: group, consumer: consumer, count: count,
+        let request = ReadGroupRequest(group: group, consumer: consumer, count: count, caps: options.caps,
                                        noAcknowledgement: noAcknowledgement, reads: reads)
         if let minimumIdle = options.claimMinimumIdle {
             return try readGroupClaiming(context, request, minimumIdle: minimumIdle, timeout: timeout)
@@ -347,17 +349,39 @@ enum ConsumerGroupCommands {
         let now = context.nowMilliseconds
         let isMap = context.reply.version == .v3
         let recordsEffects = context.recordsEffects
+        var budget = ReadReplyBudget(request.caps)
+        /// How many entries this stream may give (0: no limit); nil when the caps leave it out of the reply.
+        /// Found before reading, so that only entries the reply carries are delivered.
+        func allowance(_ read: GroupRead, in stream: Stream) throws -> Int? {
+            guard budget.isActive else { return request.count }
+            if budget.isExhausted { return nil }
+            let limit = budget.entryLimit(count: request.count)
+            let admitted: Int
+            switch read.position {
+            case .newEntries:
+                guard let group = stream.group(named: request.group) else { throw ConsumerGroupError.noSuchGroup }
+                admitted = budget.admitEntries(after: group.lastDeliveredID, limit: limit, of: stream)
+            case .history(let after):
+                guard let start = after.next else { return request.count }
+                let pending = try stream.pendingEntries(group: request.group, from: start, to: .max, count: limit,
+                                                        consumer: request.consumer, nowMilliseconds: now)
+                admitted = budget.admitHistory(pending.map(\.id), of: stream)
+            }
+            // Nothing admitted: either nothing to read (read as usual, for its side effects) or no room left.
+            if admitted == 0 { return budget.isExhausted ? nil : request.count }
+            return admitted
+        }
         /// Reads one stream of the request (nil: a `>` read with nothing new).
-        func perform(_ read: GroupRead, on stream: inout Stream) throws -> [StreamID]? {
+        func perform(_ read: GroupRead, on stream: inout Stream, count: Int) throws -> [StreamID]? {
             let consumersBefore = recordsEffects ? stream.group(named: request.group)?.consumerCount ?? 0 : 0
             let ids: [StreamID]?
             switch read.position {
             case .newEntries:
-                ids = try stream.readNewEntries(group: request.group, consumer: request.consumer, count: request.count,
+                ids = try stream.readNewEntries(group: request.group, consumer: request.consumer, count: count,
                                                 noAcknowledgement: request.noAcknowledgement, nowMilliseconds: now)
             case .history(let after):
                 ids = try stream.readPendingHistory(group: request.group, consumer: request.consumer, after: after,
-                                                    count: request.count, nowMilliseconds: now)
+                                                    count: count, nowMilliseconds: now)
             }
             if recordsEffects {
                 let created = (stream.group(named: request.group)?.consumerCount ?? 0) > consumersBefore
@@ -390,7 +414,9 @@ enum ConsumerGroupCommands {
         if request.reads.count == 1 {
             let read = request.reads[0]
             let served = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream -> Bool in
-                guard let ids = try perform(read, on: &stream) else { return false }
+                // The first stream always has room: MAXCOUNT is at least 1 and MAXSIZE gives the first entry.
+                guard let count = try allowance(read, in: stream), let ids = try perform(read, on: &stream, count: count)
+                else { return false }
                 writeHeader(1)
                 write(read, ids, from: stream)
                 return true
@@ -403,9 +429,15 @@ enum ConsumerGroupCommands {
         var served: [(read: GroupRead, ids: [StreamID])] = []
         var delivered = 0
         for read in request.reads {
-            let ids = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in
-                try perform(read, on: &stream)
+            var skipped = false
+            let ids = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream -> [StreamID]? in
+                guard let count = try allowance(read, in: stream) else {
+                    skipped = true
+                    return nil
+                }
+                return try perform(read, on: &stream, count: count)
             } ?? nil
+            if skipped { break }
             guard let ids else { continue }
             if case .newEntries = read.position { delivered += 1 }
             served.append((read, ids))
@@ -447,8 +479,9 @@ enum ConsumerGroupCommands {
     }
 
     /// An array with, for each ID, its entry, or `[id, nil]` when the entry was deleted.
-    static func writeEntriesOrNil(_ stream: Stream, _ ids: [StreamID], to reply: inout RESPWriter) {
-        reply.arrayHeader(ids.count)
+    static func writeEntriesOrNil(_ stream: Stream, _ ids: [StreamID], to reply: inout RESPWriter,
+                                  header: Bool = true) {
+        if header { reply.arrayHeader(ids.count) }
         for id in ids {
             let written = stream.forEachEntry(from: id, to: id, limit: 1) { id, fields in
                 StreamCommands.writeEntry(id, fields, to: &reply)

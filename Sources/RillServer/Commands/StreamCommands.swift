@@ -534,10 +534,12 @@ enum StreamCommands {
     // MARK: XREAD
 
     /// The options XREAD and XREADGROUP share, parsed by one function as Redis does:
-    /// `[COUNT n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key ... id ...`.
+    /// `[COUNT n] [MAXCOUNT n] [MAXSIZE n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key ... id ...`.
     struct ReadOptions {
         /// COUNT; 0 means no limit.
         var count = 0
+        /// MAXCOUNT and MAXSIZE (Redis 8.10).
+        var caps = ReadReplyCaps()
         /// BLOCK in milliseconds (0 = forever); nil when not blocking.
         var timeout: Int64?
         var groupAndConsumer: (group: [UInt8], consumer: [UInt8])?
@@ -562,6 +564,12 @@ enum StreamCommands {
             } else if context.argument(index, is: "count"), remaining >= 1 {
                 options.count = Int(max(0, try context.integer(index + 1)))
                 index += 2
+            } else if context.argument(index, is: "maxcount"), remaining >= 1 {
+                options.caps.maximumEntries = try ReadReplyCaps.parseLimit(context, index + 1, option: "MAXCOUNT")
+                index += 2
+            } else if context.argument(index, is: "maxsize"), remaining >= 1 {
+                options.caps.maximumBytes = try ReadReplyCaps.parseLimit(context, index + 1, option: "MAXSIZE")
+                index += 2
             } else if context.argument(index, is: "streams"), remaining >= 1 {
                 streamsIndex = index + 1
                 break
@@ -585,6 +593,10 @@ enum StreamCommands {
             }
         }
         guard let streamsIndex else { throw RedisError.syntax }
+        // A total smaller than the per-stream COUNT would make COUNT meaningless: Redis refuses it.
+        if let maximumEntries = options.caps.maximumEntries, options.count > maximumEntries {
+            throw RedisError("ERR MAXCOUNT must be greater than or equal to COUNT")
+        }
         guard (context.argumentCount - streamsIndex) % 2 == 0 else {
             throw forGroup
                 ? RedisError("ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
@@ -597,7 +609,7 @@ enum StreamCommands {
 
     private static func xread(_ context: CommandContext) throws {
         let options = try parseReadOptions(context, forGroup: false)
-        let (count, timeout, streamsIndex) = (options.count, options.timeout, options.streamsIndex)
+        let (count, timeout, streamsIndex, caps) = (options.count, options.timeout, options.streamsIndex, options.caps)
         let streamCount = (context.argumentCount - streamsIndex) / 2
         var reads: [StreamRead] = []
         reads.reserveCapacity(streamCount)
@@ -625,7 +637,7 @@ enum StreamCommands {
             reads.append(StreamRead(key: key, after: after, onlyLast: onlyLast))
         }
         let limit = count == 0 ? Int.max : count
-        if try serveRead(context, reads, limit: limit) { return }
+        if try serveRead(context, reads, limit: limit, caps: caps) { return }
         guard let timeout else {
             context.reply.nullArray()
             return
@@ -634,7 +646,7 @@ enum StreamCommands {
         let waiting = reads.map { StreamRead(key: $0.key, after: $0.after, onlyLast: false) }
         context.block(keys: waiting.map(\.key), timeoutMilliseconds: timeout, retry: { context in
             do {
-                return try serveRead(context, waiting, limit: limit)
+                return try serveRead(context, waiting, limit: limit, caps: caps)
             } catch {
                 context.server.writeError(context, RedisError.from(error))
                 return true
@@ -653,23 +665,31 @@ enum StreamCommands {
     }
 
     /// Writes the XREAD reply if any stream has entries after its id; returns false (writing nothing) otherwise.
-    private static func serveRead(_ context: CommandContext, _ reads: [StreamRead], limit: Int) throws -> Bool {
-        var ready: [(read: StreamRead, stream: Stream)] = []
+    private static func serveRead(_ context: CommandContext, _ reads: [StreamRead], limit: Int,
+                                  caps: ReadReplyCaps) throws -> Bool {
+        var ready: [(read: StreamRead, stream: Stream, limit: Int)] = []
+        var budget = ReadReplyBudget(caps)
         for read in reads {
             guard let stream = try context.database.streamGet(read.key, nowMilliseconds: context.nowMilliseconds),
                   stream.length > 0, stream.lastID > read.after else { continue }
-            ready.append((read, stream))
+            var streamLimit = read.onlyLast ? 1 : limit
+            if budget.isActive {
+                streamLimit = budget.admitEntries(after: read.after, limit: budget.entryLimit(count: streamLimit),
+                                                  of: stream)
+                // The caps are reached: this stream and every later one are left out.
+                if streamLimit == 0 { break }
+            }
+            ready.append((read, stream, streamLimit))
         }
         if ready.isEmpty { return false }
         // RESP3: a map of key to entries; RESP2: an array of [key, entries] pairs.
         let isMap = context.reply.version == .v3
         if isMap { context.reply.mapHeader(ready.count) } else { context.reply.arrayHeader(ready.count) }
-        for (read, stream) in ready {
+        for (read, stream, streamLimit) in ready {
             if !isMap { context.reply.arrayHeader(2) }
             context.reply.bulkString(read.key)
             let start = read.after.next ?? .max
-            writeEntries(stream, from: start, to: .max, reverse: false, limit: read.onlyLast ? 1 : limit,
-                         to: &context.reply)
+            writeEntries(stream, from: start, to: .max, reverse: false, limit: streamLimit, to: &context.reply)
         }
         return true
     }
