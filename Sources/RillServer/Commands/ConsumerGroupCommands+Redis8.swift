@@ -109,6 +109,7 @@ extension ConsumerGroupCommands {
                 }
             }
             if case .newEntries = read.position { propagateClaimingRead(context, request, result) }
+            applyGroupPolicy(context, key: read.key, group: request.group)
             results.append(result)
         }
         let served = results.filter { result in

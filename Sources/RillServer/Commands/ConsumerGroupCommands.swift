@@ -27,6 +27,7 @@ enum ConsumerGroupCommands {
                     Command("xgroup|delconsumer", arity: 5, flags: [.write], keys: (2, 2, 1),
                             categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
                             summary: "Deletes a consumer from a consumer group.") { try xgroup($0, .deleteConsumer) },
+                    policyCommand,
                     Command("xgroup|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.", handler: xgroupHelp),
@@ -395,6 +396,7 @@ enum ConsumerGroupCommands {
                 write(read, ids, from: stream)
                 return true
             } ?? false
+            applyGroupPolicy(context, key: read.key, group: request.group)
             if served, case .newEntries = read.position { noteGroupChange(context) }
             return served
         }
@@ -406,6 +408,7 @@ enum ConsumerGroupCommands {
             let ids = try context.database.streamGroups(read.key, nowMilliseconds: now) { stream in
                 try perform(read, on: &stream)
             } ?? nil
+            applyGroupPolicy(context, key: read.key, group: request.group)
             guard let ids else { continue }
             if case .newEntries = read.position { delivered += 1 }
             served.append((read, ids))
@@ -604,6 +607,7 @@ enum ConsumerGroupCommands {
             }
         }
         noteGroupChange(context)
+        applyGroupPolicy(context, key: key, group: group)
     }
 
     /// What XCLAIM and XAUTOCLAIM effects are computed against: the group before the claim.
@@ -709,6 +713,7 @@ enum ConsumerGroupCommands {
         }
         guard answered == true else { throw noSuchKeyOrGroup(key, group: group) }
         noteGroupChange(context)
+        applyGroupPolicy(context, key: key, group: group)
     }
 
     // MARK: XDELEX and XACKDEL

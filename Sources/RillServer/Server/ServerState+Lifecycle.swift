@@ -21,6 +21,7 @@ extension ServerState {
             writeAppendOnlyFile()
         }
         sampleOperations(now: now)
+        removeIdleConsumersIfDue(now: now)
         checkSavePoints(now: now)
         let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
         if timeout > 0 {
