@@ -18,10 +18,7 @@ struct GroupPolicyPersistenceTests {
     }
 
     static func roundTrip(_ stream: RillCore.Stream) throws -> RillCore.Stream {
-        guard case .stream(let copy) = try DumpPayload.decode(DumpPayload.encode(.stream(stream))) else {
-            throw SnapshotError(offset: 0, reason: "type changed")
-        }
-        return copy
+        try Redis8StreamPersistenceTests.roundTrip(stream)
     }
 
     @Test func policiesAndCountersRoundTrip() throws {
