@@ -2,6 +2,7 @@
 Rill server of its own, so they stay correct. Rill-only: they use XADD IDMP, XGROUP SETPOLICY, maxmemory policies
 and the metrics endpoint."""
 
+import re
 import subprocess
 import sys
 
@@ -60,3 +61,18 @@ def test_lag_alerts_read_the_metrics_endpoint(start_server):
         "ALERT dead-lettered jobs:images/resizers 1",
         "ALERT lag jobs:reports/renderers 250 > 100",
     ]
+
+
+@pytest.mark.parametrize("name, function", [
+    ("queue_producer_idempotent.py", "enqueue"),
+    ("queue_consumer_idempotent.py", "handle_once"),
+    ("queue_dead_letters.py", "run_worker"),
+    ("queue_backpressure.py", "enqueue_with_backpressure"),
+    ("queue_lag_alerts.py", "alerts"),
+])
+def test_the_readme_quotes_the_examples_as_they_are(name, function):
+    source = (EXAMPLES / name).read_text()
+    match = re.search(rf"^def {function}\(.*?(?=^\S)", source, re.S | re.M)
+    assert match, f"{function} not found in {name}"
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "```python\n" + match.group(0).rstrip() + "\n```" in readme
