@@ -223,3 +223,18 @@ def test_dead_letters_and_policies_survive_kill_and_restart(start_server, tmp_pa
     worker.xautoclaim("jobs", "workers", "w4", 0)
     assert [fields["source-id"] for _, fields in dead_letters(worker)] == ids
     assert group_info(worker)["dead-lettered"] == 3
+
+
+def test_policy_fields_in_resp3_and_through_dump_restore(server, r, r3):
+    entry_id = poisoned_queue(r, max_deliveries=1)
+    set_policy(r, "CONSUMER-IDLE-TIMEOUT", 90000)
+    r.xreadgroup("workers", "w1", {"jobs": ">"})
+    r.xclaim("jobs", "workers", "w2", 0, [entry_id])
+    [group] = r3.execute_command("XINFO", "GROUPS", "jobs")
+    assert {k: group[k] for k in ("max-deliveries", "dead-letter-key", "dead-lettered", "consumer-idle-timeout")} == {
+        "max-deliveries": 1, "dead-letter-key": "jobs:dead", "dead-lettered": 1, "consumer-idle-timeout": 90000}
+    binary = client_of(server)
+    binary.restore("copy", 0, binary.dump("jobs"))
+    info = group_info(r, key="copy")
+    assert (info["max-deliveries"], info["dead-letter-key"], info["dead-lettered"]) == (1, "jobs:dead", 1)
+
