@@ -89,6 +89,17 @@
 //               i64 LE  delivery time (0 after XNACK)
 //               varint  delivery count
 //
+//   Tag `0x04`, Rill's consumer-group work-queue policies (XGROUP SETPOLICY). Written after tag 0x01, only when
+//   some group has a policy or a non-zero dead-lettered counter:
+//
+//       varint  group count
+//       group × count:
+//           bytes   group name (a group of tag 0x01, each named once)
+//           u8      flags: bit 0 set when dead-lettering is on; other bits must be 0
+//           (bit 0 set) varint max-deliveries (>= 1), bytes dead-letter key
+//           varint  consumer-idle-timeout ms (0: off; <= 2^63-1)
+//           varint  dead-lettered count
+//
 //   Tag `0x01`, consumer groups (written when the stream has at least one group; the payload must be consumed
 //   exactly):
 //

@@ -43,6 +43,8 @@ extension ValueCodec {
             try decodeReleasedPending(from: &source, into: &stream, at: start)
         case .consumerGroups:
             try decodeConsumerGroups(from: &source, into: &stream)
+        case .groupPolicies:
+            try decodeGroupPolicies(from: &source, into: &stream, at: start)
         }
         guard source.isAtEnd else { throw source.failure("trailing bytes after stream extension \(tag.rawValue)") }
     }

@@ -144,6 +144,9 @@ enum ValueCodec {
         /// Pending entries released by XNACK (Redis 8.8), which have no owner; written after the consumer groups,
         /// only when some group has such entries.
         case releasedPending = 3
+        /// Rill's work-queue policies and dead-lettered counters (XGROUP SETPOLICY); written after tag 0x01, only
+        /// when some group has used them. See ValueCodec+WorkQueues.swift.
+        case groupPolicies = 4
     }
 
     static func typeCode(of value: RedisValue) -> TypeCode {
@@ -186,7 +189,7 @@ enum ValueCodec {
         }
         // A stream without groups has no extension, so its encoding is the same as before groups existed.
         let groups = stream.consumerGroups
-        let redis8Extensions = redis8StreamExtensions(stream)
+        let redis8Extensions = redis8StreamExtensions(stream) + workQueueStreamExtensions(stream)
         sink.varint((groups.isEmpty ? 0 : 1) + redis8Extensions.count)
         if !groups.isEmpty {
             sink.byte(StreamExtensionTag.consumerGroups.rawValue)
@@ -382,7 +385,7 @@ enum ValueCodec {
             switch known {
             case .consumerGroups:
                 try decodeConsumerGroups(from: &payload, into: &stream)
-            case .idempotency, .releasedPending:
+            case .idempotency, .releasedPending, .groupPolicies:
                 try decodeRedis8Extension(known, from: &payload, into: &stream, at: extensionStart)
             }
         }

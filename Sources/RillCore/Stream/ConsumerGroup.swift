@@ -56,6 +56,13 @@ public struct ConsumerGroup: Sendable {
     var freeSlots: [ConsumerSlot] = []
     /// Live slots in ascending consumer-name order (Redis iterates consumers in that order).
     var consumerOrder: [ConsumerSlot] = []
+    /// Rill's work-queue policy (XGROUP SETPOLICY): dead-lettering and idle-consumer removal, off by default.
+    public internal(set) var policy = GroupPolicy()
+    /// Entries moved to the dead-letter stream so far (`dead-lettered`).
+    public internal(set) var deadLetteredCount: UInt64 = 0
+    /// Pending IDs a delivery attempt found exhausted; the server moves them to the dead-letter stream in the same
+    /// event-loop step. Transient: never persisted, empty between commands.
+    var dueForDeadLetter: [StreamID] = []
 
     init(name: [UInt8], lastDeliveredID: StreamID, entriesRead: Int64?) {
         self.name = name
@@ -211,6 +218,7 @@ public struct ConsumerGroup: Sendable {
             problems.append("\(prefix): free slot list \(freeSlots) does not match empty slots \(emptySlots.sorted())")
         }
         if let entriesRead, entriesRead < 0 { problems.append("\(prefix): entries-read \(entriesRead)") }
+        problems += policy.problems.map { "\(prefix): \($0)" }
         return problems
     }
 

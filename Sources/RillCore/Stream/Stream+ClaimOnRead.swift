@@ -45,6 +45,7 @@ extension Stream {
             return true
         }
         for id in deleted { groupTable.groups[index].removePending(id) }
+        candidates.removeAll { groupTable.groups[index].holdForDeadLetter($0.id) }
         candidates.sort { $0.deliveryTime != $1.deliveryTime ? $0.deliveryTime < $1.deliveryTime : $0.id < $1.id }
         if let limit, candidates.count > limit { candidates.removeLast(candidates.count - limit) }
         var claimed: [ClaimedDelivery] = []

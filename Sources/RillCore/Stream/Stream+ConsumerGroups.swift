@@ -356,6 +356,8 @@ extension Stream {
             ids.append(id)
             return count <= 0 || ids.count < count
         }
+        // Exhausted entries (dead-letter policy) are not delivered again; the server moves them instead.
+        ids.removeAll { containsEntry(withID: $0) && groupTable.groups[index].holdForDeadLetter($0) }
         for id in ids where containsEntry(withID: id) {
             // The consumer's list only holds IDs of its group's PEL (invariant).
             let position = groupTable.groups[index].pending.position(of: id)!
@@ -473,6 +475,9 @@ extension Stream {
                 && nowMilliseconds &- groupTable.groups[index].pending[found].deliveryTime < minimumIdle {
                 continue
             }
+            // Only a redelivery can exhaust an entry: JUSTID hands out nothing (and is how effects replay), FORCE
+            // made a first delivery.
+            if !forced && !options.justID && groupTable.groups[index].holdForDeadLetter(id) { continue }
             groupTable.groups[index].assignPending(at: found, to: slot)
             groupTable.groups[index].pending[found].deliveryTime = deliveryTime
             if let retryCount = options.retryCount, retryCount >= 0 {
@@ -521,6 +526,7 @@ extension Stream {
             if minimumIdle > 0 && entry.consumer != .released && nowMilliseconds &- entry.deliveryTime < minimumIdle {
                 continue
             }
+            if !justID && groupTable.groups[index].holdForDeadLetter(entry.id) { continue }
             // Re-owning changes consumer lists only, so `position` in the group PEL stays valid.
             groupTable.groups[index].assignPending(at: position, to: slot)
             groupTable.groups[index].pending[position].deliveryTime = nowMilliseconds

@@ -138,6 +138,7 @@ extension ConsumerGroupCommands {
             }
             if skipped { break }
             if case .newEntries = read.position { propagateClaimingRead(context, request, result) }
+            applyGroupPolicy(context, key: read.key, group: request.group)
             results.append(result)
         }
         let served = results.filter { result in

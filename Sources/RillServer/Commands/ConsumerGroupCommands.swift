@@ -27,6 +27,7 @@ enum ConsumerGroupCommands {
                     Command("xgroup|delconsumer", arity: 5, flags: [.write], keys: (2, 2, 1),
                             categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
                             summary: "Deletes a consumer from a consumer group.") { try xgroup($0, .deleteConsumer) },
+                    policyCommand,
                     Command("xgroup|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.", handler: xgroupHelp),
@@ -421,6 +422,7 @@ enum ConsumerGroupCommands {
                 write(read, ids, from: stream)
                 return true
             } ?? false
+            applyGroupPolicy(context, key: read.key, group: request.group)
             if served, case .newEntries = read.position { noteGroupChange(context) }
             return served
         }
@@ -438,6 +440,7 @@ enum ConsumerGroupCommands {
                 return try perform(read, on: &stream, count: count)
             } ?? nil
             if skipped { break }
+            applyGroupPolicy(context, key: read.key, group: request.group)
             guard let ids else { continue }
             if case .newEntries = read.position { delivered += 1 }
             served.append((read, ids))
@@ -637,6 +640,7 @@ enum ConsumerGroupCommands {
             }
         }
         noteGroupChange(context)
+        applyGroupPolicy(context, key: key, group: group)
     }
 
     /// What XCLAIM and XAUTOCLAIM effects are computed against: the group before the claim.
@@ -742,6 +746,7 @@ enum ConsumerGroupCommands {
         }
         guard answered == true else { throw noSuchKeyOrGroup(key, group: group) }
         noteGroupChange(context)
+        applyGroupPolicy(context, key: key, group: group)
     }
 
     // MARK: XDELEX and XACKDEL

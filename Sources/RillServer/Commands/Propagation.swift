@@ -17,6 +17,9 @@ import RillCore
 //   past when the command runs deletes the key, recorded as DEL.
 // - Keys found past their deadline (lazily by any command, or by active expiry) are recorded as DEL where it
 //   happened; replay pauses expiry, as Redis does while loading.
+// - A dead-letter move (XGROUP SETPOLICY MAXDELIVERIES; after the delivery command's own effects): `XADD dlq <id>
+//   fields...`, `XACK key group id`, `XGROUP SETPOLICY key group DEADLETTERED <count>`; an idle consumer removed by
+//   a command or the cron: `XGROUP DELCONSUMER`. See ConsumerGroupCommands+Policy.swift.
 // - Several effects of one command are wrapped in MULTI/EXEC (unless EXEC already wraps them).
 //
 // Recorded as sent, because their result depends only on the data they find: DEL, UNLINK, RENAME, RENAMENX,

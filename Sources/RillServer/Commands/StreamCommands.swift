@@ -483,13 +483,15 @@ enum StreamCommands {
         else { throw RedisError.noSuchKey }
         context.reply.arrayHeader(stream.groupCount)
         for group in stream.consumerGroups {
-            context.reply.mapHeader(6)
+            let showsPolicy = ConsumerGroupCommands.showsPolicy(group)
+            context.reply.mapHeader(showsPolicy ? 10 : 6)
             context.reply.bulkString("name"); context.reply.bulkString(group.name)
             context.reply.bulkString("consumers"); context.reply.integer(Int64(group.consumerCount))
             context.reply.bulkString("pending"); context.reply.integer(Int64(group.pendingCount))
             context.reply.bulkString("last-delivered-id"); writeID(group.lastDeliveredID, to: &context.reply)
             context.reply.bulkString("entries-read"); writeOptional(group.entriesRead, to: &context.reply)
             context.reply.bulkString("lag"); writeOptional(stream.lag(of: group), to: &context.reply)
+            if showsPolicy { ConsumerGroupCommands.writePolicyFields(group, to: &context.reply) }
         }
     }
 

@@ -76,6 +76,10 @@ final class MetricsRegistry {
                 gauge("consumer_group_oldest_pending_idle", "milliseconds",
                       "Milliseconds since the lowest-id pending entry was last delivered; 0 when none is pending",
                       labels).set(oldestIdle)
+                registry.makeCounter(descriptor: MetricNameDescriptor(
+                    namespace: "rill", metricName: "consumer_group_dead_lettered", unitName: "total",
+                    helpText: "Entries moved to the group's dead-letter stream (XGROUP SETPOLICY MAXDELIVERIES)"),
+                    labels: labels).increment(by: Int64(clamping: group.deadLetteredCount))
             }
         }
         var text: [UInt8] = []

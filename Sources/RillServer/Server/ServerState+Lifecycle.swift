@@ -22,6 +22,7 @@ extension ServerState {
         }
         sampleOperations(now: now)
         startBackgroundJobsIfDue(now: now)
+        removeIdleConsumersIfDue(now: now)
         checkSavePoints(now: now)
         let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
         if timeout > 0 {

@@ -64,6 +64,8 @@ public final class ServerState {
     var exhaustedTrimState: (changes: Int64, dirty: Int64)?
     /// Latency histograms of the Prometheus endpoint; nil when `metrics-port` is 0.
     var metrics: MetricsRegistry?
+    /// When the cron last removed idle consumers (XGROUP SETPOLICY CONSUMER-IDLE-TIMEOUT), Unix ms.
+    var lastIdleConsumerSweep: Int64 = 0
     /// Called by SHUTDOWN once the reply is written.
     var shutdownHandler: () -> Void = {}
 
