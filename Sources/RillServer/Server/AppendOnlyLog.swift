@@ -123,7 +123,8 @@ final class AppendOnlyLog {
                 defer { needsSync = false }
                 return needsSync
             }
-            if (writing || wanted) && fsync(descriptor) != 0 {
+            // fdatasync, as Redis on Linux: the data and the size that reads of it need, without other metadata.
+            if (writing || wanted) && fdatasync(descriptor) != 0 {
                 throw AppendOnlyLogError("error fsyncing the append only file: \(String(cString: strerror(errno)))")
             }
         }
@@ -144,7 +145,7 @@ final class AppendOnlyLog {
                     return self.needsSync
                 }
                 guard let wanted else { return }
-                if wanted && fsync(descriptor) != 0 {
+                if wanted && fdatasync(descriptor) != 0 {
                     logger.warning("Error fsyncing the append only file: \(String(cString: strerror(errno)))")
                 }
             }
