@@ -4,26 +4,43 @@
     python3 examples/queue_consumer_idempotent.py --port 6379
 
 Delivery is at least once: a worker can finish a job and die before its XACK, and the job comes back (to it after a
-restart, or to another worker through XAUTOCLAIM). Recording "done" under the job's own key with SET NX, before the
-side effect is committed, turns the second delivery into a no-op that only acknowledges.
+restart, or to another worker through XAUTOCLAIM). Committing the side effect together with a "done" record under the
+job's own key, in one WATCH/MULTI/EXEC transaction, turns the second delivery into a no-op that only acknowledges; a
+worker dying anywhere leaves either both or neither.
 """
 import argparse
 
 import redis
 
 
-def charge(r, fields):
-    """The side effect that must not happen twice."""
-    r.incrby("balance", int(fields["amount"]))
+def charge(transaction, fields):
+    """The side effect that must not happen twice, queued in the caller's transaction."""
+    transaction.incrby("balance", int(fields["amount"]))
+
+
+def commit_once(r, stream, entry_id, fields):
+    """Commits the job's side effect and its "done" record atomically, unless a previous delivery did. Returns
+    whether this call committed them."""
+    done = f"done:{stream}:{entry_id}"
+    with r.pipeline() as transaction:
+        try:
+            transaction.watch(done)
+            if transaction.exists(done):
+                return False
+            transaction.multi()
+            transaction.set(done, 1, ex=7 * 24 * 3600)
+            charge(transaction, fields)
+            transaction.execute()
+            return True
+        except redis.WatchError:
+            return False  # another delivery of the same job committed it in between
 
 
 def handle_once(r, stream, group, entry_id, fields):
     """Do the job unless a previous delivery did it; acknowledge in every case. Returns whether it ran."""
-    first_time = r.set(f"done:{stream}:{entry_id}", 1, nx=True, ex=7 * 24 * 3600)
-    if first_time:
-        charge(r, fields)
+    ran = commit_once(r, stream, entry_id, fields)
     r.xack(stream, group, entry_id)
-    return bool(first_time)
+    return ran
 
 
 def main():
@@ -37,10 +54,9 @@ def main():
     r.xgroup_create(stream, group, id="0", mkstream=True)
     r.xadd(stream, {"amount": "30"})
 
-    # Worker 1 charges, then crashes before XACK: it records "done" but the entry stays pending.
+    # Worker 1 commits the charge, then crashes before XACK: the entry stays pending.
     [[_, [(entry_id, fields)]]] = r.xreadgroup(group, "w1", {stream: ">"})
-    r.set(f"done:{stream}:{entry_id}", 1, nx=True)
-    charge(r, fields)
+    commit_once(r, stream, entry_id, fields)
 
     # Worker 2 takes the job over and handles it again: the charge is not repeated.
     _, claimed, _ = r.xautoclaim(stream, group, "w2", min_idle_time=0)
