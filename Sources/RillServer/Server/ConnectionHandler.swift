@@ -129,11 +129,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Sends the gathered replies now. Callers make sure the writes they acknowledge are in the append-only file.
     func writeReplies() {
         guard let channelContext, let commandContext, commandContext.reply.buffer.readableBytes > 0 else { return }
-        let output = commandContext.reply.buffer
-        server.stats.netOutputBytes += Int64(output.readableBytes)
-        // A fresh buffer: the written one stays owned by the channel until the kernel has it.
-        commandContext.reply.buffer = channelContext.channel.allocator.buffer(capacity: 1024)
-        channelContext.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        server.stats.netOutputBytes += Int64(commandContext.reply.buffer.readableBytes)
+        channelContext.writeAndFlush(wrapOutboundOut(commandContext.reply.buffer), promise: nil)
+        if commandContext.reply.buffer.capacity > 64 * 1024 {
+            // A buffer grown by one large reply is not kept for the connection's lifetime.
+            commandContext.reply.buffer = channelContext.channel.allocator.buffer(capacity: 1024)
+        } else {
+            // Usually the kernel took every byte and the channel has dropped its copy, so the memory is reused;
+            // while the channel still holds it (a partial write), `clear` allocates fresh storage instead.
+            commandContext.reply.buffer.clear()
+        }
     }
 
     private func close() {
