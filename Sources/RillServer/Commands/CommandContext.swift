@@ -8,7 +8,9 @@ import RillProtocol
 public final class CommandContext {
     /// The request, the command name first. Slices of the connection's read buffer: valid for this call only.
     public internal(set) var arguments: [ByteBuffer] = []
-    public unowned let server: ServerState
+    /// Strong: the server outlives every connection and holds no context strongly, so there is no cycle, and an
+    /// `unowned` reference cost a checked retain (`swift_unownedRetainStrong`) on every access.
+    public let server: ServerState
     public let client: ClientSession
     /// Replies for the current read batch; flushed as one write when the batch ends.
     public var reply: RESPWriter

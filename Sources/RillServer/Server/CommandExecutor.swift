@@ -49,15 +49,17 @@ extension ServerState {
     /// Runs a resolved command; inside EXEC blocking is not allowed and a blocking command times out at once.
     func run(_ command: Command, _ context: CommandContext, allowBlocking: Bool) {
         let client = context.client
+        // One clock read gives both the command's "now" and the start of its timing (two reads per command, as
+        // in Redis; a third, monotonic one cost more than the counters it fed).
+        let startedMicroseconds = Clock.microseconds()
         if allowBlocking {
             // Inside EXEC (no blocking) every command keeps EXEC's time, as in Redis.
-            context.nowMilliseconds = Clock.milliseconds()
+            context.nowMilliseconds = startedMicroseconds / 1000
         }
         let changesBefore = changeCount
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
-        let started = Clock.monotonicNanoseconds()
         var failed = false
         do {
             try command.handler(context)
@@ -83,9 +85,10 @@ extension ServerState {
         command.counters.calls += 1
         if failed { command.counters.failedCalls += 1 }
         if !waits {
-            let elapsed = Clock.monotonicNanoseconds() - started
-            command.counters.microseconds += Int64(elapsed) / 1000
-            if let metrics { metrics.recordLatency(of: command, nanoseconds: elapsed) }
+            // Wall-clock time can step back (NTP); a negative duration counts as zero.
+            let elapsedMicroseconds = max(0, Clock.microseconds() - startedMicroseconds)
+            command.counters.microseconds += elapsedMicroseconds
+            if let metrics { metrics.recordLatency(of: command, nanoseconds: UInt64(elapsedMicroseconds) * 1000) }
         }
     }
 

@@ -83,7 +83,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard var buffer = input, let commandContext else { return }
         input = nil
         let client = commandContext.client
-        decoder.limits.maxBulkLength = server.configuration.protoMaxBulkLength
+        decoder.limits.maxBulkLength = server.protoMaxBulkLength
         do {
             while !closing, client.blocked == nil, try decoder.decode(&buffer, into: &commandContext.arguments) {
                 server.execute(commandContext)
@@ -102,7 +102,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         if buffer.readableBytes > 0 {
-            if buffer.readableBytes > server.configuration.queryBufferLimit {
+            if buffer.readableBytes > server.queryBufferLimit {
                 server.logger.warning("Closing client \(client.id) that reached max query buffer length")
                 close()
                 return
@@ -129,11 +129,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Sends the gathered replies now. Callers make sure the writes they acknowledge are in the append-only file.
     func writeReplies() {
         guard let channelContext, let commandContext, commandContext.reply.buffer.readableBytes > 0 else { return }
-        let output = commandContext.reply.buffer
-        server.stats.netOutputBytes += Int64(output.readableBytes)
-        // A fresh buffer: the written one stays owned by the channel until the kernel has it.
-        commandContext.reply.buffer = channelContext.channel.allocator.buffer(capacity: 1024)
-        channelContext.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        server.stats.netOutputBytes += Int64(commandContext.reply.buffer.readableBytes)
+        channelContext.writeAndFlush(wrapOutboundOut(commandContext.reply.buffer), promise: nil)
+        if commandContext.reply.buffer.capacity > 64 * 1024 {
+            // A buffer grown by one large reply is not kept for the connection's lifetime.
+            commandContext.reply.buffer = channelContext.channel.allocator.buffer(capacity: 1024)
+        } else {
+            // Usually the kernel took every byte and the channel has dropped its copy, so the memory is reused;
+            // while the channel still holds it (a partial write), `clear` allocates fresh storage instead.
+            commandContext.reply.buffer.clear()
+        }
     }
 
     private func close() {

@@ -11,6 +11,9 @@ public final class ServerState {
     }
     /// Settings read on every command, cached so the hot path does not look them up by name.
     public internal(set) var streamNodeLimits = StreamNodeLimits()
+    /// `proto-max-bulk-len` and `client-query-buffer-limit`, read on every socket read.
+    public internal(set) var protoMaxBulkLength = 0
+    public internal(set) var queryBufferLimit = 0
     /// `maxmemory` in bytes; 0 (no limit) keeps the memory check off the command path.
     public internal(set) var maxMemoryBytes = 0
     public var keyspace: Keyspace
@@ -84,6 +87,8 @@ public final class ServerState {
     func cacheHotSettings() {
         streamNodeLimits = StreamNodeLimits(maxBytes: configuration.streamNodeMaxBytes,
                                             maxEntries: configuration.streamNodeMaxEntries)
+        protoMaxBulkLength = configuration.protoMaxBulkLength
+        queryBufferLimit = configuration.queryBufferLimit
         if configuration.maxMemoryBytes != maxMemoryBytes { maxMemoryChanged(to: configuration.maxMemoryBytes) }
     }
 
