@@ -203,6 +203,32 @@ func expectEqualKeyspaces(_ lhs: Keyspace, _ rhs: Keyspace) {
         #expect(split.value == CRC32C.checksum(of: data))
     }
 
+    @Test func crcInstructionAndTableAgreeOnEveryLengthAndAlignment() {
+        var rng = SeededGenerator(seed: 42)
+        let data = (0..<300).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        data.withUnsafeBytes { raw in
+            for start in 0..<9 {
+                for end in start...raw.count {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                    var crc = CRC32C()
+                    crc.update(slice)
+                    #expect(crc.value == ~CRC32C.tableUpdate(0xFFFF_FFFF, slice), "bytes \(start)..<\(end)")
+                }
+            }
+        }
+    }
+
+    @Test func combinedCrcEqualsTheCrcOfTheConcatenation() {
+        var rng = SeededGenerator(seed: 7)
+        let data = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for cut in [0, 1, 7, 8, 9, 100, 4095, 4999, 5000] {
+            let first = CRC32C.checksum(of: Array(data[..<cut]))
+            let second = CRC32C.checksum(of: Array(data[cut...]))
+            #expect(CRC32C.combine(first, second, secondLength: data.count - cut) == CRC32C.checksum(of: data),
+                    "cut at \(cut)")
+        }
+    }
+
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomKeyspacesRoundTrip(seed: UInt64) throws {
         let keyspace = randomKeyspace(seed: seed)
