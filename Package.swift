@@ -32,10 +32,12 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The CPU's CRC-32C instruction behind a runtime check (RillPersistence's checksums).
+        .target(name: "CRillChecksum"),
         // Snapshot files (RILLSNAP format) and DUMP payloads: encoding, checksums, atomic writes, validated loads.
         .target(
             name: "RillPersistence",
-            dependencies: ["RillCore"],
+            dependencies: ["RillCore", "CRillChecksum"],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
@@ -48,6 +50,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Collections", package: "swift-collections"),

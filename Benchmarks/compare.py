@@ -665,7 +665,9 @@ def main():
     rill_binary = args.rill or os.path.join(ROOT, ".build", "release", "rill-server")
     if not args.rill and not args.no_build:
         print("building rill-server (release)", flush=True)
-        subprocess.run(["swift", "build", "-c", "release", "--product", "rill-server"], cwd=ROOT, check=True)
+        # The same build as scripts/start-server.sh: the Swift runtime linked in (faster start-up, less idle RSS).
+        subprocess.run(["swift", "build", "-c", "release", "--product", "rill-server", "--static-swift-stdlib"],
+                       cwd=ROOT, check=True)
     redis_binary = args.redis or shutil.which("redis-server")
     if redis_binary is None:
         raise SystemExit("redis-server not found")

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
-swift build -c release --product rill-server
+swift build -c release --product rill-server --static-swift-stdlib
 exec .build/release/rill-server conf/rill.conf "$@"

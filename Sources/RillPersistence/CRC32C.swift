@@ -1,6 +1,8 @@
+import CRillChecksum
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF), the checksum of
-/// every snapshot section and DUMP payload. Table-driven, eight bytes per step ("slicing-by-8"), so checksumming is
-/// far from being the bottleneck of writing or loading a snapshot.
+/// every snapshot section and DUMP payload. Uses the CPU's CRC-32C instruction when it has one (SSE4.2, about ten
+/// times faster: it was a quarter of SAVE's time), else a table, eight bytes per step ("slicing-by-8").
 ///
 /// Usage: `var crc = CRC32C(); crc.update(bytes); crc.value`. `CRC32C.checksum(of: Array("123456789".utf8))` is
 /// 0xE3069283, the standard check value.
@@ -16,6 +18,19 @@ public struct CRC32C: Sendable {
     /// Feeds `bytes`.
     /// - Complexity: O(bytes.count).
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress else { return }
+        if CRC32C.hasHardwareInstruction {
+            register = rill_crc32c_hardware_update(register, start, bytes.count)
+        } else {
+            register = CRC32C.tableUpdate(register, bytes)
+        }
+    }
+
+    /// Whether `rill_crc32c_hardware_update` may be used on this CPU.
+    static let hasHardwareInstruction = rill_crc32c_hardware_available() != 0
+
+    /// The table-driven update, for CPUs without the instruction (and to check the instruction against).
+    static func tableUpdate(_ register: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = register
         var index = 0
         let count = bytes.count
@@ -37,7 +52,7 @@ public struct CRC32C: Sendable {
                 index += 1
             }
         }
-        register = crc
+        return crc
     }
 
     /// Feeds `bytes`.
@@ -55,6 +70,64 @@ public struct CRC32C: Sendable {
         var crc = CRC32C()
         crc.update(bytes)
         return crc.value
+    }
+
+    /// The CRC of the concatenation `first + second`, from the CRCs of the two parts and the length of the second,
+    /// without reading any byte again: appending n bytes multiplies the first part's contribution by x^(8n) modulo
+    /// the polynomial (the method zlib's crc32_combine uses). Lets a section's checksum stand for its bytes in the
+    /// whole-file checksum, so each byte is checksummed once.
+    /// - Complexity: O(log secondLength).
+    public static func combine(_ first: UInt32, _ second: UInt32, secondLength: Int) -> UInt32 {
+        multiplyModulo(powerOfXModulo(bitCount: UInt64(secondLength) &* 8), first) ^ second
+    }
+
+    /// `running` continued over bytes whose own CRC is `next`, as if they had been fed to it.
+    /// - Complexity: O(log length).
+    public static func appending(_ next: CRC32C, ofLength length: Int, to running: CRC32C) -> CRC32C {
+        var result = CRC32C()
+        result.register = ~combine(running.value, next.value, secondLength: length)
+        return result
+    }
+
+    /// The reflected polynomial.
+    private static let polynomial: UInt32 = 0x82F6_3B78
+
+    /// a(x) * b(x) modulo the polynomial, in the reflected bit order (x^0 is the top bit).
+    private static func multiplyModulo(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        var mask: UInt32 = 1 << 31
+        var product: UInt32 = 0
+        var shifted = b
+        while true {
+            if a & mask != 0 {
+                product ^= shifted
+                if a & (mask &- 1) == 0 { break }
+            }
+            mask >>= 1
+            if mask == 0 { break }
+            shifted = shifted & 1 != 0 ? (shifted >> 1) ^ polynomial : shifted >> 1
+        }
+        return product
+    }
+
+    /// x^(2^k) modulo the polynomial for k = 0..<64.
+    private static let powersOfXSquared: [UInt32] = {
+        var powers = [UInt32](repeating: 0, count: 64)
+        powers[0] = 1 << 30  // x^1
+        for k in 1..<64 { powers[k] = multiplyModulo(powers[k - 1], powers[k - 1]) }
+        return powers
+    }()
+
+    /// x^bitCount modulo the polynomial.
+    private static func powerOfXModulo(bitCount: UInt64) -> UInt32 {
+        var result: UInt32 = 1 << 31  // x^0
+        var rest = bitCount
+        var k = 0
+        while rest != 0 {
+            if rest & 1 != 0 { result = multiplyModulo(powersOfXSquared[k], result) }
+            rest >>= 1
+            k += 1
+        }
+        return result
     }
 
     /// Eight 256-entry tables: table k gives the CRC contribution of a byte followed by k zero bytes.

@@ -23,7 +23,8 @@
 //   not have.
 // - `0x02 KEYS`, any number: varint database index, varint record count, then that many key records. A database's
 //   keys may be spread over several KEYS sections (writers cut sections at about 1 MiB so neither side holds the
-//   whole snapshot in memory); a key appears once in the whole file.
+//   whole snapshot in memory; a key larger than that gets a KEYS section of its own, which the writer streams and
+//   whose length it writes back at the end); a key appears once in the whole file.
 // - `0xFF END`, exactly once, last: u64 total key count over all KEYS sections, then u32 CRC-32C of every file
 //   byte before this section (magic included). Nothing may follow it.
 //

@@ -205,8 +205,9 @@ public enum SnapshotReader {
                 }
             }
             if case .failure(let error) = outcome { throw SnapshotError(offset: error.offset, reason: error.reason) }
-            fileChecksum.update(sectionHeader)
-            fileChecksum.update(payload)
+            // The section's checksum stands for its bytes: each byte is checksummed once.
+            fileChecksum = CRC32C.appending(
+                sectionChecksum, ofLength: SnapshotFormat.sectionHeaderSize + payload.count, to: fileChecksum)
             fileChecksum.update(checksumBytes)
             progress(SnapshotLoadProgress(bytesRead: offset, totalBytes: totalBytes, keysLoaded: keyCount - expiredSkipped))
             if kind == .end {

@@ -203,6 +203,32 @@ func expectEqualKeyspaces(_ lhs: Keyspace, _ rhs: Keyspace) {
         #expect(split.value == CRC32C.checksum(of: data))
     }
 
+    @Test func crcInstructionAndTableAgreeOnEveryLengthAndAlignment() {
+        var rng = SeededGenerator(seed: 42)
+        let data = (0..<300).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        data.withUnsafeBytes { raw in
+            for start in 0..<9 {
+                for end in start...raw.count {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                    var crc = CRC32C()
+                    crc.update(slice)
+                    #expect(crc.value == ~CRC32C.tableUpdate(0xFFFF_FFFF, slice), "bytes \(start)..<\(end)")
+                }
+            }
+        }
+    }
+
+    @Test func combinedCrcEqualsTheCrcOfTheConcatenation() {
+        var rng = SeededGenerator(seed: 7)
+        let data = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for cut in [0, 1, 7, 8, 9, 100, 4095, 4999, 5000] {
+            let first = CRC32C.checksum(of: Array(data[..<cut]))
+            let second = CRC32C.checksum(of: Array(data[cut...]))
+            #expect(CRC32C.combine(first, second, secondLength: data.count - cut) == CRC32C.checksum(of: data),
+                    "cut at \(cut)")
+        }
+    }
+
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomKeyspacesRoundTrip(seed: UInt64) throws {
         let keyspace = randomKeyspace(seed: seed)
@@ -260,6 +286,60 @@ func expectEqualKeyspaces(_ lhs: Keyspace, _ rhs: Keyspace) {
             }
         }
         #expect(reasons.count >= 3, "magic, version and checksum failures are told apart: \(reasons)")
+    }
+
+    /// Keys whose record alone passes the section size (a 60k-entry stream, a big list and set) are streamed as
+    /// sections of their own with the length written back; small keys around them go in ordinary sections.
+    @Test func keysLargerThanASectionAreStreamedAndLoadBack() throws {
+        var keyspace = Keyspace(databaseCount: 2)
+        var stream = RillCore.Stream()
+        for index in 0..<60_000 {
+            _ = try stream.append(id: StreamID(ms: UInt64(index + 1), seq: 0),
+                                  fieldsAndValues: [Array("event".utf8), Array("order_placed \(index)".utf8)])
+        }
+        for index in 0..<300 {
+            _ = keyspace[index % 2].insertLoaded(.string(Array("small \(index)".utf8)), forKey: Array("s\(index)".utf8),
+                                                 deadline: nil)
+        }
+        _ = keyspace[0].insertLoaded(.stream(stream), forKey: Array("big stream".utf8), deadline: nil)
+        let element = [UInt8](repeating: 7, count: 1000)
+        _ = keyspace[1].insertLoaded(.list(Deque((0..<1100).map { element + Array(String($0).utf8) })),
+                                     forKey: Array("big list".utf8), deadline: 4_000_000_000_000)
+        _ = keyspace[1].insertLoaded(.set(Set((0..<1100).map { element + Array(String($0).utf8) })),
+                                     forKey: Array("big set".utf8), deadline: nil)
+        let bytes = SnapshotWriter.encode(keyspace, createdAtMilliseconds: 1, producer: "big")
+        let loaded = try SnapshotReader.decode(bytes, databaseCount: 2)
+        #expect(loaded.keyCount == 303)
+        expectEqualKeyspaces(keyspace, loaded.keyspace)
+
+        // Each big key is one section holding one record; no section is much larger than a big key.
+        var offset = SnapshotFormat.fileHeaderSize
+        var singleRecordSections = 0
+        var sectionHeaderBytes: [Int] = []
+        while offset < bytes.count {
+            sectionHeaderBytes += Array(offset..<offset + 11)
+            var length = 0
+            for index in 0..<8 { length |= Int(bytes[offset + 1 + index]) << (8 * index) }
+            if bytes[offset] == SnapshotFormat.SectionKind.keys.rawValue, bytes[offset + 10] == 1,
+               length > SnapshotFormat.keysSectionTargetBytes {
+                singleRecordSections += 1
+            }
+            offset += 9 + length + 4
+        }
+        #expect(offset == bytes.count)
+        #expect(singleRecordSections == 3)
+
+        // Damage in a streamed section (its written-back length included) and in the end section is detected.
+        var rng = SeededGenerator(seed: 5)
+        let positions = sectionHeaderBytes + (0..<100).map { _ in Int.random(in: 0..<bytes.count, using: &rng) }
+            + Array(bytes.count - 30..<bytes.count)
+        for position in positions {
+            var damaged = bytes
+            damaged[position] ^= 0x04
+            #expect(throws: SnapshotError.self, "flip at \(position)") {
+                try SnapshotReader.decode(damaged, databaseCount: 2)
+            }
+        }
     }
 
     @Test func everyTruncationIsDetected() {

@@ -14,10 +14,10 @@ extension Database {
         _ key: [UInt8], nowMilliseconds: Int64, _ body: (inout Stream) throws -> Result
     ) throws -> Result? {
         guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
-        guard case .stream(var stream) = values.values[index] else { throw KeyspaceError.wrongType }
+        guard case .stream(var stream) = values[index] else { throw KeyspaceError.wrongType }
         // Leave a placeholder so `stream` is the only reference while `body` writes to it.
-        values.values[index] = .string([])
-        defer { values.values[index] = .stream(stream) }
+        values[index] = .string([])
+        defer { values[index] = .stream(stream) }
         return try body(&stream)
     }
 }

@@ -40,7 +40,7 @@ extension Database {
             }
         }
         if let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) {
-            let length = try values.values[index].modifyList { list in
+            let length = try values[index].modifyList { list in
                 push(elements, onto: &list)
                 return list.count
             }
@@ -79,7 +79,7 @@ extension Database {
     ) throws(KeyspaceError) -> [[UInt8]]? {
         guard count >= 0 else { throw .notPositive }
         guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
-        let (popped, remaining) = try values.values[index].modifyList { list in
+        let (popped, remaining) = try values[index].modifyList { list in
             let taken = min(count, list.count)
             var popped: [[UInt8]] = []
             popped.reserveCapacity(taken)
@@ -105,7 +105,7 @@ extension Database {
         forKey key: [UInt8], start: Int64, stop: Int64, nowMilliseconds: Int64
     ) throws(KeyspaceError) -> [[UInt8]] {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return [] }
-        guard case .list(let list) = values.values[index] else { throw .wrongType }
+        guard case .list(let list) = values[index] else { throw .wrongType }
         let length = Int64(list.count)
         let first = max(0, start < 0 ? start + length : start)
         let last = min(length - 1, stop < 0 ? stop + length : stop)
@@ -119,7 +119,7 @@ extension Database {
     /// - Complexity: O(1) average.
     public mutating func listLength(forKey key: [UInt8], nowMilliseconds: Int64) throws(KeyspaceError) -> Int {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return 0 }
-        guard case .list(let list) = values.values[index] else { throw .wrongType }
+        guard case .list(let list) = values[index] else { throw .wrongType }
         return list.count
     }
 }

@@ -21,7 +21,7 @@ extension Database {
         _ members: some Sequence<[UInt8]>, forKey key: [UInt8], nowMilliseconds: Int64
     ) throws(KeyspaceError) -> Int {
         if let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) {
-            let added = try values.values[index].modifySet { set in
+            let added = try values[index].modifySet { set in
                 members.reduce(0) { count, member in set.insert(member).inserted ? count + 1 : count }
             }
             if added > 0 { noteChange(of: key) }
@@ -43,7 +43,7 @@ extension Database {
         _ members: some Sequence<[UInt8]>, forKey key: [UInt8], nowMilliseconds: Int64
     ) throws(KeyspaceError) -> Int {
         guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return 0 }
-        let (removed, remaining) = try values.values[index].modifySet { set in
+        let (removed, remaining) = try values[index].modifySet { set in
             let removed = members.reduce(0) { count, member in set.remove(member) != nil ? count + 1 : count }
             return (removed, set.count)
         }
@@ -60,7 +60,7 @@ extension Database {
     /// - Complexity: O(members).
     public mutating func setMembers(forKey key: [UInt8], nowMilliseconds: Int64) throws(KeyspaceError) -> [[UInt8]] {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return [] }
-        guard case .set(let set) = values.values[index] else { throw .wrongType }
+        guard case .set(let set) = values[index] else { throw .wrongType }
         return Array(set)
     }
 
@@ -70,7 +70,7 @@ extension Database {
     /// - Complexity: O(1) average.
     public mutating func setCardinality(forKey key: [UInt8], nowMilliseconds: Int64) throws(KeyspaceError) -> Int {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return 0 }
-        guard case .set(let set) = values.values[index] else { throw .wrongType }
+        guard case .set(let set) = values[index] else { throw .wrongType }
         return set.count
     }
 
@@ -82,7 +82,7 @@ extension Database {
         _ member: [UInt8], forKey key: [UInt8], nowMilliseconds: Int64
     ) throws(KeyspaceError) -> Bool {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return false }
-        guard case .set(let set) = values.values[index] else { throw .wrongType }
+        guard case .set(let set) = values[index] else { throw .wrongType }
         return set.contains(member)
     }
 }

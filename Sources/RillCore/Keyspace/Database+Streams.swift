@@ -6,7 +6,7 @@ extension Database {
     /// - Complexity: O(1) average.
     public mutating func streamGet(_ key: [UInt8], nowMilliseconds: Int64) throws(KeyspaceError) -> Stream? {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return nil }
-        guard case .stream(let stream) = values.values[index] else { throw .wrongType }
+        guard case .stream(let stream) = values[index] else { throw .wrongType }
         return stream
     }
 
@@ -32,10 +32,10 @@ extension Database {
             _checkInvariants()
             return result
         }
-        guard case .stream(var stream) = values.values[index] else { throw KeyspaceError.wrongType }
+        guard case .stream(var stream) = values[index] else { throw KeyspaceError.wrongType }
         // Leave a placeholder so `stream` is the only reference while `body` writes to it.
-        values.values[index] = .string([])
-        defer { values.values[index] = .stream(stream) }
+        values[index] = .string([])
+        defer { values[index] = .stream(stream) }
         let result = try body(&stream)
         noteChange(of: key)
         return result

@@ -54,7 +54,7 @@ extension Database {
     /// - Complexity: O(1) average.
     public mutating func stringGet(_ key: [UInt8], nowMilliseconds: Int64) throws(KeyspaceError) -> [UInt8]? {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return nil }
-        guard case .string(let bytes) = values.values[index] else { throw .wrongType }
+        guard case .string(let bytes) = values[index] else { throw .wrongType }
         return bytes
     }
 
@@ -76,7 +76,7 @@ extension Database {
         let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds)
         var previous: [UInt8]?
         if options.returnPrevious, let index {
-            guard case .string(let bytes) = values.values[index] else { throw .wrongType }
+            guard case .string(let bytes) = values[index] else { throw .wrongType }
             previous = bytes
         }
         switch options.condition {
@@ -113,11 +113,11 @@ extension Database {
             _checkInvariants()
             return increment
         }
-        guard case .string(let bytes) = values.values[index] else { throw .wrongType }
+        guard case .string(let bytes) = values[index] else { throw .wrongType }
         guard let current = RedisInteger.parse(bytes) else { throw .notAnInteger }
         let (sum, overflow) = current.addingReportingOverflow(increment)
         guard !overflow else { throw .incrementOverflow }
-        values.values[index] = .string(RedisInteger.format(sum))
+        values[index] = .string(RedisInteger.format(sum))
         noteChange(of: key)
         _checkInvariants()
         return sum

@@ -34,7 +34,7 @@ public struct Database: Sendable {
     }
 
     /// Every stored key and its value, including keys past their deadline that nothing has removed yet.
-    var values: [[UInt8]: RedisValue] = [:]
+    var values = KeyTable()
     /// For each key with a deadline, its position in `keysWithExpiry`. Keys without a deadline are absent.
     var expirySlots: [[UInt8]: Int] = [:]
     /// Keys with a deadline in no particular order, densely packed so active expiry can walk them without hashing.
@@ -102,7 +102,7 @@ public struct Database: Sendable {
     /// - Complexity: O(1) average (hashing `key`).
     public mutating func value(forKey key: [UInt8], nowMilliseconds: Int64) -> RedisValue? {
         guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return nil }
-        return values.values[index]
+        return values[index]
     }
 
     /// The value of `key` for a writing command, or nil if absent; does not count in the hit/miss statistics.
@@ -110,7 +110,7 @@ public struct Database: Sendable {
     /// - Complexity: O(1) average.
     public mutating func valueForWrite(forKey key: [UInt8], nowMilliseconds: Int64) -> RedisValue? {
         guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
-        return values.values[index]
+        return values[index]
     }
 
     /// Whether `key` exists (EXISTS counts each argument, duplicates included).
@@ -125,7 +125,7 @@ public struct Database: Sendable {
     /// - Complexity: O(1) average.
     public mutating func type(ofKey key: [UInt8], nowMilliseconds: Int64) -> ValueType? {
         guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
-        return values.values[index].type
+        return values[index].type
     }
 
     // MARK: - Writing whole values
@@ -164,7 +164,7 @@ public struct Database: Sendable {
             watchRecords[key] = WatchRecord(watcherCount: record.watcherCount, version: changeCount &+ 1)
         }
         changeCount &+= UInt64(values.count)
-        values = [:]
+        values = KeyTable()
         expirySlots = [:]
         keysWithExpiry = []
         expirySweepPosition = 0
@@ -252,7 +252,7 @@ public struct Database: Sendable {
         for key in candidates {
             if !everything, let pattern, !pattern.matches(key) { continue }
             guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { continue }
-            if let typeName, !ASCII.equalIgnoringCase(typeName, values.values[index].typeName.utf8) { continue }
+            if let typeName, !ASCII.equalIgnoringCase(typeName, values[index].typeName.utf8) { continue }
             keys.append(key)
         }
         _checkInvariants()
@@ -311,14 +311,14 @@ public struct Database: Sendable {
 
     /// The storage index of `key` if it is live; deletes it first if its deadline has passed.
     @inline(__always)
-    mutating func liveIndex(of key: [UInt8], nowMilliseconds: Int64) -> Dictionary<[UInt8], RedisValue>.Index? {
+    mutating func liveIndex(of key: [UInt8], nowMilliseconds: Int64) -> KeyTable.Index? {
         if !expirySlots.isEmpty { expireIfDue(key, nowMilliseconds: nowMilliseconds) }
         return values.index(forKey: key)
     }
 
     /// `liveIndex` for reading commands: also counts a keyspace hit or miss.
     @inline(__always)
-    mutating func indexForRead(_ key: [UInt8], nowMilliseconds: Int64) -> Dictionary<[UInt8], RedisValue>.Index? {
+    mutating func indexForRead(_ key: [UInt8], nowMilliseconds: Int64) -> KeyTable.Index? {
         let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds)
         if index == nil { statistics.keyspaceMisses += 1 } else { statistics.keyspaceHits += 1 }
         return index
@@ -351,13 +351,13 @@ public struct Database: Sendable {
     /// Stores `value` under `key`, whose live storage index the caller just looked up (nil: absent); drops the
     /// deadline of a replaced value unless `keepingExpiry`.
     mutating func write(
-        _ value: RedisValue, forKey key: [UInt8], at index: Dictionary<[UInt8], RedisValue>.Index?, keepingExpiry: Bool
+        _ value: RedisValue, forKey key: [UInt8], at index: KeyTable.Index?, keepingExpiry: Bool
     ) {
         guard let index else {
             insertNew(value, forKey: key)
             return
         }
-        values.values[index] = value
+        values[index] = value
         if !keepingExpiry { removeDeadline(of: key) }
         noteChange(of: key)
     }
@@ -442,7 +442,7 @@ public struct Database: Sendable {
             precondition(expirySlots[entry.key] == slot, "expiry slot does not point back")
             precondition(values[entry.key] != nil, "deadline for a key not stored")
         }
-        for value in values.values {
+        for (_, value) in values {
             precondition(!value.isEmptyCollection, "empty list or set stored")
         }
         for record in watchRecords.values {

@@ -23,18 +23,43 @@ struct KeyHashIndex: Sendable {
     }
 
     /// Buckets of entries; `buckets.count == 1 << bucketBits`. Order inside a bucket is arbitrary.
-    private(set) var buckets: [[Entry]]
+    private(set) var buckets: Buckets
     /// log2 of the number of buckets; starts at `minimumBucketBits`.
     private var bucketBits: Int
     /// Number of entries over all buckets; 0 when empty.
     private(set) var count: Int = 0
+
+    /// The buckets in chunks of up to 1024, so that the first insert or removal after the database was copied
+    /// (BGSAVE keeps a copy) copies one chunk of bucket references, not all of them (130k at 200k keys).
+    struct Buckets: Sendable, Sequence {
+        private static let chunkBits = 10
+        private var chunks: [[[Entry]]]
+        /// Number of buckets.
+        let count: Int
+
+        init(count: Int) {
+            let chunkSize = Swift.min(count, 1 << Self.chunkBits)
+            chunks = Array(repeating: Array(repeating: [], count: chunkSize), count: count / chunkSize)
+            self.count = count
+        }
+
+        subscript(index: Int) -> [Entry] {
+            @inline(__always) get { chunks[index >> Self.chunkBits][index & ((1 << Self.chunkBits) - 1)] }
+            @inline(__always) _modify { yield &chunks[index >> Self.chunkBits][index & ((1 << Self.chunkBits) - 1)] }
+        }
+
+        /// The buckets in index order.
+        func makeIterator() -> FlattenSequence<[[[Entry]]]>.Iterator {
+            chunks.joined().makeIterator()
+        }
+    }
 
     /// 16 buckets: small enough for an empty database, large enough that tiny ones never resize.
     static let minimumBucketBits = 4
 
     init() {
         bucketBits = Self.minimumBucketBits
-        buckets = Array(repeating: [], count: 1 << Self.minimumBucketBits)
+        buckets = Buckets(count: 1 << Self.minimumBucketBits)
     }
 
     /// The 64-bit hash that orders `key` for SCAN.
@@ -110,7 +135,7 @@ struct KeyHashIndex: Sendable {
     private mutating func resize(toBits bits: Int) {
         let old = buckets
         bucketBits = bits
-        buckets = Array(repeating: [], count: 1 << bits)
+        buckets = Buckets(count: 1 << bits)
         for bucket in old {
             for entry in bucket {
                 buckets[bucketIndex(of: entry.hash)].append(entry)

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RillCore
 
 /// INFO [section ...]: Redis' sections and field names, so tools that poll INFO read Rill unchanged.
@@ -116,7 +125,7 @@ enum InfoReport {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             func seconds(_ time: timeval) -> String {
-                String(format: "%.6f", Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000)
+                fixedPointText(Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000, fractionDigits: 6)
             }
             lines = ["used_cpu_sys:\(seconds(usage.ru_stime))", "used_cpu_user:\(seconds(usage.ru_utime))"]
         case "modules":
@@ -133,7 +142,7 @@ enum InfoReport {
                 let (name, counters) = (command.name, command.counters)
                 let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0
                 return "cmdstat_\(name):calls=\(counters.calls),usec=\(counters.microseconds),"
-                    + "usec_per_call=\(String(format: "%.2f", perCall)),rejected_calls=\(counters.rejectedCalls),"
+                    + "usec_per_call=\(fixedPointText(perCall, fractionDigits: 2)),rejected_calls=\(counters.rejectedCalls),"
                     + "failed_calls=\(counters.failedCalls)"
             }
         default:
@@ -165,7 +174,7 @@ enum InfoReport {
     static func human(_ bytes: Int) -> String {
         let units: [(Double, String)] = [(1_073_741_824, "G"), (1_048_576, "M"), (1024, "K")]
         for (size, unit) in units where Double(bytes) >= size {
-            return String(format: "%.2f", Double(bytes) / size) + unit
+            return fixedPointText(Double(bytes) / size, fractionDigits: 2) + unit
         }
         return "\(bytes)B"
     }

@@ -1,5 +1,14 @@
 import RillProtocol
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads `rill-server [config-file] [--directive value ...]` the way redis-server does: the file first, then the
 /// command-line directives, which override it because they are applied after it.
@@ -18,9 +27,16 @@ public enum ConfigLoader {
             remaining = remaining.dropFirst()
             let text: String
             do {
+                let descriptor = open(first, O_RDONLY)
+                guard descriptor >= 0 else {
+                    throw LoadError(description: "Fatal error, can't open config file '\(first)': \(String(cString: strerror(errno)))")
+                }
+                close(descriptor)
                 text = try String(contentsOfFile: first, encoding: .utf8)
+            } catch let error as LoadError {
+                throw error
             } catch {
-                throw LoadError(description: "Fatal error, can't open config file '\(first)': \(error.localizedDescription)")
+                throw LoadError(description: "Fatal error, can't open config file '\(first)': \(error)")
             }
             try apply(text: text, origin: first, to: &configuration)
         }
@@ -45,7 +61,7 @@ public enum ConfigLoader {
     /// Applies redis.conf-syntax text: one directive per line, `#` comments, quoted arguments.
     public static func apply(text: String, origin: String, to configuration: inout ServerConfiguration) throws(LoadError) {
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let words = InlineArgumentSplitter.split(Array(line.utf8)) else {
                 throw fatal(origin: origin, lineNumber: index + 1, lineText: line, reason: "Unbalanced quotes in configuration line")
@@ -79,5 +95,15 @@ public enum ConfigLoader {
             >>> '\(lineText)'
             \(reason)
             """)
+    }
+}
+
+private extension Substring {
+    /// Without leading and trailing white space and line ends.
+    func trimmingWhitespace() -> String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
+            return ""
+        }
+        return String(self[first...last])
     }
 }

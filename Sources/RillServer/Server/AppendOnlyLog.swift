@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOConcurrencyHelpers
 import Logging
 import NIOCore
 import RillCore
@@ -23,7 +33,7 @@ final class AppendOnlyLog {
     private var inTransaction = false
     private var transactionOpened = false
     /// Set by the event loop when bytes were written; cleared by whoever fsyncs them.
-    private let syncLock = NSLock()
+    private let syncLock = NIOLock()
     private var needsSync = false
     private var stopped = false
     /// Whether the everysec thread runs (started once, on first need; it stops with the log).
@@ -135,9 +145,9 @@ final class AppendOnlyLog {
         guard !backgroundSyncStarted else { return }
         backgroundSyncStarted = true
         let descriptor = self.descriptor
-        Thread.detachNewThread { [weak self] in
+        startDetachedThread { [weak self] in
             while true {
-                Thread.sleep(forTimeInterval: 1)
+                sleep(1)
                 guard let self else { return }
                 let wanted = self.syncLock.withLock { () -> Bool? in
                     if self.stopped { return nil }

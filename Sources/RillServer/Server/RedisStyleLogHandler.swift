@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOConcurrencyHelpers
 import Logging
 
 /// Writes log lines the way redis-server does, `pid:M 23 Nov 2026 11:40:54.123 * message`, to stdout or a file,
@@ -43,36 +48,33 @@ public struct RedisStyleLogHandler: LogHandler {
 
 /// The destination of log lines: stdout, or a file opened for appending.
 public final class LogSink: @unchecked Sendable {
-    private let handle: FileHandle
-    private let lock = NSLock()
+    private let descriptor: Int32
+    private let lock = NIOLock()
 
     public init(path: String) {
-        if path.isEmpty {
-            handle = FileHandle.standardOutput
-        } else {
-            if !FileManager.default.fileExists(atPath: path) {
-                _ = FileManager.default.createFile(atPath: path, contents: nil)
-            }
-            handle = FileHandle(forWritingAtPath: path) ?? FileHandle.standardOutput
-            handle.seekToEndOfFile()
-        }
+        let file = path.isEmpty ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        descriptor = file >= 0 ? file : STDOUT_FILENO
     }
 
     func write(_ line: String) {
         // Log calls can come from the persistence thread too; one line must not interleave with another.
-        lock.lock()
-        defer { lock.unlock() }
-        handle.write(Data(line.utf8))
+        lock.withLock {
+            var line = line
+            line.withUTF8 { bytes in
+                var written = 0
+                while written < bytes.count {
+                    // A non-empty buffer has a base address.
+                    let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                    if result < 0 && errno == EINTR { continue }
+                    // A log line that cannot be written is dropped: there is nowhere to report it.
+                    guard result > 0 else { return }
+                    written += result
+                }
+            }
+        }
     }
 
-    private static let formatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "dd MMM yyyy HH:mm:ss.SSS"
-        return formatter
-    }()
-
     static func timestamp() -> String {
-        formatter.string(from: Date())
+        logTimestamp()
     }
 }

@@ -1,5 +1,10 @@
 import CJemalloc
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -17,7 +22,7 @@ public enum RillServerMain {
         do {
             (configuration, configFile) = try ConfigLoader.load(commandLine: arguments)
         } catch {
-            FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+            fputs("\(error.description)\n", stderr)
             return 1
         }
         let sink = LogSink(path: configuration.logFile)

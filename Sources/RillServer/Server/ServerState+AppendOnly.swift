@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import RillCore
@@ -136,7 +145,7 @@ extension ServerState {
         }
         dirty = 0
         let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
-        logger.notice("DB loaded from append only file \(path): \(parsed.commands.count) commands, \(String(format: "%.3f", seconds)) seconds")
+        logger.notice("DB loaded from append only file \(path): \(parsed.commands.count) commands, \(fixedPointText(seconds, fractionDigits: 3)) seconds")
         return true
     }
 }

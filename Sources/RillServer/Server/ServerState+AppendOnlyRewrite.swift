@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import RillCore
 import RillPersistence
@@ -135,7 +144,7 @@ extension ServerState {
             guard replayAppendOnlyFile(path: appendOnlyFilePath(entry.name), isLastFile: isLast) else { return false }
         }
         let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
-        logger.notice("DB loaded from append only file: \(manifest.loadOrder.count) files, \(String(format: "%.3f", seconds)) seconds")
+        logger.notice("DB loaded from append only file: \(manifest.loadOrder.count) files, \(fixedPointText(seconds, fractionDigits: 3)) seconds")
         return true
     }
 

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import Logging
 import RillCore
 import RillPersistence
@@ -94,7 +104,7 @@ extension ServerState {
         let pause = Int64(Clock.monotonicNanoseconds() - copyStarted) / 1000
         group?.enter()
         let eventLoop = self.eventLoop
-        Thread.detachNewThread { [weak self] in
+        startDetachedThread { [weak self] in
             let outcome = work(copy)
             // Left here, not on the event loop: SHUTDOWN blocks the event loop waiting for the file to be complete.
             group?.leave()
@@ -187,7 +197,7 @@ extension ServerState {
             let megabytesPerSecond = seconds > 0 ? Double(result.byteCount) / 1_048_576 / seconds : 0
             logger.notice("Loading snapshot produced by \(result.producer), created at \(result.createdAtMilliseconds / 1000)")
             logger.notice("Done loading snapshot, keys loaded: \(result.keyCount - result.expiredKeysSkipped), keys expired: \(result.expiredKeysSkipped), stream entries: \(result.streamEntryCount).")
-            logger.notice("DB loaded from disk (\(path)): \(String(format: "%.3f", seconds)) seconds (\(String(format: "%.1f", megabytesPerSecond)) MB/s)")
+            logger.notice("DB loaded from disk (\(path)): \(fixedPointText(seconds, fractionDigits: 3)) seconds (\(fixedPointText(megabytesPerSecond, fractionDigits: 1)) MB/s)")
             return true
         } catch {
             logger.warning("Fatal error loading the DB (\(path)): \(error). Exiting.")
