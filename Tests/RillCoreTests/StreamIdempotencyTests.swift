@@ -89,4 +89,27 @@ struct StreamIdempotencyTests {
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: Self.bytes("a"), nowMilliseconds: 1000) == Self.id(1))
         #expect(stream.idempotency?.records.map(\.record) == [record])
     }
+
+    /// Redis issue #15836: pairs are stamped with the clock, not their entry's ID, so entries whose IDs run ahead of
+    /// the clock (an explicit future ID earlier in the stream) still expire, and the sweep frees them and their
+    /// producer even if that producer never adds again.
+    @Test func pairsOfEntriesAheadOfTheClockExpireAndTheSweepFreesThem() throws {
+        var stream = try Self.stream(entries: 1)
+        stream.configureIdempotency(durationSeconds: 1, maxSize: 10)
+        let future = StreamID(ms: 4_102_444_800_000, seq: 5)  // year 2100
+        stream.recordIdempotentEntry(producer: Self.p1, iid: Self.bytes("a"), entryID: future, nowMilliseconds: 1000)
+        stream.recordIdempotentEntry(producer: Self.bytes("p2"), iid: Self.bytes("b"), entryID: future, nowMilliseconds: 1500)
+        #expect(!stream.hasExpiredIdempotentRecords(nowMilliseconds: 1999))
+        #expect(stream.forgetExpiredIdempotentRecords(nowMilliseconds: 1999) == 0)
+        #expect(stream.hasExpiredIdempotentRecords(nowMilliseconds: 2000))
+        #expect(stream.idempotentEntryID(producer: Self.p1, iid: Self.bytes("a"), nowMilliseconds: 2000) == nil)
+        #expect(stream.forgetExpiredIdempotentRecords(nowMilliseconds: 2000) == 1)
+        #expect(stream.idempotency?.records.map(\.producer) == [Self.bytes("p2")])
+        #expect(stream.forgetExpiredIdempotentRecords(nowMilliseconds: 2500) == 1)
+        #expect(stream.idempotency?.records.isEmpty == true)
+        #expect(!stream.hasExpiredIdempotentRecords(nowMilliseconds: 10_000))
+        // Counters and settings stay: only memory is released.
+        #expect(stream.idempotencyInfo(nowMilliseconds: 2500) == IdempotencyInfo(
+            durationSeconds: 1, maxSize: 10, producersTracked: 0, iidsTracked: 0, iidsAdded: 2, iidsDuplicates: 0))
+    }
 }

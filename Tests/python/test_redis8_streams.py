@@ -600,3 +600,15 @@ def test_blocked_claim_read_served_later_replays_from_the_append_only_file(start
     kill(first)
     second = start_aof(start_server, tmp_path)
     assert full_state(client_of(second)) == before
+
+
+def test_pairs_expire_even_when_stream_ids_run_ahead_of_the_clock(r):
+    """Redis issue #15836: expiry follows when a pair was recorded, not its entry's (future) ID."""
+    r.execute_command("XADD", "s", "4102444800000-0", "f", "v")  # year 2100: every later * ID is ahead of the clock
+    r.execute_command("XCFGSET", "s", "IDMP-DURATION", 1)
+    first = r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    assert r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v") == first
+    time.sleep(1.1)
+    assert info(r)["iids-tracked"] == 0 and info(r)["pids-tracked"] == 0
+    again = r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
+    assert again != first and r.xlen("s") == 3

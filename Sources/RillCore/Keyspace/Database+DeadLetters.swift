@@ -64,4 +64,22 @@ extension Database {
         }
         return removed
     }
+
+    /// One pass that drops the idempotency pairs past IDMP-DURATION from every live stream holding some.
+    /// - Returns: the number of pairs dropped.
+    /// - Complexity: O(keys) plus the pairs dropped; streams with nothing expired are not touched (not copied).
+    @discardableResult
+    public mutating func forgetExpiredIdempotentRecords(nowMilliseconds: Int64) -> Int {
+        var concerned: [[UInt8]] = []
+        forEachLiveStream(nowMilliseconds: nowMilliseconds) { key, stream in
+            if stream.hasExpiredIdempotentRecords(nowMilliseconds: nowMilliseconds) { concerned.append(key) }
+        }
+        var dropped = 0
+        for key in concerned {
+            dropped += ((try? streamGroups(key, nowMilliseconds: nowMilliseconds) { stream in
+                stream.forgetExpiredIdempotentRecords(nowMilliseconds: nowMilliseconds)
+            }) ?? nil) ?? 0
+        }
+        return dropped
+    }
 }

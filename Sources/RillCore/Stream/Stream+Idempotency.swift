@@ -108,6 +108,37 @@ extension Stream {
         return record.entryID
     }
 
+    /// Whether some remembered pair is past IDMP-DURATION at `now` (so `forgetExpiredIdempotentRecords` frees memory).
+    /// Records are stamped with the clock when they were recorded, never with their entry's ID: a stream whose IDs run
+    /// ahead of the clock (an explicit future ID) must not keep its pairs forever (the bug of Redis issue #15836).
+    /// - Complexity: O(producers).
+    public func hasExpiredIdempotentRecords(nowMilliseconds: Int64) -> Bool {
+        guard let state = idempotency else { return false }
+        return state.producers.values.contains { history in
+            history.records.first.map { $0.recordedAt &+ state.durationMilliseconds <= nowMilliseconds } ?? false
+        }
+    }
+
+    /// Drops every pair past IDMP-DURATION, and producers left without pairs, so producers that stopped adding do
+    /// not hold memory until their next XADD. Nothing observable changes: expired pairs already answer nothing.
+    /// - Returns: the number of pairs dropped.
+    /// - Complexity: O(producers + pairs dropped).
+    @discardableResult
+    public mutating func forgetExpiredIdempotentRecords(nowMilliseconds: Int64) -> Int {
+        guard var state = idempotency else { return 0 }
+        var dropped = 0
+        for producer in Array(state.producers.keys) {
+            // The key comes from the dictionary itself.
+            var history = state.producers[producer]!
+            let before = history.records.count
+            history.expire(durationMilliseconds: state.durationMilliseconds, nowMilliseconds: nowMilliseconds)
+            dropped += before - history.records.count
+            state.producers[producer] = history.records.isEmpty ? nil : history
+        }
+        idempotency = state
+        return dropped
+    }
+
     /// Counts an XADD answered from a remembered pair.
     public mutating func countIdempotentDuplicate() {
         idempotency = idempotency ?? StreamIdempotency()

@@ -22,7 +22,7 @@ extension ServerState {
         }
         sampleOperations(now: now)
         startBackgroundJobsIfDue(now: now)
-        removeIdleConsumersIfDue(now: now)
+        sweepStreamsIfDue(now: now)
         checkSavePoints(now: now)
         let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
         if timeout > 0 {
