@@ -612,3 +612,19 @@ def test_pairs_expire_even_when_stream_ids_run_ahead_of_the_clock(r):
     assert info(r)["iids-tracked"] == 0 and info(r)["pids-tracked"] == 0
     again = r.execute_command("XADD", "s", "IDMP", "p1", "a", "*", "f", "v")
     assert again != first and r.xlen("s") == 3
+
+
+def test_idmp_retry_after_a_timed_out_attempt_adds_one_entry(r, raw):
+    """A producer that gave up waiting (its reply never read, connection dropped) retries on a new connection:
+    the job is in the stream once, under the first attempt's ID."""
+    lost = raw()
+    lost.send(lost.encode("XADD", "jobs", "IDMP", "producer-7", "order-42", "*", "amount", "100"))
+    lost.sock.close()  # timed out: the reply is never read
+    deadline = time.time() + 5
+    while r.xlen("jobs") == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    [(first_id, _)] = r.xrange("jobs")
+    retried = r.execute_command("XADD", "jobs", "IDMP", "producer-7", "order-42", "*", "amount", "100")
+    assert retried == first_id
+    assert r.xlen("jobs") == 1
+    assert info(r, "jobs")["iids-duplicates"] == 1
