@@ -211,9 +211,13 @@ public struct RESPWriter: Sendable {
     /// - Complexity: O(1).
     @inlinable
     public mutating func bulkString(decimal value: Int64) {
-        self.writeLine(prefix: UInt8(ascii: "$"), Int64(RESPDecimal.digitCount(value)))
-        self.buffer.writeDecimal(value)
-        self.writeCRLF()
+        // One capacity check for the whole reply: XRANGE/XREAD write one per integer field value.
+        self.append(maxBytes: 23 + 20 + 2) { destination in
+            var length = Self.putLine(prefix: UInt8(ascii: "$"), Int64(RESPDecimal.digitCount(value)), at: destination)
+            length += RESPDecimal.write(value, to: destination + length)
+            Self.putCRLF(at: destination + length)
+            return length + 2
+        }
     }
 
     /// `$<length>\r\n` alone, for a bulk string whose `length` bytes the caller writes into ``buffer`` next and
@@ -293,6 +297,36 @@ public struct RESPWriter: Sendable {
     @inlinable
     public mutating func arrayHeader(_ count: Int) {
         self.writeLine(prefix: UInt8(ascii: "*"), Int64(count))
+    }
+
+    /// `*<count>\r\n` followed by the elements `body` writes, for arrays whose length is only known once written
+    /// (one walk over the data instead of one to count and one to write). `body` returns how many elements it wrote.
+    /// The header for `expectedCount` is written first and rewritten afterwards if the count differs; the elements
+    /// move only when the header's width changes.
+    ///
+    /// - Complexity: O(1) beyond `body` when the header's width is right, else O(bytes written by `body`).
+    @inlinable
+    public mutating func arrayHeader(expectedCount: Int, elements body: (inout RESPWriter) -> Int) {
+        let headerStart = self.buffer.writerIndex
+        self.arrayHeader(expectedCount)
+        let expectedElementsStart = self.buffer.writerIndex
+        let count = body(&self)
+        if count == expectedCount { return }
+        let elementsLength = self.buffer.writerIndex - expectedElementsStart
+        let elementsStart = headerStart + 1 + RESPDecimal.digitCount(Int64(count)) + 2
+        if elementsStart > expectedElementsStart {
+            self.buffer.reserveCapacity(minimumWritableBytes: elementsStart - expectedElementsStart)
+        }
+        self.buffer.withVeryUnsafeMutableBytes { storage in
+            // Non-nil: the header was written, so the storage is not empty.
+            let base = storage.baseAddress!
+            if elementsStart != expectedElementsStart {
+                // Overlapping ranges: copyMemory is a memmove.
+                (base + elementsStart).copyMemory(from: base + expectedElementsStart, byteCount: elementsLength)
+            }
+            _ = Self.putLine(prefix: UInt8(ascii: "*"), Int64(count), at: base + headerStart)
+        }
+        self.buffer.moveWriterIndex(to: elementsStart + elementsLength)
     }
 
     /// RESP3 `%<pairCount>\r\n`; RESP2 `*<2 * pairCount>\r\n`. The caller then writes key, value, key, value...

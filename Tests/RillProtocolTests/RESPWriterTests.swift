@@ -103,6 +103,34 @@ struct RESPWriterTests {
         expect({ $0.pushHeader(3) }, v2: "*3\r\n", v3: ">3\r\n")
     }
 
+    @Test("an array counted while written gets the header of the count its elements report")
+    func arrayCountedWhileWritten() {
+        func elements(_ count: Int) -> (inout RESPWriter) -> Int {
+            { writer in
+                for index in 0..<count { writer.bulkString(decimal: Int64(index)) }
+                return count
+            }
+        }
+        // As expected: the header written first stands.
+        expect({ $0.arrayHeader(expectedCount: 2, elements: elements(2)) },
+            v2: "*2\r\n$1\r\n0\r\n$1\r\n1\r\n", v3: "*2\r\n$1\r\n0\r\n$1\r\n1\r\n")
+        // Fewer, same header width: rewritten in place.
+        expect({ $0.arrayHeader(expectedCount: 5, elements: elements(1)) }, v2: "*1\r\n$1\r\n0\r\n", v3: "*1\r\n$1\r\n0\r\n")
+        // Fewer, narrower header: the elements move left.
+        expect({ $0.arrayHeader(expectedCount: 100, elements: elements(2)) },
+            v2: "*2\r\n$1\r\n0\r\n$1\r\n1\r\n", v3: "*2\r\n$1\r\n0\r\n$1\r\n1\r\n")
+        expect({ $0.arrayHeader(expectedCount: 10, elements: elements(0)) }, v2: "*0\r\n", v3: "*0\r\n")
+        // More than expected, wider header: the elements move right.
+        let twelve = (0..<12).map { "$\(String($0).count)\r\n\($0)\r\n" }.joined()
+        expect({ $0.arrayHeader(expectedCount: 3, elements: elements(12)) }, v2: "*12\r\n" + twelve, v3: "*12\r\n" + twelve)
+        // Whatever the buffer held before is kept.
+        expect({ writer in
+            writer.simpleString("OK")
+            writer.arrayHeader(expectedCount: 10, elements: elements(1))
+            writer.integer(7)
+        }, v2: "+OK\r\n*1\r\n$1\r\n0\r\n:7\r\n", v3: "+OK\r\n*1\r\n$1\r\n0\r\n:7\r\n")
+    }
+
     @Test("doubles use Redis 7.0's %.17g text (recorded from ZSCORE on redis-server 7.0.15)")
     func doubles() {
         let cases: [(Double, String)] = [

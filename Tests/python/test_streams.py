@@ -768,3 +768,22 @@ def test_xread_block_on_wrong_type_fails_at_once(r):
     r.set("str", "x")
     with pytest.raises(redis.ResponseError, match=r"^WRONGTYPE"):
         r.xread({"str": "$"}, block=0)
+
+
+def test_range_replies_shorter_than_the_stream_have_exact_headers(r, raw):
+    # Twelve entries, so a reply of fewer than ten has a narrower array header than the stream's length.
+    for number in range(1, 13):
+        r.xadd("twelve", {"n": number, "tag": "t"}, id=f"{number}-0")
+    connection = raw()
+
+    def entry(number):
+        digits = str(number)
+        return (f"*2\r\n${len(digits) + 2}\r\n{digits}-0\r\n*4\r\n$1\r\nn\r\n${len(digits)}\r\n{digits}\r\n"
+                f"$3\r\ntag\r\n$1\r\nt\r\n").encode()
+
+    assert connection.call("XRANGE", "twelve", "2", "4") == b"*3\r\n" + entry(2) + entry(3) + entry(4)
+    assert connection.call("XREVRANGE", "twelve", "12", "11") == b"*2\r\n" + entry(12) + entry(11)
+    assert connection.call("XRANGE", "twelve", "-", "+") == b"*12\r\n" + b"".join(map(entry, range(1, 13)))
+    assert connection.call("XRANGE", "twelve", "13", "+") == b"*0\r\n"
+    assert (connection.call("XREAD", "COUNT", "100", "STREAMS", "twelve", "10-0")
+            == b"*1\r\n*2\r\n$6\r\ntwelve\r\n*2\r\n" + entry(11) + entry(12))

@@ -701,11 +701,11 @@ enum StreamCommands {
     /// An array of `[id, [field, value, ...]]` entries.
     static func writeEntries(_ stream: Stream, from start: StreamID, to end: StreamID, reverse: Bool, limit: Int,
                              to reply: inout RESPWriter) {
-        // The array length must precede the entries: count first (cheap, no copies), then write.
-        let count = stream.forEachEntry(from: start, to: end, reverse: reverse, limit: limit) { _, _ in }
-        reply.arrayHeader(count)
-        stream.forEachEntry(from: start, to: end, reverse: reverse, limit: limit) { id, fields in
-            writeEntry(id, fields, to: &reply)
+        // The stream's length bounds the count, and is the count whenever the range covers it or the limit is hit.
+        reply.arrayHeader(expectedCount: Swift.max(0, Swift.min(limit, Int(clamping: stream.length)))) { reply in
+            stream.forEachEntry(from: start, to: end, reverse: reverse, limit: limit) { id, fields in
+                writeEntry(id, fields, to: &reply)
+            }
         }
     }
 
