@@ -255,13 +255,6 @@ def test_unknown_command_refuses_to_start_instead_of_being_skipped(start_server,
     assert os.path.getsize(path) == size
 
 
-def test_appendonly_cannot_be_switched_at_runtime(r):
-    with pytest.raises(Exception, match="immutable"):
-        r.config_set("appendonly", "yes")
-    assert r.config_get("appendfsync") == {"appendfsync": "everysec"}
-    assert r.info("persistence")["aof_enabled"] == 0
-
-
 def test_appendfsync_can_change_at_runtime_without_losing_writes(start_server, tmp_path):
     first = start_aof(start_server, tmp_path, "--appendfsync", "no")
     client = client_of(first)

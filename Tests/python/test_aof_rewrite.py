@@ -440,3 +440,139 @@ def test_history_files_left_by_a_crash_are_deleted_at_start_up(start_server, tmp
     assert client_of(restarted).get("k") == b"v"
     assert [entry[2] for entry in manifest_entries(tmp_path)] == ["b", "i"]
     assert_only_listed_files(tmp_path)
+
+
+def start_without_aof(start_server, directory, *extra):
+    return start_server("--dir", str(directory), "--save", "", "--appendonly", "no", *extra)
+
+
+def add_strings_with_ttl(client):
+    client.set("ttl:ex", "a", ex=1000)
+    client.set("ttl:px", "b", px=2_000_000)
+    client.set("ttl:none", "c")
+
+
+def states_without(state, key):
+    return {name: value for name, value in state.items() if name != (0, key)}
+
+
+def test_config_set_appendonly_yes_logs_the_keyspace_and_every_write_during_the_rewrite(start_server, tmp_path):
+    server = start_without_aof(start_server, tmp_path, "--appendfsync", "always")
+    client = client_of(server)
+    fill_keyspace(client, seed=7)  # streams with groups, consumers and pending entries
+    add_strings_with_ttl(client)
+    big = client_of(server)
+    big.execute_command("SELECT", 5)
+    fill_big_keyspace(big, copies=200)  # writing the base takes about a second in a debug build
+    assert persistence_info(client)["aof_enabled"] == 0
+    assert not os.path.exists(aof_dir(tmp_path))
+    with StreamWorkload(server) as workload:
+        time.sleep(0.1)
+        assert client.config_set("appendonly", "yes") is True
+        info = persistence_info(client)
+        assert info["aof_enabled"] == 1 and info["aof_rewrite_in_progress"] == 1
+        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        # The manifest names the new incremental file only once its base is installed.
+        assert not os.path.exists(os.path.join(aof_dir(tmp_path), "appendonly.aof.manifest"))
+        wait_for_rewrite(client)
+        assert persistence_info(client)["aof_last_bgrewrite_status"] == "ok"
+        before = len(workload.added)
+        while len(workload.added) < before + 50:
+            time.sleep(0.005)
+        earlier = states_without(full_state(client), b"jobs")
+        kill(server)
+    assert workload.added
+    entries = manifest_entries(tmp_path)
+    assert [kind for _name, _seq, kind in entries] == ["b", "i"]
+    assert_only_listed_files(tmp_path)
+
+    restarted = start_aof(start_server, tmp_path)
+    client = client_of(restarted)
+    workload.assert_survived(client)
+    assert states_without(full_state(client), b"jobs") == earlier
+    assert 990_000 < client.pttl("ttl:ex") <= 1_000_000 and client.ttl("ttl:none") == -1
+    client.execute_command("SELECT", 5)
+    assert client.dbsize() == 201 and client.xlen("big:199") == 5000
+
+
+def test_config_set_appendonly_no_closes_the_file_and_stops_logging(start_server, tmp_path):
+    server = start_aof(start_server, tmp_path)
+    client = client_of(server)
+    fill_keyspace(client, seed=3)
+    add_strings_with_ttl(client)
+    switched_off = full_state(client)
+    assert client.config_set("appendonly", "no") is True
+    assert persistence_info(client)["aof_enabled"] == 0
+    files = {name: os.path.getsize(os.path.join(aof_dir(tmp_path), name)) for name in files_on_disk(tmp_path)}
+    client.xadd("stream:0", {"after": "off"})
+    client.set("ttl:none", "changed")
+    client.delete("stream:1")
+    client.set("new", "v")
+    assert client.config_set("appendonly", "no") is True  # the current value: nothing happens
+    assert {name: os.path.getsize(os.path.join(aof_dir(tmp_path), name))
+            for name in files_on_disk(tmp_path)} == files
+    kill(server)
+
+    restarted = start_aof(start_server, tmp_path)
+    assert full_state(client_of(restarted)) == switched_off
+
+
+def test_appendonly_switched_off_and_on_again_starts_from_the_current_keyspace(start_server, tmp_path):
+    server = start_aof(start_server, tmp_path)
+    client = client_of(server)
+    client.xadd("s", {"phase": "on"})
+    assert client.config_set("appendonly", "no") is True
+    client.xadd("s", {"phase": "off"})
+    client.set("k", "v", ex=500)
+    assert client.config_set("appendonly", "yes") is True
+    assert client.config_set("appendonly", "yes") is True  # already on: no second rewrite
+    info = wait_for_rewrite(client)
+    assert info["aof_enabled"] == 1 and info["aof_rewrites"] == 1
+    client.xadd("s", {"phase": "on again"})
+    expected = full_state(client)
+    kill(server)
+    assert [kind for _name, _seq, kind in manifest_entries(tmp_path)] == ["b", "i"]
+    assert_only_listed_files(tmp_path)
+
+    restarted = start_aof(start_server, tmp_path)
+    assert full_state(client_of(restarted)) == expected
+
+
+def test_config_set_appendonly_yes_waits_for_a_running_bgsave(start_server, tmp_path):
+    server = start_without_aof(start_server, tmp_path)
+    client = client_of(server)
+    fill_big_keyspace(client, copies=200)
+    assert client.bgsave() is True
+    assert client.config_set("appendonly", "yes") is True
+    info = persistence_info(client)
+    assert info["aof_enabled"] == 1 and info["aof_rewrite_scheduled"] == 1 and info["aof_rewrite_in_progress"] == 0
+    client.xadd("s", {"written": "while scheduled"})
+    wait_for_rewrite(client)
+    client.xadd("s", {"written": "after"})
+    kill(server)
+
+    restarted = client_of(start_aof(start_server, tmp_path))
+    assert [fields for _id, fields in restarted.xrange("s")] == [{b"written": b"while scheduled"},
+                                                                 {b"written": b"after"}]
+    assert restarted.xlen("big:199") == 5000
+
+
+def test_config_set_appendonly_inside_multi_is_applied_at_exec(start_server, tmp_path):
+    server = start_without_aof(start_server, tmp_path)
+    client = client_of(server)
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd("s", {"n": 1})
+    pipe.config_set("appendonly", "yes")
+    pipe.xadd("s", {"n": 2})
+    pipe.execute()
+    wait_for_rewrite(client)
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd("s", {"n": 3})
+    pipe.config_set("appendonly", "no")
+    pipe.xadd("s", {"n": 4})
+    pipe.execute()
+    assert persistence_info(client)["aof_enabled"] == 0
+    kill(server)
+
+    restarted = client_of(start_aof(start_server, tmp_path))
+    assert [fields for _id, fields in restarted.xrange("s")] == [{b"n": b"1"}, {b"n": b"2"}, {b"n": b"3"}]

@@ -82,7 +82,7 @@ enum InfoReport {
                 "rdb_last_cow_size:0",
                 // Rill's stand-in for the fork pause: how long BGSAVE held the event loop copying the keyspace.
                 "rdb_last_bgsave_pause_usec:\(snapshots.lastCopyPauseMicroseconds)",
-                "aof_enabled:\(server.appendOnlyLog == nil ? 0 : 1)",
+                "aof_enabled:\(server.configuration.appendOnly ? 1 : 0)",
                 "aof_rewrite_in_progress:\(rewrite.inProgress ? 1 : 0)",
                 "aof_rewrite_scheduled:\(rewrite.scheduled ? 1 : 0)",
                 "aof_last_rewrite_time_sec:\(rewrite.lastRewriteSeconds)",

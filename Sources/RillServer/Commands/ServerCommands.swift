@@ -239,7 +239,20 @@ enum ServerCommands {
             }
             index += 2
         }
-        context.server.configuration = updated
+        let server = context.server
+        let wasAppendOnly = server.configuration.appendOnly
+        let previous = server.configuration
+        server.configuration = updated
+        if updated.appendOnly != wasAppendOnly {
+            if updated.appendOnly {
+                guard server.turnAppendOnlyFileOn() else {
+                    server.configuration = previous
+                    throw RedisError("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.")
+                }
+            } else {
+                server.turnAppendOnlyFileOff()
+            }
+        }
         context.reply.simpleString("OK")
     }
 }

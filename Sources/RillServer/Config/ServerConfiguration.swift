@@ -163,7 +163,7 @@ public struct ConfigDirective: Sendable {
         ConfigDirective(name: "dbfilename", kind: .fileName, defaultValue: "dump.rill", mutable: true),
         // Switching the append-only file on at runtime would need the keyspace written as commands first (Redis
         // rewrites the AOF); not implemented, so the setting is fixed at start-up.
-        ConfigDirective(name: "appendonly", kind: .boolean, defaultValue: "no", mutable: false),
+        ConfigDirective(name: "appendonly", kind: .boolean, defaultValue: "no", mutable: true),
         ConfigDirective(name: "appendfsync", kind: .oneOf(["always", "everysec", "no"]), defaultValue: "everysec",
                         mutable: true),
         ConfigDirective(name: "appenddirname", kind: .fileName, defaultValue: "appendonlydir", mutable: false),

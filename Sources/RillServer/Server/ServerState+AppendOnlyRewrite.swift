@@ -38,6 +38,10 @@ public struct AppendOnlyRewriteState {
     public var sizeAtLastRewrite: Int64 = 0
     /// Unix milliseconds before which automatic rewrites wait after failures.
     var automaticRetryNotBefore: Int64 = 0
+    /// `CONFIG SET appendonly yes` turned the file on and its first base is not installed yet: the incremental
+    /// file being written stays out of the manifest on disk (the files listed there are older than the keyspace,
+    /// so a crash must load them alone, not followed by it), and a failed rewrite is retried.
+    var awaitingFirstBase = false
 
     public var inProgress: Bool { startedAt != nil }
 
@@ -171,6 +175,42 @@ extension ServerState {
         }
     }
 
+    // MARK: Switching at runtime
+
+    /// `CONFIG SET appendonly yes`: a rewrite writes the base from a copy of the keyspace and opens the new
+    /// incremental file at the same event-loop step, so every later write is in it. While a background job runs
+    /// or inside EXEC the rewrite is scheduled; writes until it starts are in the copy it takes then. Returns false
+    /// (after logging why) when the rewrite could not start; nothing changed then.
+    func turnAppendOnlyFileOn() -> Bool {
+        appendOnlyRewrite.awaitingFirstBase = true
+        appendOnlyRewrite.closedFilesSize = 0
+        if backgroundJobInProgress || executingTransaction {
+            appendOnlyRewrite.scheduled = true
+            return true
+        }
+        guard startAppendOnlyRewrite() else {
+            appendOnlyRewrite.awaitingFirstBase = false
+            return false
+        }
+        return true
+    }
+
+    /// `CONFIG SET appendonly no`: what was logged reaches the disk and the files stay as they are. A rewrite
+    /// already running still installs its base, which with the incremental file closed here is the state as of
+    /// now.
+    func turnAppendOnlyFileOff() {
+        if let log = appendOnlyLog {
+            // Inside EXEC: the commands logged so far form a complete transaction.
+            log.endTransaction()
+            for database in 0..<keyspace.databaseCount { logExpiredKeys(database: database) }
+        }
+        closeAppendOnlyFile()
+        appendOnlyLog = nil
+        keyspace.setRecordsExpiredKeys(false)
+        appendOnlyRewrite.scheduled = false
+        appendOnlyRewrite.awaitingFirstBase = false
+    }
+
     // MARK: Rewrite
 
     /// BGREWRITEAOF: started at once, or scheduled when a background save runs or inside EXEC (whose later
@@ -185,7 +225,7 @@ extension ServerState {
     }
 
     /// Switches writes to a new incremental file (listed in the manifest before anything else happens, so a crash
-    /// during the rewrite still loads the old base and every incremental file), copies the keyspace and writes
+    /// during the rewrite still loads the old base and every incremental file; not while `awaitingFirstBase`), copies the keyspace and writes
     /// the new base from the copy on a background thread. `appendOnlyRewriteFinished` installs it. Returns false
     /// (after logging why) when it could not start; nothing changed then.
     @discardableResult
@@ -226,17 +266,24 @@ extension ServerState {
                 logger.warning("Can't rewrite the append only file: \(error)")
                 return false
             }
+        }
+        if appendOnlyLog != nil || appendOnlyRewrite.awaitingFirstBase {
             guard let (entry, newLog) = openNewIncrementalFile(after: manifest) else { return false }
             var switched = manifest
             switched.incrementals.append(entry)
-            guard installManifest(switched) else {
+            guard appendOnlyRewrite.awaitingFirstBase || installManifest(switched) else {
                 unlink(newLog.path)
                 return false
             }
             logger.notice("Creating AOF incr file \(entry.name) on background rewrite")
-            appendOnlyRewrite.closedFilesSize += fileSize(log.path)
-            log.stopBackgroundSync()
+            if let log = appendOnlyLog {
+                appendOnlyRewrite.closedFilesSize += fileSize(log.path)
+                log.stopBackgroundSync()
+            }
             appendOnlyLog = newLog
+            // Keys found expired from now on are written as DEL (turned on here, not before: recorded while no
+            // file is open, they would be deleted after the copy of a keyspace that may hold them again).
+            keyspace.setRecordsExpiredKeys(true)
             if configuration.appendFsync == "everysec" { newLog.startBackgroundSync(logger: logger) }
             manifest = switched
             appendOnlyRewrite.manifest = switched
@@ -298,6 +345,7 @@ extension ServerState {
             appendOnlyRewriteFailed("Background AOF rewrite could not install the new manifest", now: now)
             return
         }
+        appendOnlyRewrite.awaitingFirstBase = false
         logger.notice("Background AOF rewrite terminated with success: base \(base.name) (\(summary.keyCount) keys, \(summary.byteCount) bytes, \(now - startedAt) ms)")
         appendOnlyRewrite.manifest = installed
         deleteHistoryFiles()
@@ -311,6 +359,8 @@ extension ServerState {
 
     private func appendOnlyRewriteFailed(_ message: String, now: Int64) {
         logger.warning("\(message)")
+        // Turning the file on has no usable base yet: the cron tries again after the delay below.
+        if appendOnlyRewrite.awaitingFirstBase { appendOnlyRewrite.scheduled = true }
         appendOnlyRewrite.lastSucceeded = false
         appendOnlyRewrite.consecutiveFailures += 1
         let doublings = min(appendOnlyRewrite.consecutiveFailures - 1, 6)
@@ -383,7 +433,8 @@ extension ServerState {
     /// rewrite when the files grew by `auto-aof-rewrite-percentage` over their size after the last rewrite.
     func startBackgroundJobsIfDue(now: Int64) {
         guard !backgroundJobInProgress else { return }
-        if appendOnlyRewrite.scheduled {
+        if appendOnlyRewrite.scheduled
+            && !(appendOnlyRewrite.awaitingFirstBase && now < appendOnlyRewrite.automaticRetryNotBefore) {
             startAppendOnlyRewrite()
             return
         }
