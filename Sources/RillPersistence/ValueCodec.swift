@@ -201,15 +201,15 @@ enum ValueCodec {
         }
         // A stream without groups has no extension, so its encoding is the same as before groups existed.
         let groups = stream.consumerGroups
-        let redis8Extensions = redis8StreamExtensions(stream) + workQueueStreamExtensions(stream)
-        sink.varint((groups.isEmpty ? 0 : 1) + redis8Extensions.count)
+        let laterExtensions = redis8StreamExtensions(stream) + workQueueStreamExtensions(stream)
+        sink.varint((groups.isEmpty ? 0 : 1) + laterExtensions.count)
         if !groups.isEmpty {
             sink.byte(StreamExtensionTag.consumerGroups.rawValue)
             var payload = ByteSink()
             encodeConsumerGroups(groups, to: &payload)
             sink.string(payload.bytes)
         }
-        for (tag, payload) in redis8Extensions {
+        for (tag, payload) in laterExtensions {
             sink.byte(tag.rawValue)
             sink.string(payload)
         }

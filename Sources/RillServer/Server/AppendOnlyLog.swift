@@ -63,16 +63,8 @@ final class AppendOnlyLog {
             selectedDatabase = database
             encodeArray([Array("SELECT".utf8), Array(String(database).utf8)])
         }
-        pending.append(UInt8(ascii: "*"))
-        pending.append(contentsOf: String(arguments.count).utf8)
-        pending.append(contentsOf: [13, 10])
-        for argument in arguments {
-            pending.append(UInt8(ascii: "$"))
-            pending.append(contentsOf: String(argument.readableBytes).utf8)
-            pending.append(contentsOf: [13, 10])
-            argument.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
-            pending.append(contentsOf: [13, 10])
-        }
+        encodeArrayHeader(arguments.count)
+        for argument in arguments { argument.withUnsafeReadableBytes { encodeBulkString($0) } }
     }
 
     func beginTransaction() {
@@ -87,16 +79,22 @@ final class AppendOnlyLog {
     }
 
     private func encodeArray(_ arguments: [[UInt8]]) {
+        encodeArrayHeader(arguments.count)
+        for argument in arguments { argument.withUnsafeBytes { encodeBulkString($0) } }
+    }
+
+    private func encodeArrayHeader(_ count: Int) {
         pending.append(UInt8(ascii: "*"))
-        pending.append(contentsOf: String(arguments.count).utf8)
+        pending.append(contentsOf: String(count).utf8)
         pending.append(contentsOf: [13, 10])
-        for argument in arguments {
-            pending.append(UInt8(ascii: "$"))
-            pending.append(contentsOf: String(argument.count).utf8)
-            pending.append(contentsOf: [13, 10])
-            pending.append(contentsOf: argument)
-            pending.append(contentsOf: [13, 10])
-        }
+    }
+
+    private func encodeBulkString(_ bytes: UnsafeRawBufferPointer) {
+        pending.append(UInt8(ascii: "$"))
+        pending.append(contentsOf: String(bytes.count).utf8)
+        pending.append(contentsOf: [13, 10])
+        pending.append(contentsOf: bytes)
+        pending.append(contentsOf: [13, 10])
     }
 
     var hasPendingBytes: Bool { !pending.isEmpty }
