@@ -47,8 +47,8 @@ enum ConnectionCommands {
         var version = context.reply.version
         var index = 1
         if context.argumentCount >= 2 {
-            let requested = try context.integer(1, error: RedisError("ERR Protocol version is not an integer or out of range"))
-            guard requested == 2 || requested == 3 else { throw RedisError("NOPROTO unsupported protocol version") }
+            let requested = try context.integer(1, error: RedisError.protocolVersionNotInteger)
+            guard requested == 2 || requested == 3 else { throw RedisError.unsupportedProtocolVersion }
             version = requested == 2 ? .v2 : .v3
             index = 2
         }
@@ -63,14 +63,14 @@ enum ConnectionCommands {
                 newName = context.string(index + 1)
                 index += 2
             } else {
-                throw RedisError("ERR Syntax error in HELLO option '\(context.string(index))'")
+                throw RedisError.helloSyntax(option: context.string(index))
             }
         }
         if let (user, password) = credentials {
             try authenticate(context, user: user, password: password)
         }
         guard client.authenticated else {
-            throw RedisError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+            throw RedisError.helloWithoutAuthentication
         }
         if let newName {
             try validateClientName(newName)
@@ -92,7 +92,7 @@ enum ConnectionCommands {
         let user = context.argumentCount == 3 ? context.string(1) : "default"
         let password = context.string(context.argumentCount - 1)
         if context.argumentCount == 2 && context.server.configuration.requirePass == nil {
-            throw RedisError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+            throw RedisError.authWithoutPassword
         }
         try authenticate(context, user: user, password: password)
         context.reply.simpleString("OK")
@@ -110,7 +110,7 @@ enum ConnectionCommands {
 
     private static func validateClientName(_ name: String) throws {
         for byte in name.utf8 where byte < 33 || byte > 126 {
-            throw RedisError("ERR Client names cannot contain spaces, newlines or special characters.")
+            throw RedisError.invalidClientName
         }
     }
 
@@ -146,7 +146,7 @@ enum ConnectionCommands {
                 try validateClientName(value)
                 context.client.libraryVersion = value
             } else {
-                throw RedisError("ERR Unrecognized option '\(context.string(2))'")
+                throw RedisError.unrecognizedClientOption(context.string(2))
             }
             context.reply.simpleString("OK")
         },
@@ -201,7 +201,7 @@ enum ConnectionCommands {
             if context.argument(index, is: "type"), index + 1 < context.argumentCount {
                 let type = context.string(index + 1).lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
-                    throw RedisError("ERR Unknown client type '\(context.string(index + 1))'")
+                    throw RedisError.unknownClientType(context.string(index + 1))
                 }
                 if type != "normal" { selected = [] }
                 index += 2
@@ -209,8 +209,8 @@ enum ConnectionCommands {
                 var ids: Set<UInt64> = []
                 index += 1
                 while index < context.argumentCount {
-                    let id = try context.integer(index, error: RedisError("ERR Invalid client ID"))
-                    guard id > 0 else { throw RedisError("ERR Invalid client ID") }
+                    let id = try context.integer(index, error: RedisError.invalidClientID)
+                    guard id > 0 else { throw RedisError.invalidClientID }
                     ids.insert(UInt64(id))
                     index += 1
                 }
@@ -230,7 +230,7 @@ enum ConnectionCommands {
             // Old form: CLIENT KILL ip:port, answering OK or an error.
             let address = context.string(2)
             guard let target = server.clients.values.first(where: { $0.remoteAddress == address }) else {
-                throw RedisError("ERR No such client")
+                throw RedisError.noSuchClient
             }
             context.reply.simpleString("OK")
             kill(target, by: context)
@@ -243,8 +243,8 @@ enum ConnectionCommands {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
             let value = context.string(index + 1)
             if context.argument(index, is: "id") {
-                let id = try context.integer(index + 1, error: RedisError("ERR client-id should be greater than 0"))
-                guard id > 0 else { throw RedisError("ERR client-id should be greater than 0") }
+                let id = try context.integer(index + 1, error: RedisError.clientIDNotPositive)
+                guard id > 0 else { throw RedisError.clientIDNotPositive }
                 filters.append { $0.id == UInt64(id) }
             } else if context.argument(index, is: "addr") {
                 filters.append { $0.remoteAddress == value }
@@ -253,7 +253,7 @@ enum ConnectionCommands {
             } else if context.argument(index, is: "type") {
                 let type = value.lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
-                    throw RedisError("ERR Unknown client type '\(value)'")
+                    throw RedisError.unknownClientType(value)
                 }
                 let isNormal = type == "normal"
                 filters.append { _ in isNormal }
@@ -299,7 +299,7 @@ enum ConnectionCommands {
             if context.argument(3, is: "error") {
                 withError = true
             } else if !context.argument(3, is: "timeout") {
-                throw RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                throw RedisError.invalidUnblockReason
             }
         }
         guard id > 0, let target = context.server.clients[UInt64(id)], let blocked = target.blocked,
@@ -309,7 +309,7 @@ enum ConnectionCommands {
         }
         context.server.unblock(target)
         if withError {
-            context.server.writeError(targetContext, RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
+            context.server.writeError(targetContext, RedisError.unblockedByClientUnblock)
         } else {
             blocked.request.onTimeout(targetContext)
         }

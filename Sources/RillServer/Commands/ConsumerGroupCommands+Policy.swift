@@ -37,16 +37,16 @@ extension ConsumerGroupCommands {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
             if context.argument(index, is: "maxdeliveries") {
                 let value = try context.nonNegativeInteger(
-                    index + 1, error: RedisError("ERR MAXDELIVERIES must be a non-negative integer"))
+                    index + 1, error: RedisError.maxDeliveriesNotInteger)
                 change.maxDeliveries = UInt64(value)
             } else if context.argument(index, is: "deadletter") {
                 change.deadLetterKey = context.bytes(index + 1)
             } else if context.argument(index, is: "consumer-idle-timeout") {
                 change.consumerIdleTimeout = try context.nonNegativeInteger(
-                    index + 1, error: RedisError("ERR CONSUMER-IDLE-TIMEOUT must be a non-negative integer (milliseconds)"))
+                    index + 1, error: RedisError.consumerIdleTimeoutNotInteger)
             } else if context.argument(index, is: "deadlettered") {
                 let value = try context.nonNegativeInteger(
-                    index + 1, error: RedisError("ERR DEADLETTERED must be a non-negative integer"))
+                    index + 1, error: RedisError.deadLetteredNotInteger)
                 change.deadLetteredCount = UInt64(value)
             } else {
                 throw RedisError.syntax
@@ -62,29 +62,29 @@ extension ConsumerGroupCommands {
         let group = context.bytes(3)
         let now = context.nowMilliseconds
         let current = try context.database.streamGroups(key, nowMilliseconds: now) { $0.group(named: group)?.policy }
-        guard let current else { throw xgroupRequiresKey }
-        guard var policy = current else { throw noSuchGroup(group, key: key) }
+        guard let current else { throw RedisError.xgroupRequiresKey }
+        guard var policy = current else { throw RedisError.noSuchGroup(group, key: key) }
 
         if let maxDeliveries = change.maxDeliveries {
             policy.maxDeliveries = maxDeliveries
             if maxDeliveries == 0 {
                 guard change.deadLetterKey == nil else {
-                    throw RedisError("ERR DEADLETTER needs MAXDELIVERIES greater than 0")
+                    throw RedisError.deadLetterNeedsMaxDeliveries
                 }
                 policy.deadLetterKey = nil
             }
         }
         if let deadLetterKey = change.deadLetterKey { policy.deadLetterKey = deadLetterKey }
         if policy.maxDeliveries > 0 && policy.deadLetterKey == nil {
-            throw RedisError("ERR MAXDELIVERIES needs a DEADLETTER key")
+            throw RedisError.maxDeliveriesNeedsDeadLetter
         }
         if policy.deadLetterKey != nil && policy.maxDeliveries == 0 {
-            throw RedisError("ERR DEADLETTER needs MAXDELIVERIES greater than 0")
+            throw RedisError.deadLetterNeedsMaxDeliveries
         }
         if let consumerIdleTimeout = change.consumerIdleTimeout { policy.consumerIdleTimeout = consumerIdleTimeout }
         if let deadLetterKey = change.deadLetterKey {
             guard deadLetterKey != key else {
-                throw RedisError("ERR the DEADLETTER key must be another key than the group's stream")
+                throw RedisError.deadLetterKeyIsStream
             }
             // Checked now so a misconfiguration shows here rather than as entries stuck at move time.
             _ = try context.database.streamGroups(deadLetterKey, nowMilliseconds: now) { _ in () }
@@ -120,8 +120,8 @@ extension ConsumerGroupCommands {
         }
         if let failure {
             context.server.logger.error("""
-                Cannot dead-letter \(failure.leftPending.count) entries of stream '\(quoted(key))' group \
-                '\(quoted(group))' to '\(quoted(failure.deadLetterKey))': \(failure.reason); they stay pending
+                Cannot dead-letter \(failure.leftPending.count) entries of stream '\(RedisError.quoted(key))' group \
+                '\(RedisError.quoted(group))' to '\(RedisError.quoted(failure.deadLetterKey))': \(failure.reason); they stay pending
                 """)
         }
 

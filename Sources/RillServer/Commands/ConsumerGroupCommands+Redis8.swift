@@ -42,7 +42,7 @@ extension ConsumerGroupCommands {
 
     /// CLAIM's argument: milliseconds, a non-negative integer.
     static func parseClaimMinimumIdle(_ context: CommandContext, _ index: Int) throws -> Int64 {
-        try context.nonNegativeInteger(index, error: RedisError("ERR min-idle-time must be a positive integer"))
+        try context.nonNegativeInteger(index, error: RedisError.claimMinimumIdleNotPositive)
     }
 
     /// What one stream of a CLAIM read delivered.
@@ -270,7 +270,7 @@ extension ConsumerGroupCommands {
         while index < context.argumentCount {
             if context.argument(index, is: "retrycount"), index + 1 < context.argumentCount {
                 let value = try context.integer(index + 1)
-                guard value >= 0 else { throw RedisError("ERR Invalid RETRYCOUNT value") }
+                guard value >= 0 else { throw RedisError.invalidRetryCountValue }
                 retryCount = UInt64(value)
                 index += 2
             } else if context.argument(index, is: "force") {
@@ -285,7 +285,7 @@ extension ConsumerGroupCommands {
         let released = try context.database.streamGroups(key, nowMilliseconds: context.nowMilliseconds) { stream -> Int? in
             try? stream.release(group: group, ids: ids, mode: mode, retryCount: retryCount, force: force)
         } ?? nil
-        guard let released else { throw noSuchKeyOrGroup(key, group: group) }
+        guard let released else { throw RedisError.noSuchKeyOrGroup(key, group: group) }
         if released > 0 { noteGroupChange(context, released) }
         context.reply.integer(Int64(released))
     }

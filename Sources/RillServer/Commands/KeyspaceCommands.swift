@@ -75,7 +75,7 @@ enum KeyspaceCommands {
 
     private static func scan(_ context: CommandContext) throws {
         guard let cursor = context.arguments[1].withUnsafeReadableBytes({ parseCursor($0) }) else {
-            throw RedisError("ERR invalid cursor")
+            throw RedisError.invalidCursor
         }
         var count = 10
         var pattern: GlobPattern?
@@ -332,8 +332,8 @@ enum KeyspaceCommands {
                 if element != nil { context.keyModified(key) }
                 return
             }
-            let count = try context.integer(2, error: RedisError("ERR value is out of range, must be positive"))
-            guard count >= 0 else { throw RedisError("ERR value is out of range, must be positive") }
+            let count = try context.integer(2, error: RedisError.notPositive)
+            guard count >= 0 else { throw RedisError.notPositive }
             let elements = try context.database.listPop(at: end, forKey: key, count: Int(count),
                                                         nowMilliseconds: context.nowMilliseconds)
             guard let elements else {

@@ -10,9 +10,9 @@ enum PersistenceCommands {
                 group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
             let server = context.server
             guard !server.snapshots.backgroundSaveInProgress else {
-                throw RedisError("ERR Background save already in progress")
+                throw RedisError.backgroundSaveInProgress
             }
-            guard server.saveSynchronously() else { throw RedisError("ERR") }
+            guard server.saveSynchronously() else { throw RedisError.saveFailed }
             context.reply.simpleString("OK")
         },
         Command("bgsave", arity: -1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
@@ -22,13 +22,13 @@ enum PersistenceCommands {
             }
             let server = context.server
             guard !server.snapshots.backgroundSaveInProgress else {
-                throw RedisError("ERR Background save already in progress")
+                throw RedisError.backgroundSaveInProgress
             }
             // One background job at a time, as Redis runs one child process; inside EXEC the copy would hold half
             // of the transaction.
             if server.appendOnlyRewrite.inProgress || server.executingTransaction {
                 guard context.argumentCount == 2 || server.executingTransaction else {
-                    throw RedisError("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
+                    throw RedisError.backgroundSaveBehindChild
                 }
                 server.snapshots.backgroundSaveScheduled = true
                 context.reply.simpleString("Background saving scheduled")
@@ -42,9 +42,9 @@ enum PersistenceCommands {
             switch context.server.requestAppendOnlyRewrite() {
             case .started: context.reply.simpleString("Background append only file rewriting started")
             case .scheduled: context.reply.simpleString("Background append only file rewriting scheduled")
-            case .alreadyInProgress: throw RedisError("ERR Background append only file rewriting already in progress")
+            case .alreadyInProgress: throw RedisError.appendOnlyRewriteInProgress
             case .failed:
-                throw RedisError("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+                throw RedisError.appendOnlyRewriteFailed
             }
         },
         Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "fast", "dangerous"],
@@ -83,13 +83,13 @@ enum PersistenceCommands {
                 absolute = true
             } else if context.argument(index, is: "idletime"), more, !sawFrequency {
                 let idle = try context.integer(index + 1)
-                guard idle >= 0 else { throw RedisError("ERR Invalid IDLETIME value, must be >= 0") }
+                guard idle >= 0 else { throw RedisError.invalidIdleTime }
                 sawIdleTime = true
                 index += 1
             } else if context.argument(index, is: "freq"), more, !sawIdleTime {
                 let frequency = try context.integer(index + 1)
                 guard (0...255).contains(frequency) else {
-                    throw RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+                    throw RedisError.invalidFrequency
                 }
                 sawFrequency = true
                 index += 1
@@ -99,21 +99,21 @@ enum PersistenceCommands {
             index += 1
         }
         let ttl = try context.integer(2)
-        guard ttl >= 0 else { throw RedisError("ERR Invalid TTL value, must be >= 0") }
+        guard ttl >= 0 else { throw RedisError.invalidTTL }
         let key = context.bytes(1)
         let now = context.nowMilliseconds
         if !replace && context.database.exists(key, nowMilliseconds: now) {
-            throw RedisError("BUSYKEY Target key name already exists.")
+            throw RedisError.targetKeyExists
         }
         let payload = context.bytes(3)
         guard DumpPayload.hasValidTrailer(payload) else {
-            throw RedisError("ERR DUMP payload version or checksum are wrong")
+            throw RedisError.badDumpPayload
         }
         let value: RedisValue
         do {
             value = try DumpPayload.decode(payload)
         } catch {
-            throw RedisError("ERR Bad data format")
+            throw RedisError.badDataFormat
         }
         var deadline: Int64?
         if ttl > 0 {

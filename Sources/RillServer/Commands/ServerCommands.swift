@@ -89,7 +89,7 @@ enum ServerCommands {
             let force = (1..<context.argumentCount).contains { context.argument($0, is: "force") }
             guard force else {
                 context.server.logger.warning("Error trying to save the DB, can't exit.")
-                throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
+                throw RedisError.shutdownFailed
             }
         }
         context.server.closeAppendOnlyFile()
@@ -221,13 +221,13 @@ enum ServerCommands {
         while index < context.argumentCount {
             let name = context.string(index).lowercased()
             guard seen.insert(name).inserted else {
-                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
+                throw RedisError.configSetDuplicate(name)
             }
             guard let directive = ConfigDirective.named(name) else {
-                throw RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(context.string(index))'")
+                throw RedisError.configSetUnknownOption(context.string(index))
             }
             guard directive.mutable else {
-                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+                throw RedisError.configSetImmutable(name)
             }
             // Multi-word values (bind) arrive as one space-separated argument.
             let value = context.string(index + 1)
@@ -235,7 +235,7 @@ enum ServerCommands {
             do {
                 try updated.set(name, words)
             } catch {
-                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error.message)")
+                throw RedisError.configSetFailed(name, reason: error.message)
             }
             index += 2
         }
@@ -247,7 +247,7 @@ enum ServerCommands {
             if updated.appendOnly {
                 guard server.turnAppendOnlyFileOn() else {
                     server.configuration = previous
-                    throw RedisError("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.")
+                    throw RedisError.appendOnlyNotTurnedOn
                 }
             } else {
                 server.turnAppendOnlyFileOff()

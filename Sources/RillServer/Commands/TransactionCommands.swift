@@ -7,7 +7,7 @@ enum TransactionCommands {
         Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
                 categories: ["fast", "transaction"], group: "transactions", since: "1.2.0",
                 summary: "Starts a transaction.") { context in
-            guard context.client.transaction == nil else { throw RedisError("ERR MULTI calls can not be nested") }
+            guard context.client.transaction == nil else { throw RedisError.nestedMulti }
             context.client.transaction = Transaction()
             context.reply.simpleString("OK")
         },
@@ -17,7 +17,7 @@ enum TransactionCommands {
         Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
                 categories: ["fast", "transaction"], group: "transactions", since: "2.0.0",
                 summary: "Discards a transaction.") { context in
-            guard context.client.transaction != nil else { throw RedisError("ERR DISCARD without MULTI") }
+            guard context.client.transaction != nil else { throw RedisError.discardWithoutMulti }
             context.client.transaction = nil
             context.server.unwatchAll(context.client)
             context.reply.simpleString("OK")
@@ -25,7 +25,7 @@ enum TransactionCommands {
         Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
                 keys: (1, -1, 1), categories: ["fast", "transaction"], group: "transactions", since: "2.2.0",
                 summary: "Monitors changes to keys to determine the execution of a transaction.") { context in
-            guard context.client.transaction == nil else { throw RedisError("ERR WATCH inside MULTI is not allowed") }
+            guard context.client.transaction == nil else { throw RedisError.watchInsideMulti }
             let database = context.client.databaseIndex
             for index in 1..<context.argumentCount {
                 let key = context.bytes(index)
@@ -45,13 +45,13 @@ enum TransactionCommands {
 
     private static func exec(_ context: CommandContext) throws {
         let client = context.client
-        guard let transaction = client.transaction else { throw RedisError("ERR EXEC without MULTI") }
+        guard let transaction = client.transaction else { throw RedisError.execWithoutMulti }
         client.transaction = nil
         let watched = client.watchedKeys
         let server = context.server
         defer { server.unwatchAll(client) }
         if transaction.rejected {
-            throw RedisError("EXECABORT Transaction discarded because of previous errors.")
+            throw RedisError.execAborted
         }
         let touched = watched.contains { key in
             server.keyspace[key.database].version(of: key.key, nowMilliseconds: context.nowMilliseconds) != key.version

@@ -112,7 +112,7 @@ extension ServerState {
             shownArguments += "'\(String(decoding: argument.readableBytesView.prefix(room), as: UTF8.self))' "
         }
         let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
-        return RedisError(sanitised("ERR unknown command '\(name)', with args beginning with: \(shownArguments)"))
+        return RedisError(sanitised(RedisError.unknownCommand(name, argumentsShown: shownArguments).message))
     }
 
     /// Error replies are one line: Redis replaces CR and LF taken from user input with spaces.
