@@ -27,7 +27,7 @@ enum ConsumerGroupCommands {
                     Command("xgroup|delconsumer", arity: 5, flags: [.write], keys: (2, 2, 1),
                             categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
                             summary: "Deletes a consumer from a consumer group.") { try xgroup($0, .deleteConsumer) },
-                    policyCommand,
+                    groupPolicyCommand,
                     Command("xgroup|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.", handler: xgroupHelp),

@@ -483,7 +483,7 @@ enum StreamCommands {
         else { throw RedisError.noSuchKey }
         context.reply.arrayHeader(stream.groupCount)
         for group in stream.consumerGroups {
-            let showsPolicy = ConsumerGroupCommands.showsPolicy(group)
+            let showsPolicy = ConsumerGroupCommands.showsGroupPolicy(group)
             context.reply.mapHeader(showsPolicy ? 10 : 6)
             context.reply.bulkString("name"); context.reply.bulkString(group.name)
             context.reply.bulkString("consumers"); context.reply.integer(Int64(group.consumerCount))
@@ -491,7 +491,7 @@ enum StreamCommands {
             context.reply.bulkString("last-delivered-id"); writeID(group.lastDeliveredID, to: &context.reply)
             context.reply.bulkString("entries-read"); writeOptional(group.entriesRead, to: &context.reply)
             context.reply.bulkString("lag"); writeOptional(stream.lag(of: group), to: &context.reply)
-            if showsPolicy { ConsumerGroupCommands.writePolicyFields(group, to: &context.reply) }
+            if showsPolicy { ConsumerGroupCommands.writeGroupPolicyFields(group, to: &context.reply) }
         }
     }
 

@@ -2,10 +2,10 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-/// Redis 8.6 idempotent production: XADD's IDMP / IDMPAUTO options, XCFGSET, and XIDMPRECORD (the internal command
+/// Idempotent producers (Redis 8.6): XADD's IDMP / IDMPAUTO options, XCFGSET, and XIDMPRECORD (the internal command
 /// Redis 8.8 replays from its append-only file to restore a remembered pair; Rill logs it the same way).
 extension StreamCommands {
-    static let redis8Commands: [Command] = [
+    static let idempotentProducerCommands: [Command] = [
         Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
                 group: "stream", since: "8.6.0", summary: "Sets the IDMP configuration parameters for a stream.",
                 handler: xcfgset),

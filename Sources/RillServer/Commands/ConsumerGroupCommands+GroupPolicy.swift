@@ -2,7 +2,8 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-// Rill's work-queue policies (no Redis has them; README "Rill for work queues"):
+// Group policy (Rill only; no Redis has it; README "Rill for work queues"): per consumer group, dead-lettering
+// and idle-consumer removal.
 //
 //   XGROUP SETPOLICY key group [MAXDELIVERIES n] [DEADLETTER dlq-key] [CONSUMER-IDLE-TIMEOUT ms] [DEADLETTERED n]
 //
@@ -17,21 +18,21 @@ import RillProtocol
 // XINFO GROUPS adds `max-deliveries`, `dead-letter-key`, `dead-lettered` and `consumer-idle-timeout` to a group
 // that has a policy or has dead-lettered entries (other groups show exactly Redis' fields).
 extension ConsumerGroupCommands {
-    static let policyCommand = Command(
+    static let groupPolicyCommand = Command(
         "xgroup|setpolicy", arity: -6, flags: [.write], keys: (2, 2, 1), categories: ["write", "stream", "slow"],
         group: "stream", since: "rill",
         summary: "Sets a consumer group's dead-letter and idle-consumer policy (Rill only).", handler: xgroupSetPolicy)
 
     /// What SETPOLICY was asked, before it is merged with the group's current policy.
-    private struct PolicyChange {
+    private struct GroupPolicyChange {
         var maxDeliveries: UInt64?
         var deadLetterKey: [UInt8]?
         var consumerIdleTimeout: Int64?
         var deadLetteredCount: UInt64?
     }
 
-    private static func parsePolicyChange(_ context: CommandContext) throws -> PolicyChange {
-        var change = PolicyChange()
+    private static func parseGroupPolicyChange(_ context: CommandContext) throws -> GroupPolicyChange {
+        var change = GroupPolicyChange()
         var index = 4
         while index < context.argumentCount {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
@@ -57,7 +58,7 @@ extension ConsumerGroupCommands {
     }
 
     private static func xgroupSetPolicy(_ context: CommandContext) throws {
-        let change = try parsePolicyChange(context)
+        let change = try parseGroupPolicyChange(context)
         let key = context.bytes(2)
         let group = context.bytes(3)
         let now = context.nowMilliseconds
@@ -157,12 +158,12 @@ extension ConsumerGroupCommands {
 extension ConsumerGroupCommands {
     /// Whether XINFO GROUPS shows the policy fields for `group`: only when it has used the policy, so groups
     /// that never did look exactly as in Redis.
-    static func showsPolicy(_ group: ConsumerGroup) -> Bool {
+    static func showsGroupPolicy(_ group: ConsumerGroup) -> Bool {
         !group.policy.isOff || group.deadLetteredCount > 0
     }
 
     /// The four policy fields (name, value pairs) XINFO GROUPS appends.
-    static func writePolicyFields(_ group: ConsumerGroup, to reply: inout RESPWriter) {
+    static func writeGroupPolicyFields(_ group: ConsumerGroup, to reply: inout RESPWriter) {
         reply.bulkString("max-deliveries"); reply.integer(Int64(clamping: group.policy.maxDeliveries))
         reply.bulkString("dead-letter-key")
         if let key = group.policy.deadLetterKey { reply.bulkString(key) } else { reply.nullBulkString() }
