@@ -4,27 +4,27 @@ import RillProtocol
 /// PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET and CLIENT: commands about the connection itself.
 enum ConnectionCommands {
     static let all: [Command] = [
-        Command("ping", arity: -1, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+        Command("ping", arity: -1, flags: [.fast], categories: ["connection"],
                 group: "connection", summary: "Returns the server's liveliness response.", handler: ping),
-        Command("echo", arity: 2, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+        Command("echo", arity: 2, flags: [.fast, .stale, .loading], categories: ["connection"],
                 group: "connection", summary: "Returns the given string.") { context in
             context.reply.bulkString(context.arguments[1])
         },
-        Command("hello", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noScript],
-                categories: ["fast", "connection"], group: "connection", since: "6.0.0",
+        Command("hello", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noScript, .allowBusy],
+                categories: ["connection"], group: "connection", since: "6.0.0",
                 summary: "Handshakes with the server, optionally choosing the protocol version.", handler: hello),
-        Command("auth", arity: -2, flags: [.noAuth, .fast, .stale, .loading, .noScript],
-                categories: ["fast", "connection"], group: "connection", summary: "Authenticates the connection.",
+        Command("auth", arity: -2, flags: [.noAuth, .fast, .stale, .loading, .noScript, .allowBusy],
+                categories: ["connection"], group: "connection", summary: "Authenticates the connection.",
                 handler: auth),
-        Command("select", arity: 2, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+        Command("select", arity: 2, flags: [.fast, .stale, .loading], categories: ["connection"],
                 group: "connection", summary: "Changes the selected database.") { context in
             let index = try context.integer(1)
             guard index >= 0, index < context.server.keyspace.databaseCount else { throw RedisError.dbIndexOutOfRange }
             context.client.databaseIndex = Int(index)
             context.reply.simpleString("OK")
         },
-        Command("quit", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noMulti, .noScript, .allowBusy],
-                categories: ["fast", "connection"], group: "connection",
+        Command("quit", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .notQueuedInMulti, .noScript, .allowBusy],
+                categories: ["connection"], group: "connection",
                 summary: "Closes the connection.") { context in
             context.reply.simpleString("OK")
             context.client.closeAfterReply = true
@@ -117,18 +117,21 @@ enum ConnectionCommands {
     // MARK: CLIENT
 
     private static let clientSubcommands: [Command] = [
-        Command("client|id", arity: 2, flags: [.noScript, .loading, .stale], group: "connection", since: "5.0.0",
+        Command("client|id", arity: 2, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection", since: "5.0.0",
                 summary: "Returns the unique client ID of the connection.") { context in
             context.reply.integer(Int64(context.client.id))
         },
-        Command("client|setname", arity: 3, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|setname", arity: 3, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.6.9", summary: "Sets the connection name.") { context in
             let name = context.string(2)
             try validateClientName(name)
             context.client.name = name.isEmpty ? nil : name
             context.reply.simpleString("OK")
         },
-        Command("client|getname", arity: 2, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|getname", arity: 2, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.6.9", summary: "Returns the name of the connection.") { context in
             if let name = context.client.name {
                 context.reply.bulkString(name)
@@ -136,7 +139,8 @@ enum ConnectionCommands {
                 context.reply.nullBulkString()
             }
         },
-        Command("client|setinfo", arity: 4, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|setinfo", arity: 4, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "7.2.0", summary: "Sets information specific to the client or connection.") { context in
             let value = context.string(3)
             if context.argument(2, is: "lib-name") {
@@ -150,18 +154,23 @@ enum ConnectionCommands {
             }
             context.reply.simpleString("OK")
         },
-        Command("client|info", arity: 2, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|info", arity: 2, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "6.2.0", summary: "Returns information about the connection.") { context in
             context.reply.verbatimString(describe(context.client, context: context) + "\n")
         },
-        Command("client|list", arity: -2, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+        Command("client|list", arity: -2, flags: [.admin, .noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.4.0", summary: "Lists open connections.", handler: clientList),
-        Command("client|kill", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+        Command("client|kill", arity: -3, flags: [.admin, .noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.4.0", summary: "Terminates open connections.", handler: clientKill),
-        Command("client|unblock", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+        Command("client|unblock", arity: -3, flags: [.admin, .noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "5.0.0", summary: "Unblocks a client blocked by a blocking command from a different connection.",
                 handler: clientUnblock),
-        Command("client|help", arity: 2, flags: [.loading, .stale], group: "connection", since: "5.0.0",
+        Command("client|help", arity: 2, flags: [.loading, .stale],
+                categories: ["connection"], group: "connection", since: "5.0.0",
                 summary: "Returns helpful text about the different subcommands.") { context in
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -19,7 +19,7 @@ import RillProtocol
 // that has a policy or has dead-lettered entries (other groups show exactly Redis' fields).
 extension ConsumerGroupCommands {
     static let groupPolicyCommand = Command(
-        "xgroup|setpolicy", arity: -6, flags: [.write], keys: (2, 2, 1), categories: ["write", "stream", "slow"],
+        "xgroup|setpolicy", arity: -6, flags: [.write], keys: (2, 2, 1), categories: ["stream"],
         group: "stream", since: "rill",
         summary: "Sets a consumer group's dead-letter and idle-consumer policy (Rill only).", handler: xgroupSetPolicy)
 

@@ -6,7 +6,7 @@ import RillProtocol
 /// acknowledging them.
 extension ConsumerGroupCommands {
     static let negativeAcknowledgementCommands: [Command] = [
-        Command("xnack", arity: -7, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xnack", arity: -7, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "8.8.0",
                 summary: "Releases pending messages back to the group's PEL without acknowledging them, making them available for re-delivery.",
                 handler: xnack),

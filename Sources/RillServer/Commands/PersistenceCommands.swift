@@ -6,7 +6,7 @@ import RillProtocol
 /// Snapshots (SAVE, BGSAVE, LASTSAVE), append-only rewriting (BGREWRITEAOF) and single-key serialisation (DUMP, RESTORE).
 enum PersistenceCommands {
     static let all: [Command] = [
-        Command("save", arity: 1, flags: [.admin, .noScript, .noMulti], categories: ["admin", "slow", "dangerous"],
+        Command("save", arity: 1, flags: [.admin, .noScript, .noAsyncLoading, .noMulti, .notQueuedInMulti],
                 group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
             let server = context.server
             guard !server.snapshots.backgroundSaveInProgress else {
@@ -15,7 +15,7 @@ enum PersistenceCommands {
             guard server.saveSynchronously() else { throw RedisError.saveFailed }
             context.reply.simpleString("OK")
         },
-        Command("bgsave", arity: -1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
+        Command("bgsave", arity: -1, flags: [.admin, .noScript, .noAsyncLoading],
                 group: "server", summary: "Asynchronously saves the database(s) to disk.") { context in
             guard context.argumentCount == 1 || (context.argumentCount == 2 && context.argument(1, is: "schedule")) else {
                 throw RedisError.syntax
@@ -37,7 +37,7 @@ enum PersistenceCommands {
             server.startBackgroundSave()
             context.reply.simpleString("Background saving started")
         },
-        Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
+        Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript, .noAsyncLoading],
                 group: "server", since: "1.0.0", summary: "Asynchronously rewrites the append-only file to disk.") { context in
             switch context.server.requestAppendOnlyRewrite() {
             case .started: context.reply.simpleString("Background append only file rewriting started")
@@ -47,11 +47,11 @@ enum PersistenceCommands {
                 throw RedisError.appendOnlyRewriteFailed
             }
         },
-        Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "fast", "dangerous"],
+        Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "dangerous"],
                 group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { context in
             context.reply.integer(context.server.snapshots.lastSaveSeconds)
         },
-        Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace", "read", "slow"],
+        Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: "2.6.0", summary: "Returns a serialized representation of the value stored at a key.") { context in
             let key = context.bytes(1)
             guard context.database.exists(key, nowMilliseconds: context.nowMilliseconds),
@@ -62,7 +62,7 @@ enum PersistenceCommands {
             context.reply.bulkString(DumpPayload.encode(entry.value))
         },
         Command("restore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1),
-                categories: ["keyspace", "write", "slow", "dangerous"], group: "generic", since: "2.6.0",
+                categories: ["keyspace", "dangerous"], group: "generic", since: "2.6.0",
                 summary: "Creates a key from the serialized representation of a value.", handler: restore),
     ]
 

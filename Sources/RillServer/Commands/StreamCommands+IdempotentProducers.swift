@@ -6,11 +6,11 @@ import RillProtocol
 /// Redis 8.8 replays from its append-only file to restore a remembered pair; Rill logs it the same way).
 extension StreamCommands {
     static let idempotentProducerCommands: [Command] = [
-        Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "8.6.0", summary: "Sets the IDMP configuration parameters for a stream.",
                 handler: xcfgset),
         Command("xidmprecord", arity: 5, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "8.8.0",
+                categories: ["stream"], group: "stream", since: "8.8.0",
                 summary: "An internal command for setting IDMP metadata on an existing stream message.",
                 handler: xidmprecord),
     ]

@@ -7,44 +7,44 @@ import RillProtocol
 enum StreamCommands {
     static let all: [Command] = [
         Command("xadd", arity: -5, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "5.0.0",
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "Appends a new message to a stream. Creates the key if it doesn't exist.", handler: xadd),
-        Command("xlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "stream", "fast"],
+        Command("xlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0", summary: "Return the number of messages in a stream.") { context in
             let stream = try context.database.streamGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
             context.reply.integer(Int64(stream?.length ?? 0))
         },
-        Command("xrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+        Command("xrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the messages from a stream within a range of IDs.") { context in
             try range(context, reverse: false)
         },
-        Command("xrevrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+        Command("xrevrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the messages from a stream within a range of IDs in reverse order.") { context in
             try range(context, reverse: true)
         },
-        Command("xdel", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xdel", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the number of messages after removing them from a stream.", handler: xdel),
-        Command("xtrim", arity: -4, flags: [.write], keys: (1, 1, 1), categories: ["write", "stream", "slow"],
+        Command("xtrim", arity: -4, flags: [.write], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Deletes messages from the beginning of a stream.", handler: xtrim),
         Command("xsetid", arity: -3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "5.0.0",
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "An internal command for replicating stream values.", handler: xsetid),
         Command("xinfo", arity: -2, flags: [], group: "stream", since: "5.0.0",
                 summary: "A container for stream introspection commands.", subcommands: [
                     Command("xinfo|stream", arity: -3, flags: [.readonly], keys: (2, 2, 1),
-                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Returns information about a stream.", handler: xinfoStream),
                     Command("xinfo|groups", arity: 3, flags: [.readonly], keys: (2, 2, 1),
-                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Returns a list of the consumer groups of a stream.", handler: xinfoGroups),
                     Command("xinfo|consumers", arity: 4, flags: [.readonly], keys: (2, 2, 1),
-                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Returns a list of the consumers in a consumer group.", handler: xinfoConsumers),
-                    Command("xinfo|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
+                    Command("xinfo|help", arity: 2, flags: [.loading, .stale], categories: ["stream"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.") { context in
                         let lines = [
@@ -57,8 +57,8 @@ enum StreamCommands {
                         context.replyHelp(lines)
                     },
                 ]) { _ in },
-        Command("xread", arity: -4, flags: [.readonly, .blocking], keys: (0, 0, 0),
-                categories: ["read", "stream", "slow", "blocking"], group: "stream", since: "5.0.0",
+        Command("xread", arity: -4, flags: [.readonly, .blocking, .movableKeys], keys: (0, 0, 0),
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
                 handler: xread),
     ]

@@ -36,7 +36,7 @@ extension ServerState {
             reject(context, .outOfMemory)
             return
         }
-        if client.transaction != nil && !resolved.flags.contains(.noMulti) {
+        if client.transaction != nil && !resolved.flags.contains(.notQueuedInMulti) {
             // Copy the arguments out of the read buffer: it is reused once this batch is parsed.
             client.transaction!.queued.append(arguments.map { ByteBuffer(buffer: $0) })  // checked non-nil above
             context.reply.simpleString("QUEUED")
