@@ -65,11 +65,12 @@ public struct RedisError: Error, Equatable, Sendable {
     static let helloWithoutAuthentication = RedisError(
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
     static let invalidClientName = RedisError("ERR Client names cannot contain spaces, newlines or special characters.")
+    /// CLIENT SETINFO.
     static func unrecognizedClientOption(_ option: String) -> RedisError { RedisError("ERR Unrecognized option '\(option)'") }
     static func unknownClientType(_ type: String) -> RedisError { RedisError("ERR Unknown client type '\(type)'") }
-    /// CLIENT KILL ID.
-    static let invalidClientID = RedisError("ERR Invalid client ID")
     /// CLIENT LIST ID.
+    static let invalidClientID = RedisError("ERR Invalid client ID")
+    /// CLIENT KILL ID.
     static let clientIDNotPositive = RedisError("ERR client-id should be greater than 0")
     static let noSuchClient = RedisError("ERR No such client")
     static let invalidUnblockReason = RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
