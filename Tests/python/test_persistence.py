@@ -122,6 +122,26 @@ def client_of(server):
     return server.client(protocol=2, decode_responses=False)
 
 
+def survive_snapshot_restart(start_server, tmp_path, workload):
+    """Runs `workload`, saves, restarts on the snapshot; asserts the same state. Returns (client, workload result)."""
+    first = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(first)
+    result = workload(client)
+    before = observe(client)
+    assert client.save() is True
+    first.stop()
+    second = start_server("--dir", str(tmp_path), "--save", "")
+    client = client_of(second)
+    assert observe(client) == before
+    return client, result
+
+
+def dump_and_restore(client, key="s"):
+    payload = client.dump(key)
+    client.delete(key)
+    client.restore(key, 0, payload)
+
+
 def wait_for_exit(server, timeout=10):
     server.process.wait(timeout=timeout)
 

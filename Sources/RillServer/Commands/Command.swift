@@ -9,8 +9,8 @@ import RillProtocol
 /// copying a struct of a dozen references costs a dozen.
 public final class Command: @unchecked Sendable {
     public struct Flags: OptionSet, Sendable {
-        public let rawValue: UInt16
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
         public static let write = Flags(rawValue: 1 << 0)
         public static let readonly = Flags(rawValue: 1 << 1)
         public static let denyOOM = Flags(rawValue: 1 << 2)
@@ -19,18 +19,29 @@ public final class Command: @unchecked Sendable {
         public static let admin = Flags(rawValue: 1 << 5)
         /// Allowed before AUTH when requirepass is set.
         public static let noAuth = Flags(rawValue: 1 << 6)
-        /// Not queued inside MULTI; runs at once (EXEC, DISCARD, MULTI, WATCH, QUIT...).
+        /// Redis refuses the command inside MULTI (SAVE, SHUTDOWN); shown by COMMAND only: Rill runs those at once
+        /// inside MULTI (`notQueuedInMulti`).
         public static let noMulti = Flags(rawValue: 1 << 7)
         public static let loading = Flags(rawValue: 1 << 8)
         public static let stale = Flags(rawValue: 1 << 9)
         public static let pubsub = Flags(rawValue: 1 << 10)
         public static let noScript = Flags(rawValue: 1 << 11)
         public static let allowBusy = Flags(rawValue: 1 << 12)
+        public static let skipSlowlog = Flags(rawValue: 1 << 13)
+        public static let noAsyncLoading = Flags(rawValue: 1 << 14)
+        /// Keys are found by parsing the arguments (XREAD's STREAMS), so first/last/step do not describe them.
+        public static let movableKeys = Flags(rawValue: 1 << 15)
+        /// Rill's own, not shown by COMMAND: not queued inside MULTI but run at once (MULTI, EXEC, DISCARD, WATCH
+        /// and QUIT, which Redis treats so by name; also SAVE and SHUTDOWN).
+        public static let notQueuedInMulti = Flags(rawValue: 1 << 16)
 
+        /// The flags COMMAND shows, in Redis' order.
         static let names: [(Flags, String)] = [
             (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.admin, "admin"),
             (.pubsub, "pubsub"), (.noScript, "noscript"), (.blocking, "blocking"), (.loading, "loading"),
-            (.stale, "stale"), (.noAuth, "no_auth"), (.noMulti, "no_multi"), (.fast, "fast"), (.allowBusy, "allow_busy"),
+            (.stale, "stale"), (.skipSlowlog, "skip_slowlog"), (.fast, "fast"), (.noAuth, "no_auth"),
+            (.noAsyncLoading, "no_async_loading"), (.noMulti, "no_multi"), (.movableKeys, "movablekeys"),
+            (.allowBusy, "allow_busy"),
         ]
     }
 
@@ -43,7 +54,7 @@ public final class Command: @unchecked Sendable {
     public let firstKey: Int
     public let lastKey: Int
     public let keyStep: Int
-    /// ACL categories without the '@', e.g. ["stream", "write", "fast"].
+    /// ACL categories without the '@', in Redis' order: the row's own (see `init`) and those its flags imply.
     public let categories: [String]
     /// One-line description for COMMAND DOCS and the README table.
     public let summary: String
@@ -58,6 +69,8 @@ public final class Command: @unchecked Sendable {
     /// Latency histogram of the Prometheus endpoint, made on the first call once `metrics-port` is set.
     var latencyHistogram: DurationHistogram?
 
+    /// `categories` are only those Redis writes by hand in its command files ("stream", "keyspace", "connection",
+    /// "dangerous" for some commands that are not admin, ...); the ones flags imply are added by `aclCategories`.
     public init(_ name: String, arity: Int, flags: Flags, keys: (Int, Int, Int) = (0, 0, 0),
                 categories: [String] = [], group: String, since: String = "1.0.0", summary: String,
                 subcommands: [Command] = [], handler: @escaping CommandHandler) {
@@ -67,12 +80,34 @@ public final class Command: @unchecked Sendable {
         self.firstKey = keys.0
         self.lastKey = keys.1
         self.keyStep = keys.2
-        self.categories = categories
+        self.categories = Command.aclCategories(flags: flags, given: categories)
         self.group = group
         self.since = since
         self.summary = summary
         self.handler = handler
         self.subcommands = subcommands
+    }
+
+    /// Redis' ACL categories, in the order Redis lists them.
+    static let aclCategoryOrder = [
+        "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog", "geo",
+        "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction", "scripting",
+    ]
+
+    /// `given` plus the categories Redis derives from the flags (setImplicitACLCategories): write → write, readonly
+    /// → read (unless scripting), admin → admin and dangerous, pubsub → pubsub, fast → fast, blocking → blocking,
+    /// and every command that is not fast is slow.
+    static func aclCategories(flags: Flags, given: [String]) -> [String] {
+        var categories = Set(given)
+        let implied: [(Flags, [String])] = [
+            (.write, ["write"]), (.admin, ["admin", "dangerous"]), (.pubsub, ["pubsub"]), (.fast, ["fast"]),
+            (.blocking, ["blocking"]),
+        ]
+        for (flag, names) in implied where flags.contains(flag) { categories.formUnion(names) }
+        if flags.contains(.readonly) && !categories.contains("scripting") { categories.insert("read") }
+        if !categories.contains("fast") { categories.insert("slow") }
+        assert(categories.isSubset(of: aclCategoryOrder), "unknown ACL category in \(given)")
+        return aclCategoryOrder.filter(categories.contains)
     }
 
     /// Whether `count` arguments (name included) satisfy the arity.

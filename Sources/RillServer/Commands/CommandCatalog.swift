@@ -2,7 +2,7 @@
 public enum CommandCatalog {
     public static var all: [Command] {
         ConnectionCommands.all + ServerCommands.all + TransactionCommands.all + KeyspaceCommands.all + StreamCommands.all
-            + StreamCommands.redis8Commands
-            + PersistenceCommands.all + ConsumerGroupCommands.all + ConsumerGroupCommands.redis8Commands
+            + StreamCommands.idempotentProducerCommands
+            + PersistenceCommands.all + ConsumerGroupCommands.all + ConsumerGroupCommands.negativeAcknowledgementCommands
     }
 }

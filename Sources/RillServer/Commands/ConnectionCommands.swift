@@ -4,27 +4,27 @@ import RillProtocol
 /// PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET and CLIENT: commands about the connection itself.
 enum ConnectionCommands {
     static let all: [Command] = [
-        Command("ping", arity: -1, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+        Command("ping", arity: -1, flags: [.fast], categories: ["connection"],
                 group: "connection", summary: "Returns the server's liveliness response.", handler: ping),
-        Command("echo", arity: 2, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+        Command("echo", arity: 2, flags: [.fast, .stale, .loading], categories: ["connection"],
                 group: "connection", summary: "Returns the given string.") { context in
             context.reply.bulkString(context.arguments[1])
         },
-        Command("hello", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noScript],
-                categories: ["fast", "connection"], group: "connection", since: "6.0.0",
+        Command("hello", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noScript, .allowBusy],
+                categories: ["connection"], group: "connection", since: "6.0.0",
                 summary: "Handshakes with the server, optionally choosing the protocol version.", handler: hello),
-        Command("auth", arity: -2, flags: [.noAuth, .fast, .stale, .loading, .noScript],
-                categories: ["fast", "connection"], group: "connection", summary: "Authenticates the connection.",
+        Command("auth", arity: -2, flags: [.noAuth, .fast, .stale, .loading, .noScript, .allowBusy],
+                categories: ["connection"], group: "connection", summary: "Authenticates the connection.",
                 handler: auth),
-        Command("select", arity: 2, flags: [.fast, .stale, .loading], categories: ["fast", "connection"],
+        Command("select", arity: 2, flags: [.fast, .stale, .loading], categories: ["connection"],
                 group: "connection", summary: "Changes the selected database.") { context in
             let index = try context.integer(1)
             guard index >= 0, index < context.server.keyspace.databaseCount else { throw RedisError.dbIndexOutOfRange }
             context.client.databaseIndex = Int(index)
             context.reply.simpleString("OK")
         },
-        Command("quit", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .noMulti, .noScript, .allowBusy],
-                categories: ["fast", "connection"], group: "connection",
+        Command("quit", arity: -1, flags: [.noAuth, .fast, .stale, .loading, .notQueuedInMulti, .noScript, .allowBusy],
+                categories: ["connection"], group: "connection",
                 summary: "Closes the connection.") { context in
             context.reply.simpleString("OK")
             context.client.closeAfterReply = true
@@ -47,8 +47,8 @@ enum ConnectionCommands {
         var version = context.reply.version
         var index = 1
         if context.argumentCount >= 2 {
-            let requested = try context.integer(1, error: RedisError("ERR Protocol version is not an integer or out of range"))
-            guard requested == 2 || requested == 3 else { throw RedisError("NOPROTO unsupported protocol version") }
+            let requested = try context.integer(1, error: RedisError.protocolVersionNotInteger)
+            guard requested == 2 || requested == 3 else { throw RedisError.unsupportedProtocolVersion }
             version = requested == 2 ? .v2 : .v3
             index = 2
         }
@@ -63,14 +63,14 @@ enum ConnectionCommands {
                 newName = context.string(index + 1)
                 index += 2
             } else {
-                throw RedisError("ERR Syntax error in HELLO option '\(context.string(index))'")
+                throw RedisError.helloSyntax(option: context.string(index))
             }
         }
         if let (user, password) = credentials {
             try authenticate(context, user: user, password: password)
         }
         guard client.authenticated else {
-            throw RedisError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+            throw RedisError.helloWithoutAuthentication
         }
         if let newName {
             try validateClientName(newName)
@@ -92,7 +92,7 @@ enum ConnectionCommands {
         let user = context.argumentCount == 3 ? context.string(1) : "default"
         let password = context.string(context.argumentCount - 1)
         if context.argumentCount == 2 && context.server.configuration.requirePass == nil {
-            throw RedisError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+            throw RedisError.authWithoutPassword
         }
         try authenticate(context, user: user, password: password)
         context.reply.simpleString("OK")
@@ -110,25 +110,28 @@ enum ConnectionCommands {
 
     private static func validateClientName(_ name: String) throws {
         for byte in name.utf8 where byte < 33 || byte > 126 {
-            throw RedisError("ERR Client names cannot contain spaces, newlines or special characters.")
+            throw RedisError.invalidClientName
         }
     }
 
     // MARK: CLIENT
 
     private static let clientSubcommands: [Command] = [
-        Command("client|id", arity: 2, flags: [.noScript, .loading, .stale], group: "connection", since: "5.0.0",
+        Command("client|id", arity: 2, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection", since: "5.0.0",
                 summary: "Returns the unique client ID of the connection.") { context in
             context.reply.integer(Int64(context.client.id))
         },
-        Command("client|setname", arity: 3, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|setname", arity: 3, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.6.9", summary: "Sets the connection name.") { context in
             let name = context.string(2)
             try validateClientName(name)
             context.client.name = name.isEmpty ? nil : name
             context.reply.simpleString("OK")
         },
-        Command("client|getname", arity: 2, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|getname", arity: 2, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.6.9", summary: "Returns the name of the connection.") { context in
             if let name = context.client.name {
                 context.reply.bulkString(name)
@@ -136,7 +139,8 @@ enum ConnectionCommands {
                 context.reply.nullBulkString()
             }
         },
-        Command("client|setinfo", arity: 4, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|setinfo", arity: 4, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "7.2.0", summary: "Sets information specific to the client or connection.") { context in
             let value = context.string(3)
             if context.argument(2, is: "lib-name") {
@@ -146,22 +150,27 @@ enum ConnectionCommands {
                 try validateClientName(value)
                 context.client.libraryVersion = value
             } else {
-                throw RedisError("ERR Unrecognized option '\(context.string(2))'")
+                throw RedisError.unrecognizedClientOption(context.string(2))
             }
             context.reply.simpleString("OK")
         },
-        Command("client|info", arity: 2, flags: [.noScript, .loading, .stale], group: "connection",
+        Command("client|info", arity: 2, flags: [.noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "6.2.0", summary: "Returns information about the connection.") { context in
             context.reply.verbatimString(describe(context.client, context: context) + "\n")
         },
-        Command("client|list", arity: -2, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+        Command("client|list", arity: -2, flags: [.admin, .noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.4.0", summary: "Lists open connections.", handler: clientList),
-        Command("client|kill", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+        Command("client|kill", arity: -3, flags: [.admin, .noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "2.4.0", summary: "Terminates open connections.", handler: clientKill),
-        Command("client|unblock", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: "connection",
+        Command("client|unblock", arity: -3, flags: [.admin, .noScript, .loading, .stale],
+                categories: ["connection"], group: "connection",
                 since: "5.0.0", summary: "Unblocks a client blocked by a blocking command from a different connection.",
                 handler: clientUnblock),
-        Command("client|help", arity: 2, flags: [.loading, .stale], group: "connection", since: "5.0.0",
+        Command("client|help", arity: 2, flags: [.loading, .stale],
+                categories: ["connection"], group: "connection", since: "5.0.0",
                 summary: "Returns helpful text about the different subcommands.") { context in
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -201,7 +210,7 @@ enum ConnectionCommands {
             if context.argument(index, is: "type"), index + 1 < context.argumentCount {
                 let type = context.string(index + 1).lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
-                    throw RedisError("ERR Unknown client type '\(context.string(index + 1))'")
+                    throw RedisError.unknownClientType(context.string(index + 1))
                 }
                 if type != "normal" { selected = [] }
                 index += 2
@@ -209,8 +218,8 @@ enum ConnectionCommands {
                 var ids: Set<UInt64> = []
                 index += 1
                 while index < context.argumentCount {
-                    let id = try context.integer(index, error: RedisError("ERR Invalid client ID"))
-                    guard id > 0 else { throw RedisError("ERR Invalid client ID") }
+                    let id = try context.integer(index, error: RedisError.invalidClientID)
+                    guard id > 0 else { throw RedisError.invalidClientID }
                     ids.insert(UInt64(id))
                     index += 1
                 }
@@ -230,7 +239,7 @@ enum ConnectionCommands {
             // Old form: CLIENT KILL ip:port, answering OK or an error.
             let address = context.string(2)
             guard let target = server.clients.values.first(where: { $0.remoteAddress == address }) else {
-                throw RedisError("ERR No such client")
+                throw RedisError.noSuchClient
             }
             context.reply.simpleString("OK")
             kill(target, by: context)
@@ -243,8 +252,8 @@ enum ConnectionCommands {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
             let value = context.string(index + 1)
             if context.argument(index, is: "id") {
-                let id = try context.integer(index + 1, error: RedisError("ERR client-id should be greater than 0"))
-                guard id > 0 else { throw RedisError("ERR client-id should be greater than 0") }
+                let id = try context.integer(index + 1, error: RedisError.clientIDNotPositive)
+                guard id > 0 else { throw RedisError.clientIDNotPositive }
                 filters.append { $0.id == UInt64(id) }
             } else if context.argument(index, is: "addr") {
                 filters.append { $0.remoteAddress == value }
@@ -253,7 +262,7 @@ enum ConnectionCommands {
             } else if context.argument(index, is: "type") {
                 let type = value.lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
-                    throw RedisError("ERR Unknown client type '\(value)'")
+                    throw RedisError.unknownClientType(value)
                 }
                 let isNormal = type == "normal"
                 filters.append { _ in isNormal }
@@ -299,7 +308,7 @@ enum ConnectionCommands {
             if context.argument(3, is: "error") {
                 withError = true
             } else if !context.argument(3, is: "timeout") {
-                throw RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                throw RedisError.invalidUnblockReason
             }
         }
         guard id > 0, let target = context.server.clients[UInt64(id)], let blocked = target.blocked,
@@ -309,7 +318,7 @@ enum ConnectionCommands {
         }
         context.server.blocking.remove(target)
         if withError {
-            context.server.writeError(targetContext, RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
+            context.server.writeError(targetContext, RedisError.unblockedByClientUnblock)
         } else {
             blocked.request.onTimeout(targetContext)
         }

@@ -13,78 +13,53 @@ enum ConsumerGroupCommands {
         Command("xgroup", arity: -2, flags: [], group: "stream", since: "5.0.0",
                 summary: "A container for consumer groups commands.", subcommands: [
                     Command("xgroup|create", arity: -5, flags: [.write, .denyOOM], keys: (2, 2, 1),
-                            categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Creates a consumer group.") { try xgroup($0, .create) },
                     Command("xgroup|setid", arity: -5, flags: [.write], keys: (2, 2, 1),
-                            categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Sets the last-delivered ID of a consumer group.") { try xgroup($0, .setID) },
                     Command("xgroup|destroy", arity: 4, flags: [.write], keys: (2, 2, 1),
-                            categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Destroys a consumer group.") { try xgroup($0, .destroy) },
                     Command("xgroup|createconsumer", arity: 5, flags: [.write, .denyOOM], keys: (2, 2, 1),
-                            categories: ["write", "stream", "slow"], group: "stream", since: "6.2.0",
+                            categories: ["stream"], group: "stream", since: "6.2.0",
                             summary: "Creates a consumer in a consumer group.") { try xgroup($0, .createConsumer) },
                     Command("xgroup|delconsumer", arity: 5, flags: [.write], keys: (2, 2, 1),
-                            categories: ["write", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Deletes a consumer from a consumer group.") { try xgroup($0, .deleteConsumer) },
-                    policyCommand,
-                    Command("xgroup|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
+                    groupPolicyCommand,
+                    Command("xgroup|help", arity: 2, flags: [.loading, .stale], categories: ["stream"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.", handler: xgroupHelp),
                 ]) { _ in },
-        Command("xreadgroup", arity: -7, flags: [.write, .blocking], keys: (0, 0, 0),
-                categories: ["write", "stream", "slow", "blocking"], group: "stream", since: "5.0.0",
+        Command("xreadgroup", arity: -7, flags: [.write, .blocking, .movableKeys], keys: (0, 0, 0),
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.",
                 handler: xreadgroup),
-        Command("xack", arity: -4, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xack", arity: -4, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.",
                 handler: xack),
-        Command("xpending", arity: -3, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+        Command("xpending", arity: -3, flags: [.readonly], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the information and entries from a stream consumer group's pending entries list.",
                 handler: xpending),
-        Command("xclaim", arity: -6, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xclaim", arity: -6, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.",
                 handler: xclaim),
         Command("xautoclaim", arity: -6, flags: [.write, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "6.2.0",
+                categories: ["stream"], group: "stream", since: "6.2.0",
                 summary: "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.",
                 handler: xautoclaim),
-        Command("xdelex", arity: -5, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xdelex", arity: -5, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "8.2.0", summary: "Deletes one or multiple entries from the stream.",
                 handler: xdelex),
         Command("xackdel", arity: -6, flags: [.write, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "8.2.0",
+                categories: ["stream"], group: "stream", since: "8.2.0",
                 summary: "Acknowledges and conditionally deletes one or multiple entries for a stream consumer group.",
                 handler: xackdel),
     ]
-
-    // MARK: Error texts
-
-    /// Error texts quote user arguments; like Redis, CR and LF become spaces so the reply stays one line.
-    static func quoted(_ bytes: [UInt8]) -> String {
-        String(decoding: bytes.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self)
-    }
-
-    /// XGROUP and XINFO CONSUMERS wording.
-    static func noSuchGroup(_ group: [UInt8], key: [UInt8]) -> RedisError {
-        RedisError("NOGROUP No such consumer group '\(quoted(group))' for key name '\(quoted(key))'")
-    }
-
-    /// XPENDING, XCLAIM and XAUTOCLAIM wording.
-    static func noSuchKeyOrGroup(_ key: [UInt8], group: [UInt8]) -> RedisError {
-        RedisError("NOGROUP No such key '\(quoted(key))' or consumer group '\(quoted(group))'")
-    }
-
-    /// XREADGROUP wording.
-    static func noSuchKeyOrGroupForRead(_ key: [UInt8], group: [UInt8]) -> RedisError {
-        RedisError("NOGROUP No such key '\(quoted(key))' or consumer group '\(quoted(group))' in XREADGROUP with GROUP option")
-    }
-
-    static let xgroupRequiresKey = RedisError(
-        "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.")
 
     // MARK: Argument helpers
 
@@ -124,7 +99,7 @@ enum ConsumerGroupCommands {
     }
 
     private static func subcommandSyntaxError(_ context: CommandContext) -> RedisError {
-        RedisError("ERR unknown subcommand or wrong number of arguments for '\(quoted(context.bytes(1)))'. Try XGROUP HELP.")
+        RedisError.unknownSubcommandOrArity(RedisError.quoted(context.bytes(1)), of: "XGROUP")
     }
 
     private static func xgroup(_ context: CommandContext, _ subcommand: XGroupSubcommand) throws {
@@ -140,7 +115,7 @@ enum ConsumerGroupCommands {
                         && index + 1 < context.argumentCount {
                 let value = try context.integer(index + 1)
                 guard value >= 0 || value == -1 else {
-                    throw RedisError("ERR value for ENTRIESREAD must be positive or -1")
+                    throw RedisError.invalidEntriesRead
                 }
                 entriesRead = value == -1 ? nil : value
                 index += 2
@@ -154,9 +129,9 @@ enum ConsumerGroupCommands {
         let now = context.nowMilliseconds
         let groupExists = try context.database.streamGroups(key, nowMilliseconds: now) { $0.group(named: group) != nil }
         if !makeStream {
-            guard let groupExists else { throw xgroupRequiresKey }
+            guard let groupExists else { throw RedisError.xgroupRequiresKey }
             if !groupExists && subcommand != .create && subcommand != .destroy {
-                throw noSuchGroup(group, key: key)
+                throw RedisError.noSuchGroup(group, key: key)
             }
         }
 
@@ -298,9 +273,9 @@ enum ConsumerGroupCommands {
             if context.argument(idIndex, is: ">") {
                 position = .newEntries
             } else if context.argument(idIndex, is: "$") {
-                throw RedisError("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.")
+                throw RedisError.lastIDInXreadgroup
             } else if context.argument(idIndex, is: "+") {
-                throw RedisError("ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.")
+                throw RedisError.maxIDInXreadgroup
             } else {
                 let id = try parseID(context, idIndex)
                 // Redis represents ">" by the greatest ID, so that ID written out means ">" too.
@@ -340,7 +315,7 @@ enum ConsumerGroupCommands {
         let exists = try context.database.streamGroups(key, nowMilliseconds: context.nowMilliseconds) {
             $0.group(named: group) != nil
         }
-        guard exists == true else { throw noSuchKeyOrGroupForRead(key, group: group) }
+        guard exists == true else { throw RedisError.noSuchKeyOrGroupForRead(key, group: group) }
     }
 
     /// Reads every stream of `request` (groups known to exist) and writes the reply if any stream
@@ -537,7 +512,7 @@ enum ConsumerGroupCommands {
         let group = context.bytes(2)
         guard let stream = try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds),
               stream.group(named: group) != nil else {
-            throw noSuchKeyOrGroup(key, group: group)
+            throw RedisError.noSuchKeyOrGroup(key, group: group)
         }
         guard let range else {
             let summary = try stream.pendingSummary(group: group)
@@ -581,8 +556,8 @@ enum ConsumerGroupCommands {
         let now = context.nowMilliseconds
         // Redis looks the group up before parsing anything else.
         let hasGroup = try context.database.streamGroups(key, nowMilliseconds: now) { $0.group(named: group) != nil }
-        guard hasGroup == true else { throw noSuchKeyOrGroup(key, group: group) }
-        let minimumIdle = max(0, try context.integer(4, error: RedisError("ERR Invalid min-idle-time argument for XCLAIM")))
+        guard hasGroup == true else { throw RedisError.noSuchKeyOrGroup(key, group: group) }
+        let minimumIdle = max(0, try context.integer(4, error: RedisError.xclaimInvalidMinimumIdle))
 
         // IDs run until the first argument that is not one; options follow.
         var ids: [StreamID] = []
@@ -600,19 +575,19 @@ enum ConsumerGroupCommands {
                 options.justID = true
             } else if context.argument(index, is: "idle"), moreArguments {
                 index += 1
-                let idle = try context.integer(index, error: RedisError("ERR Invalid IDLE option argument for XCLAIM"))
+                let idle = try context.integer(index, error: RedisError.xclaimInvalidIdle)
                 options.deliveryTime = now &- idle
             } else if context.argument(index, is: "time"), moreArguments {
                 index += 1
-                options.deliveryTime = try context.integer(index, error: RedisError("ERR Invalid TIME option argument for XCLAIM"))
+                options.deliveryTime = try context.integer(index, error: RedisError.xclaimInvalidTime)
             } else if context.argument(index, is: "retrycount"), moreArguments {
                 index += 1
-                options.retryCount = try context.integer(index, error: RedisError("ERR Invalid RETRYCOUNT option argument for XCLAIM"))
+                options.retryCount = try context.integer(index, error: RedisError.xclaimInvalidRetryCount)
             } else if context.argument(index, is: "lastid"), moreArguments {
                 index += 1
                 options.lastID = try parseID(context, index)
             } else {
-                throw RedisError("ERR Unrecognized XCLAIM option '\(quoted(context.bytes(index)))'")
+                throw RedisError.xclaimUnrecognizedOption(context.bytes(index))
             }
             index += 1
         }
@@ -692,7 +667,7 @@ enum ConsumerGroupCommands {
     private static let autoClaimMaximumCount = Int64.max / 16
 
     private static func xautoclaim(_ context: CommandContext) throws {
-        let minimumIdle = max(0, try context.integer(4, error: RedisError("ERR Invalid min-idle-time argument for XAUTOCLAIM")))
+        let minimumIdle = max(0, try context.integer(4, error: RedisError.xautoclaimInvalidMinimumIdle))
         let start = try parseRangeStart(context, 5)
         var count = 100
         var justID = false
@@ -700,7 +675,7 @@ enum ConsumerGroupCommands {
         while index < context.argumentCount {
             let moreArguments = context.argumentCount - index - 1 > 0
             if context.argument(index, is: "count"), moreArguments {
-                let countError = RedisError("ERR COUNT must be > 0")
+                let countError = RedisError.countNotPositive
                 let value = try context.integer(index + 1, error: countError)
                 guard value >= 1 && value <= autoClaimMaximumCount else { throw countError }
                 count = Int(value)
@@ -744,7 +719,7 @@ enum ConsumerGroupCommands {
             for id in result.deleted { StreamCommands.writeID(id, to: &context.reply) }
             return true
         }
-        guard answered == true else { throw noSuchKeyOrGroup(key, group: group) }
+        guard answered == true else { throw RedisError.noSuchKeyOrGroup(key, group: group) }
         noteGroupChange(context)
         applyGroupPolicy(context, key: key, group: group)
     }
@@ -785,11 +760,11 @@ enum ConsumerGroupCommands {
     /// Parses `IDS numids id...` at `index` (which holds IDS, with at least one argument after it) and moves
     /// `index` past it.
     static func parseIDsBlock(_ context: CommandContext, at index: inout Int) throws -> [StreamID] {
-        let countError = RedisError("ERR Number of IDs must be a positive integer")
+        let countError = RedisError.idCountNotPositive
         let count = try context.integer(index + 1, error: countError)
         guard count > 0 else { throw countError }
         guard count <= context.argumentCount - index - 2 else {
-            throw RedisError("ERR The `numids` parameter must match the number of arguments")
+            throw RedisError.idCountMismatch
         }
         var parsed: [StreamID] = []
         parsed.reserveCapacity(Int(count))

@@ -10,13 +10,13 @@ enum KeyspaceCommands {
     // MARK: Generic
 
     private static let generic: [Command] = [
-        Command("del", arity: -2, flags: [.write], keys: (1, -1, 1), categories: ["keyspace", "write", "slow"],
+        Command("del", arity: -2, flags: [.write], keys: (1, -1, 1), categories: ["keyspace"],
                 group: "generic", summary: "Deletes one or more keys.", handler: delete),
         Command("unlink", arity: -2, flags: [.write, .fast], keys: (1, -1, 1),
-                categories: ["keyspace", "write", "fast"], group: "generic", since: "4.0.0",
+                categories: ["keyspace"], group: "generic", since: "4.0.0",
                 summary: "Asynchronously deletes one or more keys.", handler: delete),
         Command("exists", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1),
-                categories: ["keyspace", "read", "fast"], group: "generic",
+                categories: ["keyspace"], group: "generic",
                 summary: "Determines whether one or more keys exist.") { context in
             var found: Int64 = 0
             for index in 1..<context.argumentCount
@@ -25,21 +25,21 @@ enum KeyspaceCommands {
             }
             context.reply.integer(found)
         },
-        Command("type", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["keyspace", "read", "fast"],
+        Command("type", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", summary: "Determines the type of value stored at a key.") { context in
             let type = context.database.type(ofKey: context.bytes(1), nowMilliseconds: context.nowMilliseconds)
             context.reply.simpleString((type?.name ?? "none").utf8)
         },
-        Command("keys", arity: 2, flags: [.readonly], categories: ["keyspace", "read", "slow", "dangerous"],
+        Command("keys", arity: 2, flags: [.readonly], categories: ["keyspace", "dangerous"],
                 group: "generic", summary: "Returns all key names that match a pattern.") { context in
             let keys = context.database.keys(matching: GlobPattern(context.bytes(1)),
                                              nowMilliseconds: context.nowMilliseconds)
             context.reply.arrayHeader(keys.count)
             for key in keys { context.reply.bulkString(key) }
         },
-        Command("scan", arity: -2, flags: [.readonly], categories: ["keyspace", "read", "slow"], group: "generic",
+        Command("scan", arity: -2, flags: [.readonly], categories: ["keyspace"], group: "generic",
                 since: "2.8.0", summary: "Iterates over the key names in the database.", handler: scan),
-        Command("rename", arity: 3, flags: [.write], keys: (1, 2, 1), categories: ["keyspace", "write", "slow"],
+        Command("rename", arity: 3, flags: [.write], keys: (1, 2, 1), categories: ["keyspace"],
                 group: "generic", summary: "Renames a key and overwrites the destination.") { context in
             let (source, destination) = (context.bytes(1), context.bytes(2))
             try context.database.rename(source, to: destination, nowMilliseconds: context.nowMilliseconds)
@@ -48,7 +48,7 @@ enum KeyspaceCommands {
             context.keyModified(destination)
         },
         Command("renamenx", arity: 3, flags: [.write, .fast], keys: (1, 2, 1),
-                categories: ["keyspace", "write", "fast"], group: "generic",
+                categories: ["keyspace"], group: "generic",
                 summary: "Renames a key only when the target key name doesn't exist.") { context in
             let (source, destination) = (context.bytes(1), context.bytes(2))
             let moved = try context.database.renameIfAbsent(source, to: destination,
@@ -75,7 +75,7 @@ enum KeyspaceCommands {
 
     private static func scan(_ context: CommandContext) throws {
         guard let cursor = context.arguments[1].withUnsafeReadableBytes({ parseCursor($0) }) else {
-            throw RedisError("ERR invalid cursor")
+            throw RedisError.invalidCursor
         }
         var count = 10
         var pattern: GlobPattern?
@@ -140,7 +140,7 @@ enum KeyspaceCommands {
         ttlCommand("pexpiretime", since: "7.0.0",
                    summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.",
                    milliseconds: true, absolute: true),
-        Command("persist", arity: 2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["keyspace", "write", "fast"],
+        Command("persist", arity: 2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: "2.2.0", summary: "Removes the expiration time of a key.") { context in
             let key = context.bytes(1)
             let removed = context.database.persist(key, nowMilliseconds: context.nowMilliseconds)
@@ -151,7 +151,7 @@ enum KeyspaceCommands {
 
     private static func expireCommand(_ name: String, since: String, summary: String,
                                       _ time: @escaping (Int64) -> ExpireTime) -> Command {
-        Command(name, arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["keyspace", "write", "fast"],
+        Command(name, arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: since, summary: summary) { context in
             let amount = try context.integer(2)
             let condition = try ExpireCondition(
@@ -172,7 +172,7 @@ enum KeyspaceCommands {
 
     private static func ttlCommand(_ name: String, since: String, summary: String, milliseconds: Bool,
                                    absolute: Bool) -> Command {
-        Command(name, arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["keyspace", "read", "fast"],
+        Command(name, arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: since, summary: summary) { context in
             let expiry = context.database.expiry(ofKey: context.bytes(1), nowMilliseconds: context.nowMilliseconds)
             context.reply.integer(expiry.reply(inMilliseconds: milliseconds, absolute: absolute,
@@ -183,7 +183,7 @@ enum KeyspaceCommands {
     // MARK: Strings
 
     private static let strings: [Command] = [
-        Command("get", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "string", "fast"],
+        Command("get", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["string"],
                 group: "string", summary: "Returns the string value of a key.") { context in
             if let value = try context.database.stringGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds) {
                 context.reply.bulkString(value)
@@ -191,7 +191,7 @@ enum KeyspaceCommands {
                 context.reply.nullBulkString()
             }
         },
-        Command("set", arity: -3, flags: [.write, .denyOOM], keys: (1, 1, 1), categories: ["write", "string", "slow"],
+        Command("set", arity: -3, flags: [.write, .denyOOM], keys: (1, 1, 1), categories: ["string"],
                 group: "string",
                 summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
                 handler: set),
@@ -201,7 +201,7 @@ enum KeyspaceCommands {
             try $0.integer(2)
         },
         Command("decrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "string", "fast"], group: "string",
+                categories: ["string"], group: "string",
                 summary: "Decrements a number from the integer value of a key.") { context in
             let key = context.bytes(1)
             let value = try context.database.stringDecrement(key, by: try context.integer(2),
@@ -214,7 +214,7 @@ enum KeyspaceCommands {
     private static func incrementCommand(_ name: String, arity: Int = 2, summary: String,
                                          _ amount: @escaping (CommandContext) throws -> Int64) -> Command {
         Command(name, arity: arity, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "string", "fast"], group: "string", summary: summary) { context in
+                categories: ["string"], group: "string", summary: summary) { context in
             let key = context.bytes(1)
             let value = try context.database.stringIncrement(key, by: try amount(context),
                                                              nowMilliseconds: context.nowMilliseconds)
@@ -294,7 +294,7 @@ enum KeyspaceCommands {
         pushCommand("rpush", end: .tail, summary: "Appends one or more elements to a list. Creates the key if it doesn't exist."),
         popCommand("lpop", end: .head, summary: "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
         popCommand("rpop", end: .tail, summary: "Returns and removes the last elements of the list. Deletes the list if the last element was popped."),
-        Command("lrange", arity: 4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "list", "slow"],
+        Command("lrange", arity: 4, flags: [.readonly], keys: (1, 1, 1), categories: ["list"],
                 group: "list", summary: "Returns a range of elements from a list.") { context in
             let start = try context.integer(2)
             let stop = try context.integer(3)
@@ -303,7 +303,7 @@ enum KeyspaceCommands {
             context.reply.arrayHeader(elements.count)
             for element in elements { context.reply.bulkString(element) }
         },
-        Command("llen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "list", "fast"],
+        Command("llen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["list"],
                 group: "list", summary: "Returns the length of a list.") { context in
             context.reply.integer(Int64(try context.database.listLength(forKey: context.bytes(1),
                                                                         nowMilliseconds: context.nowMilliseconds)))
@@ -312,7 +312,7 @@ enum KeyspaceCommands {
 
     private static func pushCommand(_ name: String, end: ListEnd, summary: String) -> Command {
         Command(name, arity: -3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "list", "fast"], group: "list", summary: summary) { context in
+                categories: ["list"], group: "list", summary: summary) { context in
             let key = context.bytes(1)
             let length = try context.database.listPush((2..<context.argumentCount).map { context.bytes($0) },
                                                        at: end, forKey: key, nowMilliseconds: context.nowMilliseconds)
@@ -322,7 +322,7 @@ enum KeyspaceCommands {
     }
 
     private static func popCommand(_ name: String, end: ListEnd, summary: String) -> Command {
-        Command(name, arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "list", "fast"],
+        Command(name, arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["list"],
                 group: "list", summary: summary) { context in
             guard context.argumentCount <= 3 else { throw RedisError.wrongArity(name) }
             let key = context.bytes(1)
@@ -332,8 +332,8 @@ enum KeyspaceCommands {
                 if element != nil { context.keyModified(key) }
                 return
             }
-            let count = try context.integer(2, error: RedisError("ERR value is out of range, must be positive"))
-            guard count >= 0 else { throw RedisError("ERR value is out of range, must be positive") }
+            let count = try context.integer(2, error: RedisError.notPositive)
+            guard count >= 0 else { throw RedisError.notPositive }
             let elements = try context.database.listPop(at: end, forKey: key, count: Int(count),
                                                         nowMilliseconds: context.nowMilliseconds)
             guard let elements else {
@@ -350,7 +350,7 @@ enum KeyspaceCommands {
 
     private static let sets: [Command] = [
         Command("sadd", arity: -3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "set", "fast"], group: "set",
+                categories: ["set"], group: "set",
                 summary: "Adds one or more members to a set. Creates the key if it doesn't exist.") { context in
             let key = context.bytes(1)
             let added = try context.database.setAdd((2..<context.argumentCount).map { context.bytes($0) },
@@ -358,7 +358,7 @@ enum KeyspaceCommands {
             context.reply.integer(Int64(added))
             if added > 0 { context.keyModified(key) }
         },
-        Command("srem", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "set", "fast"],
+        Command("srem", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["set"],
                 group: "set", summary: "Removes one or more members from a set. Deletes the set if the last member was removed.") { context in
             let key = context.bytes(1)
             let removed = try context.database.setRemove((2..<context.argumentCount).map { context.bytes($0) },
@@ -366,19 +366,19 @@ enum KeyspaceCommands {
             context.reply.integer(Int64(removed))
             if removed > 0 { context.keyModified(key) }
         },
-        Command("smembers", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "set", "slow"],
+        Command("smembers", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["set"],
                 group: "set", summary: "Returns all members of a set.") { context in
             let members = try context.database.setMembers(forKey: context.bytes(1),
                                                           nowMilliseconds: context.nowMilliseconds)
             context.reply.setHeader(members.count)
             for member in members { context.reply.bulkString(member) }
         },
-        Command("scard", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "set", "fast"],
+        Command("scard", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["set"],
                 group: "set", summary: "Returns the number of members in a set.") { context in
             context.reply.integer(Int64(try context.database.setCardinality(forKey: context.bytes(1),
                                                                             nowMilliseconds: context.nowMilliseconds)))
         },
-        Command("sismember", arity: 3, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "set", "fast"],
+        Command("sismember", arity: 3, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["set"],
                 group: "set", summary: "Determines whether a member belongs to a set.") { context in
             let isMember = try context.database.setIsMember(context.bytes(2), forKey: context.bytes(1),
                                                             nowMilliseconds: context.nowMilliseconds)

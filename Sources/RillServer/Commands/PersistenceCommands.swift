@@ -6,29 +6,29 @@ import RillProtocol
 /// Snapshots (SAVE, BGSAVE, LASTSAVE), append-only rewriting (BGREWRITEAOF) and single-key serialisation (DUMP, RESTORE).
 enum PersistenceCommands {
     static let all: [Command] = [
-        Command("save", arity: 1, flags: [.admin, .noScript, .noMulti], categories: ["admin", "slow", "dangerous"],
+        Command("save", arity: 1, flags: [.admin, .noScript, .noAsyncLoading, .noMulti, .notQueuedInMulti],
                 group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
             let server = context.server
             guard !server.persistence.snapshots.backgroundSaveInProgress else {
-                throw RedisError("ERR Background save already in progress")
+                throw RedisError.backgroundSaveInProgress
             }
-            guard server.persistence.saveSynchronously() else { throw RedisError("ERR") }
+            guard server.persistence.saveSynchronously() else { throw RedisError.saveFailed }
             context.reply.simpleString("OK")
         },
-        Command("bgsave", arity: -1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
+        Command("bgsave", arity: -1, flags: [.admin, .noScript, .noAsyncLoading],
                 group: "server", summary: "Asynchronously saves the database(s) to disk.") { context in
             guard context.argumentCount == 1 || (context.argumentCount == 2 && context.argument(1, is: "schedule")) else {
                 throw RedisError.syntax
             }
             let server = context.server
             guard !server.persistence.snapshots.backgroundSaveInProgress else {
-                throw RedisError("ERR Background save already in progress")
+                throw RedisError.backgroundSaveInProgress
             }
             // One background job at a time, as Redis runs one child process; inside EXEC the copy would hold half
             // of the transaction.
             if server.persistence.appendOnlyRewrite.inProgress || server.executingTransaction {
                 guard context.argumentCount == 2 || server.executingTransaction else {
-                    throw RedisError("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
+                    throw RedisError.backgroundSaveBehindChild
                 }
                 server.persistence.snapshots.backgroundSaveScheduled = true
                 context.reply.simpleString("Background saving scheduled")
@@ -37,21 +37,21 @@ enum PersistenceCommands {
             server.persistence.startBackgroundSave()
             context.reply.simpleString("Background saving started")
         },
-        Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
+        Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript, .noAsyncLoading],
                 group: "server", since: "1.0.0", summary: "Asynchronously rewrites the append-only file to disk.") { context in
             switch context.server.persistence.requestAppendOnlyRewrite() {
             case .started: context.reply.simpleString("Background append only file rewriting started")
             case .scheduled: context.reply.simpleString("Background append only file rewriting scheduled")
-            case .alreadyInProgress: throw RedisError("ERR Background append only file rewriting already in progress")
+            case .alreadyInProgress: throw RedisError.appendOnlyRewriteInProgress
             case .failed:
-                throw RedisError("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+                throw RedisError.appendOnlyRewriteFailed
             }
         },
-        Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "fast", "dangerous"],
+        Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "dangerous"],
                 group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { context in
             context.reply.integer(context.server.persistence.snapshots.lastSaveSeconds)
         },
-        Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace", "read", "slow"],
+        Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: "2.6.0", summary: "Returns a serialized representation of the value stored at a key.") { context in
             let key = context.bytes(1)
             guard context.database.exists(key, nowMilliseconds: context.nowMilliseconds),
@@ -62,7 +62,7 @@ enum PersistenceCommands {
             context.reply.bulkString(DumpPayload.encode(entry.value))
         },
         Command("restore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1),
-                categories: ["keyspace", "write", "slow", "dangerous"], group: "generic", since: "2.6.0",
+                categories: ["keyspace", "dangerous"], group: "generic", since: "2.6.0",
                 summary: "Creates a key from the serialized representation of a value.", handler: restore),
     ]
 
@@ -83,13 +83,13 @@ enum PersistenceCommands {
                 absolute = true
             } else if context.argument(index, is: "idletime"), more, !sawFrequency {
                 let idle = try context.integer(index + 1)
-                guard idle >= 0 else { throw RedisError("ERR Invalid IDLETIME value, must be >= 0") }
+                guard idle >= 0 else { throw RedisError.invalidIdleTime }
                 sawIdleTime = true
                 index += 1
             } else if context.argument(index, is: "freq"), more, !sawIdleTime {
                 let frequency = try context.integer(index + 1)
                 guard (0...255).contains(frequency) else {
-                    throw RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+                    throw RedisError.invalidFrequency
                 }
                 sawFrequency = true
                 index += 1
@@ -99,21 +99,21 @@ enum PersistenceCommands {
             index += 1
         }
         let ttl = try context.integer(2)
-        guard ttl >= 0 else { throw RedisError("ERR Invalid TTL value, must be >= 0") }
+        guard ttl >= 0 else { throw RedisError.invalidTTL }
         let key = context.bytes(1)
         let now = context.nowMilliseconds
         if !replace && context.database.exists(key, nowMilliseconds: now) {
-            throw RedisError("BUSYKEY Target key name already exists.")
+            throw RedisError.targetKeyExists
         }
         let payload = context.bytes(3)
         guard DumpPayload.hasValidTrailer(payload) else {
-            throw RedisError("ERR DUMP payload version or checksum are wrong")
+            throw RedisError.badDumpPayload
         }
         let value: RedisValue
         do {
             value = try DumpPayload.decode(payload)
         } catch {
-            throw RedisError("ERR Bad data format")
+            throw RedisError.badDataFormat
         }
         var deadline: Int64?
         if ttl > 0 {

@@ -19,7 +19,7 @@ import RillCore
 //   happened; replay pauses expiry, as Redis does while loading.
 // - A dead-letter move (XGROUP SETPOLICY MAXDELIVERIES; after the delivery command's own effects): `XADD dlq <id>
 //   fields...`, `XACK key group id`, `XGROUP SETPOLICY key group DEADLETTERED <count>`; an idle consumer removed by
-//   a command or the cron: `XGROUP DELCONSUMER`. See ConsumerGroupCommands+Policy.swift.
+//   a command or the cron: `XGROUP DELCONSUMER`. See ConsumerGroupCommands+GroupPolicy.swift.
 // - Several effects of one command are wrapped in MULTI/EXEC (unless EXEC already wraps them).
 //
 // Recorded as sent, because their result depends only on the data they find: DEL, UNLINK, RENAME, RENAMENX,

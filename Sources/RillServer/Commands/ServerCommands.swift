@@ -6,7 +6,7 @@ import RillProtocol
 /// SCRIPT FLUSH no-ops (there is no scripting, so there is nothing to flush).
 enum ServerCommands {
     static let all: [Command] = [
-        Command("command", arity: -1, flags: [.loading, .stale], categories: ["slow", "connection"],
+        Command("command", arity: -1, flags: [.loading, .stale], categories: ["connection"],
                 group: "server", since: "2.8.13", summary: "Returns detailed information about all commands.",
                 subcommands: commandSubcommands) { context in
             // COMMAND alone describes every command.
@@ -16,44 +16,46 @@ enum ServerCommands {
         },
         Command("config", arity: -2, flags: [], group: "server", since: "2.0.0",
                 summary: "A container for server configuration commands.", subcommands: configSubcommands) { _ in },
-        Command("info", arity: -1, flags: [.loading, .stale], categories: ["slow", "dangerous"], group: "server",
+        Command("info", arity: -1, flags: [.loading, .stale], categories: ["dangerous"], group: "server",
                 summary: "Returns information and statistics about the server.", handler: InfoReport.handle),
-        Command("time", arity: 1, flags: [.loading, .stale, .fast], categories: ["fast"], group: "server",
+        Command("time", arity: 1, flags: [.loading, .stale, .fast], group: "server",
                 since: "2.6.0", summary: "Returns the server time.") { context in
             let microseconds = Clock.microseconds()
             context.reply.arrayHeader(2)
             context.reply.bulkString(String(microseconds / 1_000_000))
             context.reply.bulkString(String(microseconds % 1_000_000))
         },
-        Command("dbsize", arity: 1, flags: [.readonly, .fast], categories: ["keyspace", "read", "fast"],
+        Command("dbsize", arity: 1, flags: [.readonly, .fast], categories: ["keyspace"],
                 group: "server", summary: "Returns the number of keys in the database.") { context in
             context.reply.integer(Int64(context.database.count))
         },
-        Command("flushdb", arity: -1, flags: [.write], categories: ["keyspace", "write", "slow", "dangerous"],
+        Command("flushdb", arity: -1, flags: [.write], categories: ["keyspace", "dangerous"],
                 group: "server", summary: "Removes all keys from the current database.") { context in
             try parseFlushMode(context)
             context.database.removeAll()
             context.server.allKeysModified(database: context.client.databaseIndex)
             context.reply.simpleString("OK")
         },
-        Command("flushall", arity: -1, flags: [.write], categories: ["keyspace", "write", "slow", "dangerous"],
+        Command("flushall", arity: -1, flags: [.write], categories: ["keyspace", "dangerous"],
                 group: "server", summary: "Removes all keys from all databases.") { context in
             try parseFlushMode(context)
             context.server.keyspace.removeAll()
             context.server.allKeysModified(database: nil)
             context.reply.simpleString("OK")
         },
-        Command("shutdown", arity: -1, flags: [.admin, .noScript, .loading, .stale, .noMulti, .allowBusy],
-                categories: ["admin", "slow", "dangerous"], group: "server",
+        Command("shutdown", arity: -1,
+                flags: [.admin, .noScript, .loading, .stale, .noMulti, .notQueuedInMulti, .allowBusy], group: "server",
                 summary: "Synchronously saves the database(s) to disk and shuts down the server.", handler: shutdown),
         Command("function", arity: -2, flags: [], group: "scripting", since: "7.0.0",
                 summary: "A container for function commands.", subcommands: [
-                    Command("function|flush", arity: -2, flags: [.write, .noScript], group: "scripting", since: "7.0.0",
+                    Command("function|flush", arity: -2, flags: [.write, .noScript],
+                            categories: ["scripting"], group: "scripting", since: "7.0.0",
                             summary: "Deletes all libraries and functions (Rill has none).", handler: flushNothing),
                 ]) { _ in },
         Command("script", arity: -2, flags: [], group: "scripting", since: "2.6.0",
                 summary: "A container for Lua scripts management commands.", subcommands: [
-                    Command("script|flush", arity: -2, flags: [.noScript], group: "scripting", since: "2.6.0",
+                    Command("script|flush", arity: -2, flags: [.noScript],
+                            categories: ["scripting"], group: "scripting", since: "2.6.0",
                             summary: "Removes all server-side Lua scripts from the script cache (Rill has none).",
                             handler: flushNothing),
                 ]) { _ in },
@@ -89,7 +91,7 @@ enum ServerCommands {
             let force = (1..<context.argumentCount).contains { context.argument($0, is: "force") }
             guard force else {
                 context.server.logger.warning("Error trying to save the DB, can't exit.")
-                throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
+                throw RedisError.shutdownFailed
             }
         }
         context.server.persistence.closeAppendOnlyFile()
@@ -102,18 +104,21 @@ enum ServerCommands {
     // MARK: COMMAND
 
     private static let commandSubcommands: [Command] = [
-        Command("command|count", arity: 2, flags: [.loading, .stale], group: "server", since: "2.8.13",
+        Command("command|count", arity: 2, flags: [.loading, .stale],
+                categories: ["connection"], group: "server", since: "2.8.13",
                 summary: "Returns a count of commands.") { context in
             context.reply.integer(Int64(context.server.commands.commands.count))
         },
-        Command("command|list", arity: -2, flags: [.loading, .stale], group: "server", since: "7.0.0",
+        Command("command|list", arity: -2, flags: [.loading, .stale],
+                categories: ["connection"], group: "server", since: "7.0.0",
                 summary: "Returns a list of command names.") { context in
             // Redis lists subcommands too ("config|get").
             let names = context.server.commands.commands.flatMap { [$0.name] + $0.subcommands.map(\.name) }
             context.reply.arrayHeader(names.count)
             for name in names { context.reply.bulkString(name) }
         },
-        Command("command|info", arity: -2, flags: [.loading, .stale], group: "server", since: "2.8.13",
+        Command("command|info", arity: -2, flags: [.loading, .stale],
+                categories: ["connection"], group: "server", since: "2.8.13",
                 summary: "Returns information about one, multiple or all commands.") { context in
             let table = context.server.commands
             if context.argumentCount == 2 {
@@ -130,7 +135,8 @@ enum ServerCommands {
                 }
             }
         },
-        Command("command|docs", arity: -2, flags: [.loading, .stale], group: "server", since: "7.0.0",
+        Command("command|docs", arity: -2, flags: [.loading, .stale],
+                categories: ["connection"], group: "server", since: "7.0.0",
                 summary: "Returns documentary information about one, multiple or all commands.") { context in
             let table = context.server.commands
             var selected: [Command] = []
@@ -221,13 +227,13 @@ enum ServerCommands {
         while index < context.argumentCount {
             let name = context.string(index).lowercased()
             guard seen.insert(name).inserted else {
-                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter")
+                throw RedisError.configSetDuplicate(name)
             }
             guard let directive = ConfigDirective.named(name) else {
-                throw RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(context.string(index))'")
+                throw RedisError.configSetUnknownOption(context.string(index))
             }
             guard directive.mutable else {
-                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config")
+                throw RedisError.configSetImmutable(name)
             }
             // Multi-word values (bind) arrive as one space-separated argument.
             let value = context.string(index + 1)
@@ -235,7 +241,7 @@ enum ServerCommands {
             do {
                 try updated.set(name, words)
             } catch {
-                throw RedisError("ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error.message)")
+                throw RedisError.configSetFailed(name, reason: error.message)
             }
             index += 2
         }
@@ -247,7 +253,7 @@ enum ServerCommands {
             if updated.appendOnly {
                 guard server.persistence.turnAppendOnlyFileOn() else {
                     server.configuration = previous
-                    throw RedisError("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.")
+                    throw RedisError.appendOnlyNotTurnedOn
                 }
             } else {
                 server.persistence.turnAppendOnlyFileOff()

@@ -7,44 +7,44 @@ import RillProtocol
 enum StreamCommands {
     static let all: [Command] = [
         Command("xadd", arity: -5, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "5.0.0",
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "Appends a new message to a stream. Creates the key if it doesn't exist.", handler: xadd),
-        Command("xlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["read", "stream", "fast"],
+        Command("xlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0", summary: "Return the number of messages in a stream.") { context in
             let stream = try context.database.streamGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
             context.reply.integer(Int64(stream?.length ?? 0))
         },
-        Command("xrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+        Command("xrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the messages from a stream within a range of IDs.") { context in
             try range(context, reverse: false)
         },
-        Command("xrevrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["read", "stream", "slow"],
+        Command("xrevrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the messages from a stream within a range of IDs in reverse order.") { context in
             try range(context, reverse: true)
         },
-        Command("xdel", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+        Command("xdel", arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Returns the number of messages after removing them from a stream.", handler: xdel),
-        Command("xtrim", arity: -4, flags: [.write], keys: (1, 1, 1), categories: ["write", "stream", "slow"],
+        Command("xtrim", arity: -4, flags: [.write], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0",
                 summary: "Deletes messages from the beginning of a stream.", handler: xtrim),
         Command("xsetid", arity: -3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "5.0.0",
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "An internal command for replicating stream values.", handler: xsetid),
         Command("xinfo", arity: -2, flags: [], group: "stream", since: "5.0.0",
                 summary: "A container for stream introspection commands.", subcommands: [
                     Command("xinfo|stream", arity: -3, flags: [.readonly], keys: (2, 2, 1),
-                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Returns information about a stream.", handler: xinfoStream),
                     Command("xinfo|groups", arity: 3, flags: [.readonly], keys: (2, 2, 1),
-                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Returns a list of the consumer groups of a stream.", handler: xinfoGroups),
                     Command("xinfo|consumers", arity: 4, flags: [.readonly], keys: (2, 2, 1),
-                            categories: ["read", "stream", "slow"], group: "stream", since: "5.0.0",
+                            categories: ["stream"], group: "stream", since: "5.0.0",
                             summary: "Returns a list of the consumers in a consumer group.", handler: xinfoConsumers),
-                    Command("xinfo|help", arity: 2, flags: [.loading, .stale], categories: ["stream", "slow"],
+                    Command("xinfo|help", arity: 2, flags: [.loading, .stale], categories: ["stream"],
                             group: "stream", since: "5.0.0",
                             summary: "Returns helpful text about the different subcommands.") { context in
                         let lines = [
@@ -57,8 +57,8 @@ enum StreamCommands {
                         context.replyHelp(lines)
                     },
                 ]) { _ in },
-        Command("xread", arity: -4, flags: [.readonly, .blocking], keys: (0, 0, 0),
-                categories: ["read", "stream", "slow", "blocking"], group: "stream", since: "5.0.0",
+        Command("xread", arity: -4, flags: [.readonly, .blocking, .movableKeys], keys: (0, 0, 0),
+                categories: ["stream"], group: "stream", since: "5.0.0",
                 summary: "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
                 handler: xread),
     ]
@@ -123,12 +123,12 @@ enum StreamCommands {
                 default: sameKind = !isMaxLength
                 }
                 if !sameKind {
-                    throw RedisError("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
+                    throw RedisError.maxLengthWithMinID
                 }
             }
             if isMaxLength {
                 let maximum = try context.integer(valueIndex)
-                guard maximum >= 0 else { throw RedisError("ERR The MAXLEN argument must be >= 0.") }
+                guard maximum >= 0 else { throw RedisError.negativeMaxLength }
                 options.strategy = .maxLength(UInt64(maximum))
             } else {
                 options.strategy = .minimumID(try parseID(context, valueIndex, strict: true))
@@ -138,7 +138,7 @@ enum StreamCommands {
         }
         if context.argument(index, is: "limit") && remaining >= 1 {
             let limit = try context.integer(index + 1)
-            guard limit >= 0 else { throw RedisError("ERR The LIMIT argument must be >= 0.") }
+            guard limit >= 0 else { throw RedisError.negativeLimit }
             options.limit = limit
             index += 2
             return true
@@ -148,10 +148,10 @@ enum StreamCommands {
 
     private static func validate(_ options: TrimOptions) throws {
         if options.limit != nil && options.strategy == nil {
-            throw RedisError("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+            throw RedisError.limitWithoutStrategy
         }
         if options.limit != nil && !options.approximate {
-            throw RedisError("ERR syntax error, LIMIT cannot be used without the special ~ option")
+            throw RedisError.limitWithoutApproximation
         }
     }
 
@@ -290,7 +290,7 @@ enum StreamCommands {
         }
         try validate(options)
         guard let strategy = options.strategy else {
-            throw RedisError("ERR syntax error, XTRIM must be called with a trimming strategy")
+            throw RedisError.xtrimWithoutStrategy
         }
         let key = context.bytes(1)
         let limits = nodeLimits(context)
@@ -333,7 +333,7 @@ enum StreamCommands {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
             if context.argument(index, is: "entriesadded") {
                 let value = try context.integer(index + 1)
-                guard value >= 0 else { throw RedisError("ERR entries_added must be positive") }
+                guard value >= 0 else { throw RedisError.negativeEntriesAdded }
                 entriesAdded = UInt64(value)
             } else if context.argument(index, is: "maxdeletedid") {
                 maxDeletedID = try parseID(context, index + 1, strict: true)
@@ -392,7 +392,7 @@ enum StreamCommands {
             let wellFormed = context.argument(3, is: "full")
                 && (context.argumentCount == 4 || (context.argumentCount == 6 && context.argument(4, is: "count")))
             guard wellFormed else {
-                throw RedisError("ERR unknown subcommand or wrong number of arguments for '\(context.string(1))'. Try XINFO HELP.")
+                throw RedisError.unknownSubcommandOrArity(context.string(1), of: "XINFO")
             }
             full = true
             if context.argumentCount == 6 {
@@ -483,7 +483,7 @@ enum StreamCommands {
         else { throw RedisError.noSuchKey }
         context.reply.arrayHeader(stream.groupCount)
         for group in stream.consumerGroups {
-            let showsPolicy = ConsumerGroupCommands.showsPolicy(group)
+            let showsPolicy = ConsumerGroupCommands.showsGroupPolicy(group)
             context.reply.mapHeader(showsPolicy ? 10 : 6)
             context.reply.bulkString("name"); context.reply.bulkString(group.name)
             context.reply.bulkString("consumers"); context.reply.integer(Int64(group.consumerCount))
@@ -491,7 +491,7 @@ enum StreamCommands {
             context.reply.bulkString("last-delivered-id"); writeID(group.lastDeliveredID, to: &context.reply)
             context.reply.bulkString("entries-read"); writeOptional(group.entriesRead, to: &context.reply)
             context.reply.bulkString("lag"); writeOptional(stream.lag(of: group), to: &context.reply)
-            if showsPolicy { ConsumerGroupCommands.writePolicyFields(group, to: &context.reply) }
+            if showsPolicy { ConsumerGroupCommands.writeGroupPolicyFields(group, to: &context.reply) }
         }
     }
 
@@ -503,7 +503,7 @@ enum StreamCommands {
         guard let stream = try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds)
         else { throw RedisError.noSuchKey }
         guard let group = stream.group(named: groupName) else {
-            throw ConsumerGroupCommands.noSuchGroup(groupName, key: key)
+            throw RedisError.noSuchGroup(groupName, key: key)
         }
         let now = context.nowMilliseconds
         let consumers = group.consumers
@@ -577,13 +577,13 @@ enum StreamCommands {
                 break
             } else if context.argument(index, is: "group"), remaining >= 2 {
                 guard forGroup else {
-                    throw RedisError("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+                    throw RedisError.groupOptionInXread
                 }
                 options.groupAndConsumer = (context.bytes(index + 1), context.bytes(index + 2))
                 index += 3
             } else if context.argument(index, is: "noack") {
                 guard forGroup else {
-                    throw RedisError("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+                    throw RedisError.noAckOptionInXread
                 }
                 options.noAcknowledgement = true
                 index += 1
@@ -597,14 +597,14 @@ enum StreamCommands {
         guard let streamsIndex else { throw RedisError.syntax }
         // A total smaller than the per-stream COUNT would make COUNT meaningless: Redis refuses it.
         if let maximumEntries = options.caps.maximumEntries, options.count > maximumEntries {
-            throw RedisError("ERR MAXCOUNT must be greater than or equal to COUNT")
+            throw RedisError.maxCountBelowCount
         }
         guard (context.argumentCount - streamsIndex) % 2 == 0 else {
             throw forGroup
-                ? RedisError("ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
-                : RedisError("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
+                ? RedisError.unbalancedXreadgroupStreams
+                : RedisError.unbalancedXreadStreams
         }
-        if forGroup && options.groupAndConsumer == nil { throw RedisError("ERR Missing GROUP option for XREADGROUP") }
+        if forGroup && options.groupAndConsumer == nil { throw RedisError.missingGroupOption }
         options.streamsIndex = streamsIndex
         return options
     }
@@ -632,7 +632,7 @@ enum StreamCommands {
                     after = stream?.lastID ?? .zero
                 }
             } else if context.argument(idIndex, is: ">") {
-                throw RedisError("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")
+                throw RedisError.newEntriesIDWithoutGroup
             } else {
                 after = try parseID(context, idIndex, strict: true)
             }

@@ -16,7 +16,7 @@ struct ReadReplyCaps {
 
     /// The value of `MAXCOUNT`/`MAXSIZE` at `index`: an integer of at least 1.
     static func parseLimit(_ context: CommandContext, _ index: Int, option: String) throws -> Int {
-        let error = RedisError("ERR \(option) must be a positive integer")
+        let error = RedisError.readCapNotPositive(option)
         let value = try context.integer(index, error: error)
         guard value >= 1 else { throw error }
         return Int(value)

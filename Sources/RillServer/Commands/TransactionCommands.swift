@@ -4,28 +4,28 @@ import RillCore
 /// MULTI, EXEC, DISCARD, WATCH, UNWATCH. Queueing itself happens in the executor; EXEC replays the queue.
 enum TransactionCommands {
     static let all: [Command] = [
-        Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
-                categories: ["fast", "transaction"], group: "transactions", since: "1.2.0",
+        Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .notQueuedInMulti, .allowBusy],
+                categories: ["transaction"], group: "transactions", since: "1.2.0",
                 summary: "Starts a transaction.") { context in
-            guard context.client.transaction == nil else { throw RedisError("ERR MULTI calls can not be nested") }
+            guard context.client.transaction == nil else { throw RedisError.nestedMulti }
             context.client.transaction = Transaction()
             context.reply.simpleString("OK")
         },
-        Command("exec", arity: 1, flags: [.noScript, .loading, .stale, .noMulti],
-                categories: ["slow", "transaction"], group: "transactions", since: "1.2.0",
+        Command("exec", arity: 1, flags: [.noScript, .loading, .stale, .skipSlowlog, .notQueuedInMulti],
+                categories: ["transaction"], group: "transactions", since: "1.2.0",
                 summary: "Executes all commands in a transaction.", handler: exec),
-        Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
-                categories: ["fast", "transaction"], group: "transactions", since: "2.0.0",
+        Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .notQueuedInMulti, .allowBusy],
+                categories: ["transaction"], group: "transactions", since: "2.0.0",
                 summary: "Discards a transaction.") { context in
-            guard context.client.transaction != nil else { throw RedisError("ERR DISCARD without MULTI") }
+            guard context.client.transaction != nil else { throw RedisError.discardWithoutMulti }
             context.client.transaction = nil
             context.server.unwatchAll(context.client)
             context.reply.simpleString("OK")
         },
-        Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noMulti, .allowBusy],
-                keys: (1, -1, 1), categories: ["fast", "transaction"], group: "transactions", since: "2.2.0",
+        Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .notQueuedInMulti, .allowBusy],
+                keys: (1, -1, 1), categories: ["transaction"], group: "transactions", since: "2.2.0",
                 summary: "Monitors changes to keys to determine the execution of a transaction.") { context in
-            guard context.client.transaction == nil else { throw RedisError("ERR WATCH inside MULTI is not allowed") }
+            guard context.client.transaction == nil else { throw RedisError.watchInsideMulti }
             let database = context.client.databaseIndex
             for index in 1..<context.argumentCount {
                 let key = context.bytes(index)
@@ -36,7 +36,7 @@ enum TransactionCommands {
             context.reply.simpleString("OK")
         },
         Command("unwatch", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy],
-                categories: ["fast", "transaction"], group: "transactions", since: "2.2.0",
+                categories: ["transaction"], group: "transactions", since: "2.2.0",
                 summary: "Forgets about watched keys of a transaction.") { context in
             context.server.unwatchAll(context.client)
             context.reply.simpleString("OK")
@@ -45,13 +45,13 @@ enum TransactionCommands {
 
     private static func exec(_ context: CommandContext) throws {
         let client = context.client
-        guard let transaction = client.transaction else { throw RedisError("ERR EXEC without MULTI") }
+        guard let transaction = client.transaction else { throw RedisError.execWithoutMulti }
         client.transaction = nil
         let watched = client.watchedKeys
         let server = context.server
         defer { server.unwatchAll(client) }
         if transaction.rejected {
-            throw RedisError("EXECABORT Transaction discarded because of previous errors.")
+            throw RedisError.execAborted
         }
         let touched = watched.contains { key in
             server.keyspace[key.database].version(of: key.key, nowMilliseconds: context.nowMilliseconds) != key.version

@@ -36,7 +36,7 @@ extension ServerState {
             reject(context, .outOfMemory)
             return
         }
-        if client.transaction != nil && !resolved.flags.contains(.noMulti) {
+        if client.transaction != nil && !resolved.flags.contains(.notQueuedInMulti) {
             // Copy the arguments out of the read buffer: it is reused once this batch is parsed.
             client.transaction!.queued.append(arguments.map { ByteBuffer(buffer: $0) })  // checked non-nil above
             context.reply.simpleString("QUEUED")
@@ -113,7 +113,7 @@ extension ServerState {
             shownArguments += "'\(String(decoding: argument.readableBytesView.prefix(room), as: UTF8.self))' "
         }
         let name = String(decoding: arguments[0].readableBytesView.prefix(128), as: UTF8.self)
-        return RedisError(sanitised("ERR unknown command '\(name)', with args beginning with: \(shownArguments)"))
+        return RedisError(sanitised(RedisError.unknownCommand(name, argumentsShown: shownArguments).message))
     }
 
     /// Error replies are one line: Redis replaces CR and LF taken from user input with spaces.

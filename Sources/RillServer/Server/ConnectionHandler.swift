@@ -38,7 +38,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.commandContext = commandContext
         if server.clients.count > server.configuration.maxClients {
             server.stats.rejectedConnections += 1
-            commandContext.reply.error("ERR max number of clients reached")
+            commandContext.reply.error(RedisError.maxClientsReached.message)
             closing = true
             flush()
             context.close(promise: nil)
@@ -90,7 +90,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 if client.closeAfterReply { closing = true }
             }
         } catch {
-            server.writeError(commandContext, RedisError("ERR \(error.message)"))
+            server.writeError(commandContext, RedisError.protocolError(error.message))
             server.logger.info("Protocol error from client \(client.id) (\(client.remoteAddress)): \(error.message)")
             closing = true
         }

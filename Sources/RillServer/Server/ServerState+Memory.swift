@@ -11,7 +11,7 @@ extension ServerState {
         if persistence.loadingAppendOnlyFile { return true }
         // Queueing inside MULTI takes memory too, so Redis refuses any command that would be queued.
         let growsMemory = command.flags.contains(.denyOOM)
-            || (client.transaction != nil && !command.flags.contains(.noMulti))
+            || (client.transaction != nil && !command.flags.contains(.notQueuedInMulti))
             || (command.name == "exec" && transactionGrowsMemory(client))
         guard growsMemory else { return true }
         let limit = maxMemoryBytes

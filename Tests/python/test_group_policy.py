@@ -1,4 +1,4 @@
-"""Rill's work-queue policies (XGROUP SETPOLICY): dead-letter streams per group and idle-consumer removal, seen by
+"""Group policy (XGROUP SETPOLICY, Rill only): dead-letter streams per group and idle-consumer removal, seen by
 redis-py as a worker would see them, across snapshot and append-only restarts. No Redis has these commands."""
 
 import time
@@ -192,7 +192,7 @@ def work_then_poison(client):
 
 
 @pytest.mark.parametrize("mode", ["snapshot", "appendonly"])
-def test_dead_letters_and_policies_survive_kill_and_restart(start_server, tmp_path, mode):
+def test_dead_letters_and_group_policies_survive_kill_and_restart(start_server, tmp_path, mode):
     if mode == "snapshot":
         directives = ("--dir", str(tmp_path), "--appendonly", "no", "--save", "")
         first = start_server(*directives)

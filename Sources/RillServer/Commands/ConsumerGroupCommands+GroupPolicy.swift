@@ -2,7 +2,8 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-// Rill's work-queue policies (no Redis has them; README "Rill for work queues"):
+// Group policy (Rill only; no Redis has it; README "Rill for work queues"): per consumer group, dead-lettering
+// and idle-consumer removal.
 //
 //   XGROUP SETPOLICY key group [MAXDELIVERIES n] [DEADLETTER dlq-key] [CONSUMER-IDLE-TIMEOUT ms] [DEADLETTERED n]
 //
@@ -17,36 +18,36 @@ import RillProtocol
 // XINFO GROUPS adds `max-deliveries`, `dead-letter-key`, `dead-lettered` and `consumer-idle-timeout` to a group
 // that has a policy or has dead-lettered entries (other groups show exactly Redis' fields).
 extension ConsumerGroupCommands {
-    static let policyCommand = Command(
-        "xgroup|setpolicy", arity: -6, flags: [.write], keys: (2, 2, 1), categories: ["write", "stream", "slow"],
+    static let groupPolicyCommand = Command(
+        "xgroup|setpolicy", arity: -6, flags: [.write], keys: (2, 2, 1), categories: ["stream"],
         group: "stream", since: "rill",
         summary: "Sets a consumer group's dead-letter and idle-consumer policy (Rill only).", handler: xgroupSetPolicy)
 
     /// What SETPOLICY was asked, before it is merged with the group's current policy.
-    private struct PolicyChange {
+    private struct GroupPolicyChange {
         var maxDeliveries: UInt64?
         var deadLetterKey: [UInt8]?
         var consumerIdleTimeout: Int64?
         var deadLetteredCount: UInt64?
     }
 
-    private static func parsePolicyChange(_ context: CommandContext) throws -> PolicyChange {
-        var change = PolicyChange()
+    private static func parseGroupPolicyChange(_ context: CommandContext) throws -> GroupPolicyChange {
+        var change = GroupPolicyChange()
         var index = 4
         while index < context.argumentCount {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
             if context.argument(index, is: "maxdeliveries") {
                 let value = try context.nonNegativeInteger(
-                    index + 1, error: RedisError("ERR MAXDELIVERIES must be a non-negative integer"))
+                    index + 1, error: RedisError.maxDeliveriesNotInteger)
                 change.maxDeliveries = UInt64(value)
             } else if context.argument(index, is: "deadletter") {
                 change.deadLetterKey = context.bytes(index + 1)
             } else if context.argument(index, is: "consumer-idle-timeout") {
                 change.consumerIdleTimeout = try context.nonNegativeInteger(
-                    index + 1, error: RedisError("ERR CONSUMER-IDLE-TIMEOUT must be a non-negative integer (milliseconds)"))
+                    index + 1, error: RedisError.consumerIdleTimeoutNotInteger)
             } else if context.argument(index, is: "deadlettered") {
                 let value = try context.nonNegativeInteger(
-                    index + 1, error: RedisError("ERR DEADLETTERED must be a non-negative integer"))
+                    index + 1, error: RedisError.deadLetteredNotInteger)
                 change.deadLetteredCount = UInt64(value)
             } else {
                 throw RedisError.syntax
@@ -57,34 +58,34 @@ extension ConsumerGroupCommands {
     }
 
     private static func xgroupSetPolicy(_ context: CommandContext) throws {
-        let change = try parsePolicyChange(context)
+        let change = try parseGroupPolicyChange(context)
         let key = context.bytes(2)
         let group = context.bytes(3)
         let now = context.nowMilliseconds
         let current = try context.database.streamGroups(key, nowMilliseconds: now) { $0.group(named: group)?.policy }
-        guard let current else { throw xgroupRequiresKey }
-        guard var policy = current else { throw noSuchGroup(group, key: key) }
+        guard let current else { throw RedisError.xgroupRequiresKey }
+        guard var policy = current else { throw RedisError.noSuchGroup(group, key: key) }
 
         if let maxDeliveries = change.maxDeliveries {
             policy.maxDeliveries = maxDeliveries
             if maxDeliveries == 0 {
                 guard change.deadLetterKey == nil else {
-                    throw RedisError("ERR DEADLETTER needs MAXDELIVERIES greater than 0")
+                    throw RedisError.deadLetterNeedsMaxDeliveries
                 }
                 policy.deadLetterKey = nil
             }
         }
         if let deadLetterKey = change.deadLetterKey { policy.deadLetterKey = deadLetterKey }
         if policy.maxDeliveries > 0 && policy.deadLetterKey == nil {
-            throw RedisError("ERR MAXDELIVERIES needs a DEADLETTER key")
+            throw RedisError.maxDeliveriesNeedsDeadLetter
         }
         if policy.deadLetterKey != nil && policy.maxDeliveries == 0 {
-            throw RedisError("ERR DEADLETTER needs MAXDELIVERIES greater than 0")
+            throw RedisError.deadLetterNeedsMaxDeliveries
         }
         if let consumerIdleTimeout = change.consumerIdleTimeout { policy.consumerIdleTimeout = consumerIdleTimeout }
         if let deadLetterKey = change.deadLetterKey {
             guard deadLetterKey != key else {
-                throw RedisError("ERR the DEADLETTER key must be another key than the group's stream")
+                throw RedisError.deadLetterKeyIsStream
             }
             // Checked now so a misconfiguration shows here rather than as entries stuck at move time.
             _ = try context.database.streamGroups(deadLetterKey, nowMilliseconds: now) { _ in () }
@@ -120,8 +121,8 @@ extension ConsumerGroupCommands {
         }
         if let failure {
             context.server.logger.error("""
-                Cannot dead-letter \(failure.leftPending.count) entries of stream '\(quoted(key))' group \
-                '\(quoted(group))' to '\(quoted(failure.deadLetterKey))': \(failure.reason); they stay pending
+                Cannot dead-letter \(failure.leftPending.count) entries of stream '\(RedisError.quoted(key))' group \
+                '\(RedisError.quoted(group))' to '\(RedisError.quoted(failure.deadLetterKey))': \(failure.reason); they stay pending
                 """)
         }
 
@@ -157,12 +158,12 @@ extension ConsumerGroupCommands {
 extension ConsumerGroupCommands {
     /// Whether XINFO GROUPS shows the policy fields for `group`: only when it has used the policy, so groups
     /// that never did look exactly as in Redis.
-    static func showsPolicy(_ group: ConsumerGroup) -> Bool {
+    static func showsGroupPolicy(_ group: ConsumerGroup) -> Bool {
         !group.policy.isOff || group.deadLetteredCount > 0
     }
 
     /// The four policy fields (name, value pairs) XINFO GROUPS appends.
-    static func writePolicyFields(_ group: ConsumerGroup, to reply: inout RESPWriter) {
+    static func writeGroupPolicyFields(_ group: ConsumerGroup, to reply: inout RESPWriter) {
         reply.bulkString("max-deliveries"); reply.integer(Int64(clamping: group.policy.maxDeliveries))
         reply.bulkString("dead-letter-key")
         if let key = group.policy.deadLetterKey { reply.bulkString(key) } else { reply.nullBulkString() }

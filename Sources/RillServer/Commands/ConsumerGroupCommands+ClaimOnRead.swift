@@ -2,47 +2,14 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-/// Redis 8 consumer-group additions: XREADGROUP ... CLAIM (8.4) and XNACK (8.8).
+/// Claim on read: `XREADGROUP ... CLAIM min-idle-time` (Redis 8.4) delivers pending entries idle that long, longest
+/// idle first, before new entries.
 extension ConsumerGroupCommands {
-    static let redis8Commands: [Command] = [
-        Command("xnack", arity: -7, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
-                group: "stream", since: "8.8.0",
-                summary: "Releases pending messages back to the group's PEL without acknowledging them, making them available for re-delivery.",
-                handler: xnack),
-    ]
-
-    // MARK: Effects for the append-only file
-
-    /// One command of arguments for `CommandContext.propagate`.
-    static func effect(_ parts: [[UInt8]]) -> [ByteBuffer] {
-        parts.map { ByteBuffer(bytes: $0) }
-    }
-
-    static func word(_ text: String) -> [UInt8] { Array(text.utf8) }
-
-    static func idWord(_ id: StreamID) -> [UInt8] {
-        var bytes: [UInt8] = []
-        id.appendASCII(to: &bytes)
-        return bytes
-    }
-
-    /// `XCLAIM key group consumer 0 id... TIME t RETRYCOUNT n FORCE JUSTID`: on replay, makes these entries pending
-    /// for `consumer` with exactly this delivery time and count, whoever owned them and whether or not they were
-    /// pending (FORCE), without touching the count otherwise (JUSTID).
-    static func pinnedDeliveryEffect(key: [UInt8], group: [UInt8], consumer: [UInt8], ids: [StreamID],
-                                     deliveryTime: Int64, deliveryCount: UInt64) -> [ByteBuffer] {
-        var parts: [[UInt8]] = [word("XCLAIM"), key, group, consumer, word("0")]
-        parts += ids.map(idWord)
-        parts += [word("TIME"), word(String(deliveryTime)), word("RETRYCOUNT"), word(String(deliveryCount)),
-                  word("FORCE"), word("JUSTID")]
-        return effect(parts)
-    }
-
     // MARK: XREADGROUP ... CLAIM
 
     /// CLAIM's argument: milliseconds, a non-negative integer.
     static func parseClaimMinimumIdle(_ context: CommandContext, _ index: Int) throws -> Int64 {
-        try context.nonNegativeInteger(index, error: RedisError("ERR min-idle-time must be a positive integer"))
+        try context.nonNegativeInteger(index, error: RedisError.claimMinimumIdleNotPositive)
     }
 
     /// What one stream of a CLAIM read delivered.
@@ -245,48 +212,5 @@ extension ConsumerGroupCommands {
         var setID: [[UInt8]] = [word("XGROUP"), word("SETID"), key, request.group, idWord(last)]
         if let entriesRead = result.entriesRead { setID += [word("ENTRIESREAD"), word(String(entriesRead))] }
         context.propagate(effect(setID))
-    }
-
-    // MARK: XNACK
-
-    /// `XNACK key group SILENT|FAIL|FATAL IDS numids id... [RETRYCOUNT n] [FORCE]`. Deterministic (no clock, no
-    /// choice), so the append-only file records the request as sent.
-    private static func xnack(_ context: CommandContext) throws {
-        let mode: ReleaseMode
-        if context.argument(3, is: "silent") {
-            mode = .silent
-        } else if context.argument(3, is: "fail") {
-            mode = .fail
-        } else if context.argument(3, is: "fatal") {
-            mode = .fatal
-        } else {
-            throw RedisError.syntax
-        }
-        guard context.argument(4, is: "ids") else { throw RedisError.syntax }
-        var index = 4
-        let ids = try parseIDsBlock(context, at: &index)
-        var retryCount: UInt64?
-        var force = false
-        while index < context.argumentCount {
-            if context.argument(index, is: "retrycount"), index + 1 < context.argumentCount {
-                let value = try context.integer(index + 1)
-                guard value >= 0 else { throw RedisError("ERR Invalid RETRYCOUNT value") }
-                retryCount = UInt64(value)
-                index += 2
-            } else if context.argument(index, is: "force") {
-                force = true
-                index += 1
-            } else {
-                throw RedisError.syntax
-            }
-        }
-        let key = context.bytes(1)
-        let group = context.bytes(2)
-        let released = try context.database.streamGroups(key, nowMilliseconds: context.nowMilliseconds) { stream -> Int? in
-            try? stream.release(group: group, ids: ids, mode: mode, retryCount: retryCount, force: force)
-        } ?? nil
-        guard let released else { throw noSuchKeyOrGroup(key, group: group) }
-        if released > 0 { noteGroupChange(context, released) }
-        context.reply.integer(Int64(released))
     }
 }

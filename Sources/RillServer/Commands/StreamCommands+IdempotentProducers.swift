@@ -2,15 +2,15 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-/// Redis 8.6 idempotent production: XADD's IDMP / IDMPAUTO options, XCFGSET, and XIDMPRECORD (the internal command
+/// Idempotent producers (Redis 8.6): XADD's IDMP / IDMPAUTO options, XCFGSET, and XIDMPRECORD (the internal command
 /// Redis 8.8 replays from its append-only file to restore a remembered pair; Rill logs it the same way).
 extension StreamCommands {
-    static let redis8Commands: [Command] = [
-        Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["write", "stream", "fast"],
+    static let idempotentProducerCommands: [Command] = [
+        Command("xcfgset", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "8.6.0", summary: "Sets the IDMP configuration parameters for a stream.",
                 handler: xcfgset),
         Command("xidmprecord", arity: 5, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["write", "stream", "fast"], group: "stream", since: "8.8.0",
+                categories: ["stream"], group: "stream", since: "8.8.0",
                 summary: "An internal command for setting IDMP metadata on an existing stream message.",
                 handler: xidmprecord),
     ]
@@ -28,26 +28,24 @@ extension StreamCommands {
         let iid: [UInt8]
     }
 
-    static let idempotencyRepeated = RedisError("ERR IDMP/IDMPAUTO specified multiple times")
-
     /// Parses `IDMP pid iid` or `IDMPAUTO pid` at `index`; false when the word there is neither.
     static func parseIdempotencyOption(_ context: CommandContext, _ index: inout Int,
                                        into option: inout IdempotentAdd?) throws -> Bool {
         let remaining = context.argumentCount - index - 1
         if context.argument(index, is: "idmp") && remaining >= 2 {
-            guard option == nil else { throw idempotencyRepeated }
+            guard option == nil else { throw RedisError.idempotencyRepeated }
             let producer = context.bytes(index + 1)
             let iid = context.bytes(index + 2)
-            if producer.isEmpty { throw RedisError("ERR IDMP requires a non-empty producer ID") }
-            if iid.isEmpty { throw RedisError("ERR IDMP requires a non-empty idempotent ID") }
+            if producer.isEmpty { throw RedisError.idmpEmptyProducerID }
+            if iid.isEmpty { throw RedisError.idmpEmptyIdempotentID }
             option = IdempotentAdd(producer: producer, iid: iid)
             index += 3
             return true
         }
         if context.argument(index, is: "idmpauto") && remaining >= 1 {
-            guard option == nil else { throw idempotencyRepeated }
+            guard option == nil else { throw RedisError.idempotencyRepeated }
             let producer = context.bytes(index + 1)
-            if producer.isEmpty { throw RedisError("ERR IDMPAUTO requires a non-empty producer ID") }
+            if producer.isEmpty { throw RedisError.idmpAutoEmptyProducerID }
             option = IdempotentAdd(producer: producer, iid: nil)
             index += 2
             return true
@@ -59,7 +57,7 @@ extension StreamCommands {
     static func resolveIdempotentAdd(_ context: CommandContext, _ add: IdempotentAdd, idSpec: StreamIDSpec,
                                      firstField: Int) throws -> ResolvedIdempotentAdd {
         guard case .automatic = idSpec else {
-            throw RedisError("ERR IDMP/IDMPAUTO can be used only with auto-generated IDs")
+            throw RedisError.idempotencyNeedsAutoID
         }
         let iid = add.iid ?? Stream.automaticIdempotentID(
             fieldsAndValues: (firstField..<context.argumentCount).map { context.bytes($0) })
@@ -83,20 +81,20 @@ extension StreamCommands {
         var maxSize: Int64?
         var index = 2
         if context.argumentCount == 2 {
-            throw RedisError("ERR At least one parameter must be specified: IDMP-DURATION or IDMP-MAXSIZE")
+            throw RedisError.idempotencyConfigMissing
         }
         while index < context.argumentCount {
             guard index + 1 < context.argumentCount else { throw RedisError.syntax }
             if context.argument(index, is: "idmp-duration") {
                 let value = try context.integer(index + 1)
                 guard StreamIdempotency.durationRange.contains(value) else {
-                    throw RedisError("ERR IDMP-DURATION must be between 1 and 86400 seconds")
+                    throw RedisError.idempotencyDurationOutOfRange
                 }
                 duration = value
             } else if context.argument(index, is: "idmp-maxsize") {
                 let value = try context.integer(index + 1)
                 guard StreamIdempotency.maxSizeRange.contains(value) else {
-                    throw RedisError("ERR IDMP-MAXSIZE must be between 1 and 10000 entries")
+                    throw RedisError.idempotencyMaxSizeOutOfRange
                 }
                 maxSize = value
             } else {
@@ -119,17 +117,17 @@ extension StreamCommands {
         let key = context.bytes(1)
         let producer = context.bytes(2)
         let iid = context.bytes(3)
-        if producer.isEmpty || iid.isEmpty { throw RedisError("ERR producer ID and idempotent ID must not be empty") }
+        if producer.isEmpty || iid.isEmpty { throw RedisError.idempotencyRecordEmptyIDs }
         let entryID = try parseID(context, 4, strict: true)
         let recorded = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream -> Bool in
             guard stream.containsEntry(withID: entryID) else {
-                throw RedisError("ERR the stream ID does not refer to an existing entry")
+                throw RedisError.idempotencyRecordNoSuchEntry
             }
             return stream.recordIdempotentEntry(producer: producer, iid: iid, entryID: entryID,
                                                 nowMilliseconds: context.nowMilliseconds)
         }
         guard let recorded else { throw RedisError.noSuchKey }
-        guard recorded else { throw RedisError("ERR the producer ID and idempotent ID already refer to another entry") }
+        guard recorded else { throw RedisError.idempotencyRecordConflict }
         context.reply.simpleString("OK".utf8)
         context.keyModified(key)
     }
