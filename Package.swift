@@ -69,7 +69,13 @@ let package = Package(
             dependencies: ["RillProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "RillPersistenceTests", dependencies: ["RillPersistence", "RillCore"]),
-        .testTarget(name: "RillServerTests", dependencies: ["RillServer", "RillCore", "RillProtocol"]),
+        .testTarget(
+            name: "RillServerTests",
+            dependencies: [
+                "RillServer", "RillCore", "RillProtocol", "RillPersistence",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         // Starts the built rill-server on a free loopback port and drives it with hiredis and redis-cli.
         .testTarget(name: "RillEndToEndTests", dependencies: ["CHiredis"]),
     ],

@@ -18,11 +18,6 @@ public final class CommandContext {
     public internal(set) var nowMilliseconds: Int64 = 0
     /// Set by a handler that could not answer yet and wants to wait for keys (XREAD BLOCK).
     var blockRequest: BlockRequest?
-    /// Commands the append-only file records for this call instead of the request, in order.
-    var propagatedCommands: [[ByteBuffer]] = []
-    /// Whether `propagatedCommands` replaces the request in the append-only file (even when empty: the call
-    /// changed nothing worth recording); false when the request is deterministic and is recorded as sent.
-    var replacesRequest = false
     /// A byte buffer handlers borrow to gather arguments without allocating per command; empty when lent out.
     private var scratch: [UInt8] = []
 
@@ -101,21 +96,19 @@ public final class CommandContext {
     /// calls it with deterministic commands that do; once it is called, the request itself is not recorded.
     /// The command is built only when an append-only file is being written.
     public func propagate(_ command: @autoclosure () -> [ByteBuffer]) {
-        guard server.appendOnlyLog != nil else { return }
-        replacesRequest = true
-        propagatedCommands.append(command())
+        guard server.changes.isRecording else { return }
+        server.changes.propagate(command())
     }
 
     /// `propagate` for a list of commands, possibly empty: an empty list records nothing for this call.
     public func propagate(effects commands: @autoclosure () -> [[ByteBuffer]]) {
-        guard server.appendOnlyLog != nil else { return }
-        replacesRequest = true
-        propagatedCommands.append(contentsOf: commands())
+        guard server.changes.isRecording else { return }
+        server.changes.propagate(effects: commands())
     }
 
-    /// Whether effects are recorded (an append-only file is being written): handlers test it before gathering
-    /// what only the effects need.
-    public var recordsEffects: Bool { server.appendOnlyLog != nil }
+    /// Whether effects are recorded (the change feed has a subscriber): handlers test it before gathering what
+    /// only the effects need.
+    public var recordsEffects: Bool { server.changes.isRecording }
 
     /// Asks the server to run `retry` again when one of `keys` changes, until it answers or `timeoutMilliseconds`
     /// (0 = forever) passes; on timeout `onTimeout` writes the reply.

@@ -282,7 +282,7 @@ enum ConnectionCommands {
     }
 
     private static func kill(_ target: ClientSession, by context: CommandContext) {
-        context.server.unblock(target)
+        context.server.blocking.remove(target)
         if target === context.client {
             // The reply is already written; the connection closes after it is flushed.
             target.closeAfterReply = true
@@ -307,7 +307,7 @@ enum ConnectionCommands {
             context.reply.integer(0)
             return
         }
-        context.server.unblock(target)
+        context.server.blocking.remove(target)
         if withError {
             context.server.writeError(targetContext, RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
         } else {

@@ -105,7 +105,7 @@ extension ConsumerGroupCommands {
     static func applyGroupPolicy(_ context: CommandContext, key: [UInt8], group: [UInt8]) {
         // A replay re-applies the moves and removals the file recorded; doing them again with the replay's clock
         // would diverge from what was logged.
-        if context.server.loadingAppendOnlyFile { return }
+        if context.server.persistence.loadingAppendOnlyFile { return }
         let now = context.nowMilliseconds
         let policy = Propagation.withStream(context, key) { $0.group(named: group)?.policy } ?? nil
         guard let policy, !policy.isOff else { return }

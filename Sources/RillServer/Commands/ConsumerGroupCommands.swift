@@ -114,7 +114,7 @@ enum ConsumerGroupCommands {
 
     /// Group-state changes are writes for the dirty counter (INFO rdb_changes_since_last_save).
     static func noteGroupChange(_ context: CommandContext, _ changes: Int = 1) {
-        context.server.dirty += Int64(changes)
+        context.server.changes.recordChange(Int64(changes))
     }
 
     // MARK: XGROUP

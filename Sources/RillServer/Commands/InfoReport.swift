@@ -50,10 +50,10 @@ enum InfoReport {
             ]
         case "clients":
             lines = [
-                "connected_clients:\(server.connectedClients)", "cluster_connections:0",
-                "maxclients:\(server.configuration.maxClients)", "blocked_clients:\(server.blockedClientCount)",
-                "tracking_clients:0", "clients_in_timeout_table:\(server.blockedClientCount)",
-                "total_blocking_keys:\(server.blockingKeyCount)", "total_blocking_keys_on_nokey:0",
+                "connected_clients:\(server.clients.count)", "cluster_connections:0",
+                "maxclients:\(server.configuration.maxClients)", "blocked_clients:\(server.clients.blockedCount)",
+                "tracking_clients:0", "clients_in_timeout_table:\(server.clients.blockedCount)",
+                "total_blocking_keys:\(server.blocking.keyCount)", "total_blocking_keys_on_nokey:0",
             ]
         case "memory":
             let (allocated, resident) = Allocator.statistics()
@@ -68,12 +68,12 @@ enum InfoReport {
                 "mem_allocator:\(Allocator.name)",
             ]
         case "persistence":
-            let snapshots = server.snapshots
-            let rewrite = server.appendOnlyRewrite
+            let snapshots = server.persistence.snapshots
+            let rewrite = server.persistence.appendOnlyRewrite
             let now = Clock.milliseconds()
             let currentSeconds = snapshots.backgroundSaveStartedAt.map { (now - $0) / 1000 } ?? -1
             lines = [
-                "loading:0", "async_loading:0", "rdb_changes_since_last_save:\(server.dirty)",
+                "loading:0", "async_loading:0", "rdb_changes_since_last_save:\(server.changes.dirty)",
                 "rdb_bgsave_in_progress:\(snapshots.backgroundSaveInProgress ? 1 : 0)",
                 "rdb_last_save_time:\(snapshots.lastSaveSeconds)",
                 "rdb_last_bgsave_status:\(snapshots.lastSaveSucceeded ? "ok" : "err")",
@@ -90,14 +90,14 @@ enum InfoReport {
                 "aof_last_bgrewrite_status:\(rewrite.lastSucceeded ? "ok" : "err")",
                 "aof_rewrites:\(rewrite.rewritesStarted)",
                 "aof_rewrites_consecutive_failures:\(rewrite.consecutiveFailures)",
-                "aof_last_write_status:\(server.appendOnlyWriteFailed ? "err" : "ok")",
+                "aof_last_write_status:\(server.persistence.appendOnlyWriteFailed ? "err" : "ok")",
                 "aof_last_cow_size:0",
                 // Rill's stand-in for the fork pause of the latest rewrite.
                 "aof_last_rewrite_pause_usec:\(rewrite.lastCopyPauseMicroseconds)",
             ]
-            if let log = server.appendOnlyLog {
+            if let log = server.persistence.appendOnlyLog {
                 lines += [
-                    "aof_current_size:\(server.appendOnlyCurrentSize)", "aof_base_size:\(rewrite.sizeAtLastRewrite)",
+                    "aof_current_size:\(server.persistence.appendOnlyCurrentSize)", "aof_base_size:\(rewrite.sizeAtLastRewrite)",
                     "aof_pending_rewrite:\(rewrite.scheduled ? 1 : 0)", "aof_buffer_length:\(log.pendingByteCount)",
                 ]
             }
@@ -113,8 +113,8 @@ enum InfoReport {
                 "evicted_keys:0", "keyspace_hits:\(keyspaceStatistics.keyspaceHits)",
                 "keyspace_misses:\(keyspaceStatistics.keyspaceMisses)",
                 "pubsub_channels:0", "pubsub_patterns:0", "total_error_replies:\(stats.totalErrorReplies)",
-                "total_blocking_keys:\(server.blockingKeyCount)",
-                "latest_fork_usec:\(server.snapshots.lastCopyPauseMicroseconds)",
+                "total_blocking_keys:\(server.blocking.keyCount)",
+                "latest_fork_usec:\(server.persistence.snapshots.lastCopyPauseMicroseconds)",
                 // Rill's: entries removed by maxmemory-stream-policy trim-acked, writes refused at maxmemory.
                 "stream_acked_trimmed_entries:\(stats.acknowledgedEntriesTrimmed)",
                 "oom_rejected_commands:\(stats.outOfMemoryRejections)",

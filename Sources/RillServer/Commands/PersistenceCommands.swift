@@ -9,10 +9,10 @@ enum PersistenceCommands {
         Command("save", arity: 1, flags: [.admin, .noScript, .noMulti], categories: ["admin", "slow", "dangerous"],
                 group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
             let server = context.server
-            guard !server.snapshots.backgroundSaveInProgress else {
+            guard !server.persistence.snapshots.backgroundSaveInProgress else {
                 throw RedisError("ERR Background save already in progress")
             }
-            guard server.saveSynchronously() else { throw RedisError("ERR") }
+            guard server.persistence.saveSynchronously() else { throw RedisError("ERR") }
             context.reply.simpleString("OK")
         },
         Command("bgsave", arity: -1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
@@ -21,25 +21,25 @@ enum PersistenceCommands {
                 throw RedisError.syntax
             }
             let server = context.server
-            guard !server.snapshots.backgroundSaveInProgress else {
+            guard !server.persistence.snapshots.backgroundSaveInProgress else {
                 throw RedisError("ERR Background save already in progress")
             }
             // One background job at a time, as Redis runs one child process; inside EXEC the copy would hold half
             // of the transaction.
-            if server.appendOnlyRewrite.inProgress || server.executingTransaction {
+            if server.persistence.appendOnlyRewrite.inProgress || server.executingTransaction {
                 guard context.argumentCount == 2 || server.executingTransaction else {
                     throw RedisError("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
                 }
-                server.snapshots.backgroundSaveScheduled = true
+                server.persistence.snapshots.backgroundSaveScheduled = true
                 context.reply.simpleString("Background saving scheduled")
                 return
             }
-            server.startBackgroundSave()
+            server.persistence.startBackgroundSave()
             context.reply.simpleString("Background saving started")
         },
         Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript], categories: ["admin", "slow", "dangerous"],
                 group: "server", since: "1.0.0", summary: "Asynchronously rewrites the append-only file to disk.") { context in
-            switch context.server.requestAppendOnlyRewrite() {
+            switch context.server.persistence.requestAppendOnlyRewrite() {
             case .started: context.reply.simpleString("Background append only file rewriting started")
             case .scheduled: context.reply.simpleString("Background append only file rewriting scheduled")
             case .alreadyInProgress: throw RedisError("ERR Background append only file rewriting already in progress")
@@ -49,7 +49,7 @@ enum PersistenceCommands {
         },
         Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "fast", "dangerous"],
                 group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { context in
-            context.reply.integer(context.server.snapshots.lastSaveSeconds)
+            context.reply.integer(context.server.persistence.snapshots.lastSaveSeconds)
         },
         Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace", "read", "slow"],
                 group: "generic", since: "2.6.0", summary: "Returns a serialized representation of the value stored at a key.") { context in

@@ -104,26 +104,15 @@ enum Propagation {
 extension ServerState {
     /// After a command (or a blocked command retried) ran for a client of `database`: records the keys it found
     /// past their deadline as DEL (first: they were removed when looked up), then its effects or, when it has
-    /// none and `loggingRequest`, the request as sent.
-    func logEffects(of context: CommandContext, database: Int, loggingRequest: Bool, insideTransaction: Bool) {
-        guard let log = appendOnlyLog else { return }
-        logExpiredKeys(database: database)
-        if context.replacesRequest {
-            let effects = context.propagatedCommands
-            let wrapped = effects.count > 1 && !insideTransaction
-            if wrapped { log.beginTransaction() }
-            for effect in effects { log.append(effect, database: database) }
-            if wrapped { log.endTransaction() }
-            context.propagatedCommands.removeAll(keepingCapacity: true)
-            context.replacesRequest = false
-        } else if loggingRequest {
-            log.append(context.arguments, database: database)
-        }
+    /// none and `recordingRequest`, the request as sent.
+    func recordEffects(of context: CommandContext, database: Int, recordingRequest: Bool) {
+        recordExpiredKeys(database: database)
+        changes.commandFinished(request: context.arguments, database: database, recordingRequest: recordingRequest)
     }
 
     /// Records as DEL the keys of `database` removed for being past their deadline since the last call.
-    func logExpiredKeys(database: Int) {
-        guard let log = appendOnlyLog else { return }
-        for key in keyspace[database].takeExpiredKeys() { log.append(Propagation.delete(key), database: database) }
+    func recordExpiredKeys(database: Int) {
+        guard changes.isRecording else { return }
+        for key in keyspace[database].takeExpiredKeys() { changes.emit(Propagation.delete(key), database: database) }
     }
 }

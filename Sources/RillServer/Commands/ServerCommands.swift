@@ -85,14 +85,14 @@ enum ServerCommands {
             }
         }
         context.server.logger.warning("User requested shutdown...")
-        if !context.server.saveBeforeShutdown(save) {
+        if !context.server.persistence.saveBeforeShutdown(save) {
             let force = (1..<context.argumentCount).contains { context.argument($0, is: "force") }
             guard force else {
                 context.server.logger.warning("Error trying to save the DB, can't exit.")
                 throw RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
             }
         }
-        context.server.closeAppendOnlyFile()
+        context.server.persistence.closeAppendOnlyFile()
         context.server.prepareShutdown()
         // Redis closes the connection without a reply on success.
         context.client.closeAfterReply = true
@@ -245,12 +245,12 @@ enum ServerCommands {
         server.configuration = updated
         if updated.appendOnly != wasAppendOnly {
             if updated.appendOnly {
-                guard server.turnAppendOnlyFileOn() else {
+                guard server.persistence.turnAppendOnlyFileOn() else {
                     server.configuration = previous
                     throw RedisError("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.")
                 }
             } else {
-                server.turnAppendOnlyFileOff()
+                server.persistence.turnAppendOnlyFileOff()
             }
         }
         context.reply.simpleString("OK")

@@ -61,11 +61,11 @@ enum TransactionCommands {
             return
         }
         let original = context.arguments
-        server.appendOnlyLog?.beginTransaction()
+        server.changes.beginTransaction()
         server.executingTransaction = true
         defer {
             server.executingTransaction = false
-            server.appendOnlyLog?.endTransaction()
+            server.changes.endTransaction()
         }
         context.reply.arrayHeader(transaction.queued.count)
         for queued in transaction.queued {

@@ -14,24 +14,19 @@ import NIOCore
 import RillCore
 import RillPersistence
 
-/// The append-only file being written: plain RESP that `redis-cli --pipe` can feed to Redis. Each command that
-/// ran is recorded as its deterministic effect (see Commands/Propagation.swift for what is rewritten and what is
-/// recorded as sent), so replaying the file at any later time rebuilds the same state.
+/// The append-only file being written, the change feed's first subscriber: it receives each command's deterministic
+/// effects already encoded (RillPersistence's AppendOnlyFileWriter; plain RESP that `redis-cli --pipe` can feed to
+/// Redis), so replaying the file at any later time rebuilds the same state, and owns writing and fsyncing them.
 ///
-/// Invariants: `pending` holds whole commands only (a batch is never split between two writes); `unsyncedBytes`
-/// counts bytes written but not yet fsynced. Used only on the event loop, except `syncState` (guarded by
+/// Invariants: `pending` holds whole commands only, and whole transactions (the feed hands over nothing less), so
+/// a write never splits one; `needsSync` is set while bytes are written but not yet fsynced. Used only on the event loop, except `syncState` (guarded by
 /// `syncLock`) shared with the everysec thread.
-final class AppendOnlyLog {
+final class AppendOnlyLog: ChangeFeedSubscriber {
     /// Path of the file.
     let path: String
     private let descriptor: Int32
     /// Encoded commands not yet written to the file; empty after each flush.
     private var pending: [UInt8] = []
-    /// Database selected by the last SELECT in the file; -1 before the first, so the first command gets one.
-    private var selectedDatabase = -1
-    /// Inside EXEC: MULTI is written before the transaction's first logged command, EXEC after its last.
-    private var inTransaction = false
-    private var transactionOpened = false
     /// Set by the event loop when bytes were written; cleared by whoever fsyncs them.
     private let syncLock = NIOLock()
     private var needsSync = false
@@ -52,49 +47,10 @@ final class AppendOnlyLog {
 
     deinit { close(descriptor) }
 
-    /// Appends one command run by a client of `database`.
-    /// - Complexity: O(bytes of the arguments).
-    func append(_ arguments: [ByteBuffer], database: Int) {
-        if inTransaction && !transactionOpened {
-            transactionOpened = true
-            encodeArray([Array("MULTI".utf8)])
-        }
-        if database != selectedDatabase {
-            selectedDatabase = database
-            encodeArray([Array("SELECT".utf8), Array(String(database).utf8)])
-        }
-        encodeArrayHeader(arguments.count)
-        for argument in arguments { argument.withUnsafeReadableBytes { encodeBulkString($0) } }
-    }
-
-    func beginTransaction() {
-        inTransaction = true
-        transactionOpened = false
-    }
-
-    func endTransaction() {
-        if transactionOpened { encodeArray([Array("EXEC".utf8)]) }
-        inTransaction = false
-        transactionOpened = false
-    }
-
-    private func encodeArray(_ arguments: [[UInt8]]) {
-        encodeArrayHeader(arguments.count)
-        for argument in arguments { argument.withUnsafeBytes { encodeBulkString($0) } }
-    }
-
-    private func encodeArrayHeader(_ count: Int) {
-        pending.append(UInt8(ascii: "*"))
-        pending.append(contentsOf: String(count).utf8)
-        pending.append(contentsOf: [13, 10])
-    }
-
-    private func encodeBulkString(_ bytes: UnsafeRawBufferPointer) {
-        pending.append(UInt8(ascii: "$"))
-        pending.append(contentsOf: String(bytes.count).utf8)
-        pending.append(contentsOf: [13, 10])
-        pending.append(contentsOf: bytes)
-        pending.append(contentsOf: [13, 10])
+    /// Takes whole commands from the change feed; they reach the file at the next `flush`.
+    /// - Complexity: O(commands.count).
+    func receive(_ commands: UnsafeRawBufferPointer) {
+        pending.append(contentsOf: commands)
     }
 
     var hasPendingBytes: Bool { !pending.isEmpty }
@@ -102,10 +58,8 @@ final class AppendOnlyLog {
     var pendingByteCount: Int { pending.count }
 
     /// Writes the pending bytes; with `fsync` also forces them (and anything written before) to the disk.
-    /// A transaction in progress is never cut: its bytes wait for EXEC's end.
     /// - Throws: `AppendOnlyLogError` when the write or fsync fails; unwritten bytes stay pending.
     func flush(fsync forceToDisk: Bool) throws {
-        if inTransaction { return }
         let writing = !pending.isEmpty
         if writing {
             var written = 0

@@ -43,7 +43,7 @@ extension ServerState {
             return
         }
         run(resolved, context, allowBlocking: true)
-        if !readyKeys.isEmpty { serveReadyKeys() }
+        if blocking.hasReadyKeys { serveReadyKeys() }
     }
 
     /// Runs a resolved command; inside EXEC blocking is not allowed and a blocking command times out at once.
@@ -56,7 +56,7 @@ extension ServerState {
             // Inside EXEC (no blocking) every command keeps EXEC's time, as in Redis.
             context.nowMilliseconds = startedMicroseconds / 1000
         }
-        let changesBefore = changeCount
+        let changesBefore = changes.changeCount
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
@@ -69,14 +69,15 @@ extension ServerState {
         }
         // A call that blocks is not timed: its time is mostly waiting. XREADGROUP answered at once is.
         let waits = context.blockRequest != nil
-        if appendOnlyLog != nil {
-            logEffects(of: context, database: client.databaseIndex,
-                       loggingRequest: command.flags.contains(.write) && (!failed || changeCount != changesBefore),
-                       insideTransaction: !allowBlocking)
+        if changes.isRecording {
+            // Inside EXEC the feed wraps the whole transaction, not each command's effects.
+            recordEffects(of: context, database: client.databaseIndex,
+                          recordingRequest: command.flags.contains(.write)
+                              && (!failed || changes.changeCount != changesBefore))
         }
         if let request = context.blockRequest {
             context.blockRequest = nil
-            if allowBlocking && !loadingAppendOnlyFile {
+            if allowBlocking && !persistence.loadingAppendOnlyFile {
                 block(client, request, context: context)
             } else {
                 request.onTimeout(context)

@@ -36,7 +36,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             self?.flush()
         }
         self.commandContext = commandContext
-        if server.connectedClients > server.configuration.maxClients {
+        if server.clients.count > server.configuration.maxClients {
             server.stats.rejectedConnections += 1
             commandContext.reply.error("ERR max number of clients reached")
             closing = true
@@ -114,12 +114,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Writes the replies gathered so far in one write; while logged writes are not yet in the append-only file,
-    /// after the file's write at the end of this event-loop tick (see `ServerState.writeRepliesAfterAppendOnlyFile`).
+    /// after the file's write at the end of this event-loop tick (see `PersistenceCoordinator.writeRepliesAfterAppendOnlyFile`).
     func flush() {
-        if server.appendOnlyLog?.hasPendingBytes == true {
+        if server.persistence.appendOnlyLog?.hasPendingBytes == true {
             if !awaitsAppendOnlyWrite {
                 awaitsAppendOnlyWrite = true
-                server.writeRepliesAfterAppendOnlyFile(self)
+                server.persistence.writeRepliesAfterAppendOnlyFile(self)
             }
             return
         }
@@ -144,7 +144,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func close() {
         closing = true
         // The last replies leave before the connection closes, so the file cannot wait for the tick's end.
-        server.writeAppendOnlyFile()
+        server.persistence.writeAppendOnlyFile()
         writeReplies()
         channelContext?.close(promise: nil)
     }

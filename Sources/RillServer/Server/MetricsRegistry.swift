@@ -46,7 +46,7 @@ final class MetricsRegistry {
             registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "rill", metricName: name,
                                                                   unitName: "total", helpText: help))
         }
-        gauge("connected_clients", "", "Client connections open now").set(Int64(server.connectedClients))
+        gauge("connected_clients", "", "Client connections open now").set(Int64(server.clients.count))
         gauge("used_memory", "bytes", "Bytes allocated (INFO memory used_memory)")
             .set(Int64(Allocator.statistics().allocated))
         gauge("maxmemory", "bytes", "The maxmemory limit; 0 when unlimited").set(Int64(server.configuration.maxMemoryBytes))

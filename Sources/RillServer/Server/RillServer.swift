@@ -41,7 +41,7 @@ public enum RillServerMain {
         let eventLoop = group.next()
         let server = ServerState(configuration: configuration, configFile: configFile, logger: logger,
                                  eventLoop: eventLoop)
-        guard configuration.appendOnly ? server.startAppendOnlyFile() : server.loadSnapshotAtStartup() else {
+        guard configuration.appendOnly ? server.persistence.startAppendOnlyFile() : server.persistence.loadSnapshotAtStartup() else {
             try? group.syncShutdownGracefully()
             return 1
         }
@@ -80,8 +80,8 @@ public enum RillServerMain {
                 eventLoop.execute {
                     logger.warning("Received \(signalNumber == SIGINT ? "SIGINT" : "SIGTERM") scheduling shutdown...")
                     // Like Redis on SIGTERM: the final snapshot when save points exist; exit even if it fails.
-                    _ = server.saveBeforeShutdown(nil)
-                    server.closeAppendOnlyFile()
+                    _ = server.persistence.saveBeforeShutdown(nil)
+                    server.persistence.closeAppendOnlyFile()
                     server.prepareShutdown()
                     shutdownPromise.succeed(())
                 }
@@ -89,7 +89,7 @@ public enum RillServerMain {
             source.resume()
             return source
         }
-        eventLoop.execute { server.startPeriodicTasks() }
+        eventLoop.execute { server.startPeriodicJobs() }
         try? shutdownPromise.futureResult.wait()
         signalSources.forEach { $0.cancel() }
         for listener in listeners + metricsListeners { try? listener.close().wait() }

@@ -1,51 +1,51 @@
 import NIOCore
 import RillCore
 
-/// Background work on the event loop (Redis' serverCron): active expiry, idle client timeouts and the
-/// instantaneous ops/sec sample, plus what happens before the process exits.
+/// The cron's jobs (Redis' serverCron) and what happens before the process exits.
 extension ServerState {
-    func startPeriodicTasks() {
-        let interval = max(1, 1000 / configuration.hz)
-        eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(interval)),
-                                       delay: .milliseconds(Int64(interval))) { [weak self] _ in
-            self?.cron()
-        }
+    /// Registers the cron's jobs, in the order each tick runs them, and starts ticking `hz` times a second.
+    func startPeriodicJobs() {
+        jobs.add("active expiry") { [unowned self] now in removeExpiredKeys(now: now) }
+        jobs.add("operations sample", everyMilliseconds: 1000) { [unowned self] now in sampleOperations(now: now) }
+        jobs.add("scheduled background jobs") { [unowned self] now in persistence.startBackgroundJobsIfDue(now: now) }
+        jobs.add("stream sweep", everyMilliseconds: 1000) { [unowned self] now in sweepStreams(now: now) }
+        jobs.add("save points") { [unowned self] now in persistence.checkSavePoints(now: now) }
+        jobs.add("idle clients") { [unowned self] now in closeIdleClients(now: now) }
+        jobs.start(on: eventLoop, hz: configuration.hz, clock: Clock.milliseconds)
     }
 
-    private func cron() {
-        let now = Clock.milliseconds()
+    private func removeExpiredKeys(now: Int64) {
         let expired = keyspace.removeExpiredKeys(nowMilliseconds: now)
-        dirty += Int64(expired)
-        if expired > 0 && appendOnlyLog != nil {
-            for database in 0..<keyspace.databaseCount { logExpiredKeys(database: database) }
-            writeAppendOnlyFile()
-        }
-        sampleOperations(now: now)
-        startBackgroundJobsIfDue(now: now)
-        sweepStreamsIfDue(now: now)
-        checkSavePoints(now: now)
-        let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
-        if timeout > 0 {
-            for client in clients.values where client.blocked == nil && now - client.lastInteraction > timeout {
-                logger.info("Closing idle client \(client.id)")
-                client.closeConnection()
-            }
+        changes.recordChange(Int64(expired))
+        if expired > 0 && changes.isRecording {
+            for database in 0..<keyspace.databaseCount { recordExpiredKeys(database: database) }
+            persistence.writeAppendOnlyFile()
         }
     }
 
     /// Ops/sec over the last second, as INFO instantaneous_ops_per_sec.
     private func sampleOperations(now: Int64) {
         let elapsed = now - operationSample.at
-        guard elapsed >= 1000 else { return }
         let done = stats.totalCommandsProcessed - operationSample.commands
         instantaneousOpsPerSecond = done * 1000 / max(1, elapsed)
         operationSample = (now, stats.totalCommandsProcessed)
     }
 
+    /// `timeout`: connections idle longer are closed (blocked clients wait as long as their command says).
+    private func closeIdleClients(now: Int64) {
+        let timeout = Int64(configuration.idleTimeoutSeconds) * 1000
+        guard timeout > 0 else { return }
+        for client in clients.values where client.blocked == nil && now - client.lastInteraction > timeout {
+            logger.info("Closing idle client \(client.id)")
+            client.closeConnection()
+        }
+    }
+
     /// Stops accepting work: blocked clients are released and connections closed before the process exits.
     func prepareShutdown() {
+        jobs.stop()
         for client in clients.values {
-            unblock(client)
+            blocking.remove(client)
             client.closeConnection()
         }
     }

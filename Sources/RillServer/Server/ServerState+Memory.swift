@@ -8,7 +8,7 @@ extension ServerState {
     /// while used memory is at most the limit, possibly after trimming acknowledged stream entries.
     func memoryAllowsRunning(_ command: Command, client: ClientSession) -> Bool {
         // Redis does not enforce the limit while loading its files: they must load completely.
-        if loadingAppendOnlyFile { return true }
+        if persistence.loadingAppendOnlyFile { return true }
         // Queueing inside MULTI takes memory too, so Redis refuses any command that would be queued.
         let growsMemory = command.flags.contains(.denyOOM)
             || (client.transaction != nil && !command.flags.contains(.noMulti))
@@ -55,7 +55,7 @@ extension ServerState {
     /// Trims acknowledged entries, oldest stream first, until used memory is at most `limit`.
     /// - Returns: whether used memory ended at most `limit`.
     private func trimAcknowledgedEntries(toFit limit: Int) -> Bool {
-        if let exhausted = exhaustedTrimState, exhausted == (changeCount, dirty) { return false }
+        if let exhausted = exhaustedTrimState, exhausted == (changes.changeCount, changes.dirty) { return false }
         let now = Clock.milliseconds()
         var fits = false
         for candidate in keyspace.acknowledgedTrimCandidates(nowMilliseconds: now) {
@@ -66,14 +66,14 @@ extension ServerState {
             keyModified(candidate.key, database: candidate.database)
             stats.acknowledgedEntriesTrimmed += Int64(removed)
             // Exact ACKED trimming removes the same entries on replay, whatever the clock or node limits.
-            appendOnlyLog?.append(trimCommand(candidate), database: candidate.database)
+            changes.emit(trimCommand(candidate), database: candidate.database)
             unloggedAcknowledgedTrims.record(removed: removed, streamKey: candidate.key)
             fits = usedMemory(maximumAgeNanoseconds: 0) <= limit
             if fits { break }
         }
-        if !readyKeys.isEmpty { serveReadyKeys() }
+        if blocking.hasReadyKeys { serveReadyKeys() }
         reportAcknowledgedTrims(now: now)
-        exhaustedTrimState = fits ? nil : (changeCount, dirty)
+        exhaustedTrimState = fits ? nil : (changes.changeCount, changes.dirty)
         return fits
     }
 

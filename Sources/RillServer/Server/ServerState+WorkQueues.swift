@@ -4,9 +4,8 @@ extension ServerState {
     /// Once a second, from the cron: removes the idle consumers of groups with a CONSUMER-IDLE-TIMEOUT (workers
     /// also trigger it lazily; this catches groups nobody touches) and records each as XGROUP DELCONSUMER; frees
     /// idempotency pairs past IDMP-DURATION.
-    func sweepStreamsIfDue(now: Int64) {
-        guard now - lastIdleConsumerSweep >= 1000, !loadingAppendOnlyFile else { return }
-        lastIdleConsumerSweep = now
+    func sweepStreams(now: Int64) {
+        guard !persistence.loadingAppendOnlyFile else { return }
         var removedAny = false
         for database in 0..<keyspace.databaseCount {
             // Same once-a-second pass: memory of idempotency pairs past IDMP-DURATION (no effect to log).
@@ -14,15 +13,15 @@ extension ServerState {
             let removed = keyspace[database].removeIdleConsumers(nowMilliseconds: now)
             guard !removed.isEmpty else { continue }
             removedAny = true
-            dirty += Int64(removed.count)
-            guard let log = appendOnlyLog else { continue }
+            changes.recordChange(Int64(removed.count))
+            guard changes.isRecording else { continue }
             // Keys found expired during the sweep go first, as after any command.
-            logExpiredKeys(database: database)
+            recordExpiredKeys(database: database)
             for (key, group, consumer) in removed {
-                log.append(ConsumerGroupCommands.deleteConsumerEffect(key: key, group: group, consumer: consumer),
-                           database: database)
+                changes.emit(ConsumerGroupCommands.deleteConsumerEffect(key: key, group: group, consumer: consumer),
+                             database: database)
             }
         }
-        if removedAny && appendOnlyLog != nil { writeAppendOnlyFile() }
+        if removedAny && changes.isRecording { persistence.writeAppendOnlyFile() }
     }
 }

@@ -45,9 +45,7 @@ public struct SnapshotState {
     var backgroundSaveInProgress: Bool { backgroundSaveStartedAt != nil }
 }
 
-extension ServerState {
-    var producerName: String { "rill \(rillVersion)" }
-
+extension PersistenceCoordinator {
     /// SAVE (and SHUTDOWN): writes the snapshot on the event loop. Returns whether it succeeded; failures are
     /// logged.
     func saveSynchronously() -> Bool {
@@ -55,8 +53,8 @@ extension ServerState {
         do {
             let summary = try SnapshotWriter.write(
                 keyspace, toPath: configuration.snapshotPath, createdAtMilliseconds: Clock.milliseconds(),
-                producer: producerName)
-            dirty = 0
+                producer: Self.producerName)
+            changes.dirty = 0
             snapshots.lastSaveSeconds = Clock.milliseconds() / 1000
             snapshots.lastSaveSucceeded = true
             let milliseconds = (Clock.monotonicNanoseconds() - started) / 1_000_000
@@ -78,14 +76,14 @@ extension ServerState {
         snapshots.backgroundSaveScheduled = false
         let startedAt = Clock.milliseconds()
         snapshots.backgroundSaveStartedAt = startedAt
-        snapshots.dirtyAtBackgroundSaveStart = dirty
+        snapshots.dirtyAtBackgroundSaveStart = changes.dirty
         let path = configuration.snapshotPath
-        let producer = producerName
+        let producer = Self.producerName
         let pause = runOnKeyspaceCopy(group: snapshots.backgroundSaveGroup, { copy in
             Result { () throws(SnapshotError) -> SnapshotSummary in
                 try SnapshotWriter.write(copy, toPath: path, createdAtMilliseconds: startedAt, producer: producer)
             }
-        }, finished: { server, result in server.backgroundSaveFinished(result, startedAt: startedAt) })
+        }, finished: { coordinator, result in coordinator.backgroundSaveFinished(result, startedAt: startedAt) })
         snapshots.lastCopyPauseMicroseconds = pause
         logger.notice("Background saving started (keyspace copied in \(pause) microseconds)")
         return true
@@ -97,7 +95,7 @@ extension ServerState {
     /// entered now and left as soon as `work` returns. Returns the microseconds the copy held the event loop.
     func runOnKeyspaceCopy<Outcome>(
         group: DispatchGroup? = nil, _ work: @escaping (Keyspace) -> Outcome,
-        finished: @escaping (ServerState, Outcome) -> Void
+        finished: @escaping (PersistenceCoordinator, Outcome) -> Void
     ) -> Int64 {
         let copyStarted = Clock.monotonicNanoseconds()
         let copy = keyspace
@@ -122,7 +120,7 @@ extension ServerState {
         snapshots.lastBackgroundSaveSeconds = (now - startedAt) / 1000
         switch result {
         case .success(let summary):
-            dirty -= snapshots.dirtyAtBackgroundSaveStart
+            changes.dirty -= snapshots.dirtyAtBackgroundSaveStart
             snapshots.lastSaveSeconds = now / 1000
             snapshots.lastSaveSucceeded = true
             snapshots.savesCompleted += 1
@@ -138,12 +136,12 @@ extension ServerState {
     /// Called by the cron: starts a background save when a `save` point is reached (strictly more seconds than the
     /// point's, as Redis compares).
     func checkSavePoints(now: Int64) {
-        guard !backgroundJobInProgress, dirty > 0 else { return }
+        guard !backgroundJobInProgress, changes.dirty > 0 else { return }
         let sinceLastSave = now / 1000 - snapshots.lastSaveSeconds
         let mayRetry = snapshots.lastSaveSucceeded
             || now - snapshots.lastFailedAttemptAt > SnapshotState.retryDelayMilliseconds
         guard mayRetry else { return }
-        for point in configuration.savePoints where dirty >= Int64(point.changes) && sinceLastSave > Int64(point.seconds) {
+        for point in configuration.savePoints where changes.dirty >= Int64(point.changes) && sinceLastSave > Int64(point.seconds) {
             logger.notice("\(point.changes) changes in \(point.seconds) seconds. Saving...")
             startBackgroundSave()
             return

@@ -13,7 +13,7 @@ import NIOCore
 import RillCore
 import RillPersistence
 
-extension ServerState {
+extension PersistenceCoordinator {
     /// Writes the logged commands before replies are sent (every connection flush calls it): fsynced at once with
     /// `appendfsync always`, by the background thread with `everysec`, by the kernel with `no`.
     func writeAppendOnlyFile() {
@@ -55,6 +55,10 @@ extension ServerState {
     /// SHUTDOWN and signals: everything logged reaches the disk.
     func closeAppendOnlyFile() {
         guard let log = appendOnlyLog else { return }
+        close(log)
+    }
+
+    func close(_ log: AppendOnlyLog) {
         do {
             try log.flush(fsync: true)
         } catch {
@@ -94,9 +98,8 @@ extension ServerState {
             logger.warning("!!! Warning: short read while loading the AOF file \(path)!!! \(parsed.truncatedBytes) bytes of an incomplete last command at offset \(parsed.validLength) are dropped.")
         }
 
-        let client = ClientSession(id: 0, remoteAddress: "", localAddress: "", now: Clock.milliseconds(),
-                                   authenticated: true)
-        let context = CommandContext(server: self, client: client, allocator: ByteBufferAllocator())
+        let context = host.makeReplayContext()
+        let client = context.client
         loadingAppendOnlyFile = true
         keyspace.setExpiryPaused(true)
         defer {
@@ -113,11 +116,11 @@ extension ServerState {
             context.arguments = command.arguments.map { ByteBuffer(bytes: $0) }
             // As Redis: a command this server does not know (a file from another program or version) would be
             // skipped silently and the rest replayed to a different state, so the start is refused instead.
-            guard commands.lookup(context.arguments[0]) != nil else {
+            guard host.knowsCommand(command.arguments[0]) else {
                 logger.warning("Unknown command '\(String(decoding: command.arguments[0].prefix(128), as: UTF8.self))' reading the append only file \(path) at offset \(command.offset). Exiting.")
                 return false
             }
-            execute(context)
+            host.replay(context)
             context.reply.buffer.clear()
             if index % 1024 == 0 {
                 let now = Clock.monotonicNanoseconds()
@@ -143,7 +146,7 @@ extension ServerState {
             }
             logger.warning("AOF \(path) loaded anyway because aof-load-truncated is enabled (truncated to \(validLength) bytes)")
         }
-        dirty = 0
+        changes.dirty = 0
         let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
         logger.notice("DB loaded from append only file \(path): \(parsed.commands.count) commands, \(fixedPointText(seconds, fractionDigits: 3)) seconds")
         return true

@@ -56,10 +56,7 @@ enum AppendOnlyRewriteRequest {
     case started, scheduled, alreadyInProgress, failed
 }
 
-extension ServerState {
-    /// A background save or rewrite is running: like Redis' single child process, only one at a time.
-    var backgroundJobInProgress: Bool { snapshots.backgroundSaveInProgress || appendOnlyRewrite.inProgress }
-
+extension PersistenceCoordinator {
     private var appendOnlyDirectory: String { configuration.appendOnlyDirectory }
 
     private func appendOnlyFilePath(_ name: String) -> String { appendOnlyDirectory + "/" + name }
@@ -103,7 +100,7 @@ extension ServerState {
             logger.notice("Creating AOF base file \(base.name) on server start")
             do {
                 _ = try SnapshotWriter.write(keyspace, toPath: appendOnlyFilePath(base.name),
-                                             createdAtMilliseconds: Clock.milliseconds(), producer: producerName)
+                                             createdAtMilliseconds: Clock.milliseconds(), producer: Self.producerName)
             } catch {
                 logger.warning("Can't write the AOF base file \(base.name): \(error). Exiting.")
                 return false
@@ -184,7 +181,7 @@ extension ServerState {
     func turnAppendOnlyFileOn() -> Bool {
         appendOnlyRewrite.awaitingFirstBase = true
         appendOnlyRewrite.closedFilesSize = 0
-        if backgroundJobInProgress || executingTransaction {
+        if backgroundJobInProgress || host.executingTransaction {
             appendOnlyRewrite.scheduled = true
             return true
         }
@@ -200,12 +197,11 @@ extension ServerState {
     /// now.
     func turnAppendOnlyFileOff() {
         if let log = appendOnlyLog {
-            // Inside EXEC: the commands logged so far form a complete transaction.
-            log.endTransaction()
-            for database in 0..<keyspace.databaseCount { logExpiredKeys(database: database) }
+            for database in 0..<keyspace.databaseCount { host.recordExpiredKeys(database: database) }
+            // Unsubscribing hands the log the end of an open transaction (inside EXEC): what it holds is complete.
+            appendOnlyLog = nil
+            close(log)
         }
-        closeAppendOnlyFile()
-        appendOnlyLog = nil
         keyspace.setRecordsExpiredKeys(false)
         appendOnlyRewrite.scheduled = false
         appendOnlyRewrite.awaitingFirstBase = false
@@ -217,7 +213,7 @@ extension ServerState {
     /// commands must land in the same file as its earlier ones), as Redis does.
     func requestAppendOnlyRewrite() -> AppendOnlyRewriteRequest {
         if appendOnlyRewrite.inProgress { return .alreadyInProgress }
-        if snapshots.backgroundSaveInProgress || executingTransaction {
+        if snapshots.backgroundSaveInProgress || host.executingTransaction {
             appendOnlyRewrite.scheduled = true
             return .scheduled
         }
@@ -295,7 +291,7 @@ extension ServerState {
             sequence: manifest.nextBaseSequence, type: .base)
         let basePath = appendOnlyFilePath(base.name)
         let startedAt = Clock.milliseconds()
-        let producer = producerName
+        let producer = Self.producerName
         appendOnlyRewrite.startedAt = startedAt
         appendOnlyRewrite.rewritesStarted += 1
         let logger = self.logger
@@ -309,8 +305,8 @@ extension ServerState {
                     logger.notice("Background AOF rewrite: \(written / 1_048_576) MB of \(base.name) written")
                 }
             }
-        }, finished: { server, result in
-            server.appendOnlyRewriteFinished(result, base: base, firstKeptSequence: firstKeptSequence, startedAt: startedAt)
+        }, finished: { coordinator, result in
+            coordinator.appendOnlyRewriteFinished(result, base: base, firstKeptSequence: firstKeptSequence, startedAt: startedAt)
         })
         appendOnlyRewrite.lastCopyPauseMicroseconds = pause
         logger.notice("Background append only file rewriting started (keyspace copied in \(pause) microseconds)")

@@ -1,0 +1,77 @@
+import Logging
+import NIOCore
+import RillCore
+
+/// What the persistence coordinator needs of the server it persists: the settings, the keyspace it copies, saves
+/// and loads into, and a way to run the commands of an append-only file.
+protocol PersistenceHost: AnyObject {
+    var configuration: ServerConfiguration { get }
+    var keyspace: Keyspace { get set }
+    /// Inside EXEC: background jobs are scheduled instead of copying a half-applied transaction.
+    var executingTransaction: Bool { get }
+    /// A client of its own for replaying an append-only file, authenticated, in database 0.
+    func makeReplayContext() -> CommandContext
+    /// Whether `name` is a command this server runs (an append-only file naming another one is refused).
+    func knowsCommand(_ name: [UInt8]) -> Bool
+    /// Runs one replayed command as the replay client.
+    func replay(_ context: CommandContext)
+    /// Records as DEL the keys of `database` removed for being past their deadline.
+    func recordExpiredKeys(database: Int)
+}
+
+/// Snapshots (SAVE, BGSAVE, save points, loading at start-up) and the append-only file (loading, writing with
+/// group commit, rewriting, switching on and off), with the bookkeeping INFO persistence reports. One background
+/// job runs at a time, as Redis runs one child process.
+///
+/// The append-only log, when open, is subscribed to the server's change feed: the coordinator decides which file
+/// receives the effects and when they reach the disk, not what they are.
+final class PersistenceCoordinator {
+    unowned let host: any PersistenceHost
+    let changes: ChangeFeed
+    let logger: Logger
+    let eventLoop: any EventLoop
+
+    /// Snapshot bookkeeping: last save, background save in progress, INFO persistence fields.
+    var snapshots = SnapshotState()
+    /// The manifest of the append-only files and the state of BGREWRITEAOF (INFO persistence fields).
+    var appendOnlyRewrite = AppendOnlyRewriteState()
+    /// The append-only file being written; nil when `appendonly no` (and while it is being replayed). Set, it
+    /// subscribes to the change feed.
+    var appendOnlyLog: AppendOnlyLog? {
+        didSet {
+            if let oldValue, oldValue !== appendOnlyLog { changes.unsubscribe(oldValue) }
+            if let appendOnlyLog, appendOnlyLog !== oldValue { changes.subscribe(appendOnlyLog) }
+        }
+    }
+    /// Connections whose replies wait for the append-only file to be written (and fsynced under `always`) once,
+    /// for all of them, when this event-loop tick's reads are done: group commit. Empty between ticks.
+    var connectionsAwaitingAppendOnlyWrite: [ConnectionHandler] = []
+    /// Replaying the append-only file: blocking commands time out at once and no key expires.
+    var loadingAppendOnlyFile = false
+    /// Whether the latest write to the append-only file failed (INFO aof_last_write_status); false before any.
+    var appendOnlyWriteFailed = false
+
+    init(host: any PersistenceHost, changes: ChangeFeed, logger: Logger, eventLoop: any EventLoop,
+         startedAtMilliseconds: Int64) {
+        self.host = host
+        self.changes = changes
+        self.logger = logger
+        self.eventLoop = eventLoop
+        snapshots.lastSaveSeconds = startedAtMilliseconds / 1000
+    }
+
+    var configuration: ServerConfiguration { host.configuration }
+
+    var keyspace: Keyspace {
+        get { host.keyspace }
+        // In place: a get-then-set would copy the keyspace's storage.
+        _modify { yield &host.keyspace }
+        set { host.keyspace = newValue }
+    }
+
+    /// The snapshot header's producer field.
+    static let producerName = "rill \(rillVersion)"
+
+    /// A background save or rewrite is running: like Redis' single child process, only one at a time.
+    var backgroundJobInProgress: Bool { snapshots.backgroundSaveInProgress || appendOnlyRewrite.inProgress }
+}

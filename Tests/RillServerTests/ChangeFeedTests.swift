@@ -1,0 +1,100 @@
+import NIOCore
+import RillPersistence
+import Testing
+@testable import RillServer
+
+private func command(_ words: String...) -> [ByteBuffer] { words.map { ByteBuffer(string: $0) } }
+
+@Suite("ChangeFeed")
+struct ChangeFeedTests {
+    @Test func withoutSubscribersNothingIsRecordedButChangesAreCounted() {
+        let feed = ChangeFeed()
+        #expect(!feed.isRecording)
+        feed.recordChange()
+        feed.recordChange(3)
+        #expect(feed.dirty == 4)
+        #expect(feed.changeCount == 4)
+        feed.dirty = 0
+        #expect(feed.changeCount == 4)
+    }
+
+    @Test func theRequestIsRecordedWithASelectFirst() throws {
+        let feed = ChangeFeed()
+        let log = RecordingSubscriber()
+        feed.subscribe(log)
+        #expect(feed.isRecording)
+        feed.commandFinished(request: command("DEL", "a"), database: 0, recordingRequest: true)
+        feed.commandFinished(request: command("DEL", "b"), database: 0, recordingRequest: true)
+        feed.commandFinished(request: command("GET", "b"), database: 0, recordingRequest: false)
+        feed.commandFinished(request: command("DEL", "c"), database: 2, recordingRequest: true)
+        #expect(try log.commands == [["SELECT", "0"], ["DEL", "a"], ["DEL", "b"], ["SELECT", "2"], ["DEL", "c"]])
+        // One hand-over per command: a subscriber never sees part of one.
+        #expect(log.chunks.count == 3)
+    }
+
+    @Test func effectsReplaceTheRequestAndSeveralAreWrappedInMultiExec() throws {
+        let feed = ChangeFeed()
+        let log = RecordingSubscriber()
+        feed.subscribe(log)
+        feed.propagate(command("XADD", "s", "5-0", "f", "v"))
+        feed.commandFinished(request: command("XADD", "s", "*", "f", "v"), database: 0, recordingRequest: true)
+        feed.propagate(effects: [command("XCLAIM", "s", "g", "c", "0", "5-0"), command("XGROUP", "SETID", "s", "g", "5-0")])
+        feed.commandFinished(request: command("XREADGROUP"), database: 0, recordingRequest: false)
+        // An empty list of effects: the command changed nothing worth recording, not even its request.
+        feed.propagate(effects: [])
+        feed.commandFinished(request: command("XADD", "s", "*", "f", "v"), database: 0, recordingRequest: true)
+        #expect(try log.commands == [
+            ["SELECT", "0"], ["XADD", "s", "5-0", "f", "v"],
+            ["MULTI"], ["XCLAIM", "s", "g", "c", "0", "5-0"], ["XGROUP", "SETID", "s", "g", "5-0"], ["EXEC"],
+        ])
+    }
+
+    @Test func aTransactionIsHandedOverWholeAtItsEndWithOneMulti() throws {
+        let feed = ChangeFeed()
+        let log = RecordingSubscriber()
+        feed.subscribe(log)
+        feed.beginTransaction()
+        feed.commandFinished(request: command("DEL", "a"), database: 1, recordingRequest: true)
+        feed.propagate(effects: [command("DEL", "b"), command("DEL", "c")])
+        feed.commandFinished(request: command("X"), database: 1, recordingRequest: true)
+        #expect(log.chunks.isEmpty)
+        feed.endTransaction()
+        #expect(log.chunks.count == 1)
+        #expect(try log.commands == [["MULTI"], ["SELECT", "1"], ["DEL", "a"], ["DEL", "b"], ["DEL", "c"], ["EXEC"]])
+    }
+
+    @Test func aTransactionThatRecordsNothingWritesNoMulti() {
+        let feed = ChangeFeed()
+        let log = RecordingSubscriber()
+        feed.subscribe(log)
+        feed.beginTransaction()
+        feed.commandFinished(request: command("GET", "a"), database: 0, recordingRequest: false)
+        feed.endTransaction()
+        #expect(log.chunks.isEmpty)
+    }
+
+    @Test func everySubscriberGetsTheSameBytesAndANewOneStartsWithASelect() throws {
+        let feed = ChangeFeed()
+        let first = RecordingSubscriber()
+        feed.subscribe(first)
+        feed.commandFinished(request: command("DEL", "a"), database: 3, recordingRequest: true)
+        let second = RecordingSubscriber()
+        feed.subscribe(second)
+        feed.commandFinished(request: command("DEL", "b"), database: 3, recordingRequest: true)
+        #expect(try first.commands == [["SELECT", "3"], ["DEL", "a"], ["SELECT", "3"], ["DEL", "b"]])
+        #expect(try second.commands == [["SELECT", "3"], ["DEL", "b"]])
+    }
+
+    @Test func unsubscribingInsideATransactionHandsOverItsEnd() throws {
+        let feed = ChangeFeed()
+        let log = RecordingSubscriber()
+        feed.subscribe(log)
+        feed.beginTransaction()
+        feed.commandFinished(request: command("DEL", "a"), database: 0, recordingRequest: true)
+        feed.unsubscribe(log)
+        #expect(!feed.isRecording)
+        feed.commandFinished(request: command("DEL", "b"), database: 0, recordingRequest: true)
+        feed.endTransaction()
+        #expect(try log.commands == [["MULTI"], ["SELECT", "0"], ["DEL", "a"], ["EXEC"]])
+    }
+}
