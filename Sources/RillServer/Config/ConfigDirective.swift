@@ -85,7 +85,8 @@ public struct ConfigDirective: Sendable {
         .savePoints("save", \.savePoints, mutable: true,
                     "Background snapshot after <seconds> with at least <changes> writes; empty = never."),
         .fileName("dbfilename", \.snapshotFileName, mutable: true, "Snapshot file name inside dir."),
-        .boolean("appendonly", \.appendOnly, mutable: true, "Log every write to the append-only file."),
+        .boolean("appendonly", \.appendOnly, mutable: true,
+                 "Log every write to the append-only file, which start-up replays instead of the snapshot."),
         .word("appendfsync", \.appendFsync, mutable: true, "When the append-only file is fsynced."),
         .fileName("appenddirname", \.appendOnlyDirectoryName, mutable: false,
                   "Directory of the append-only files inside dir."),
@@ -103,7 +104,7 @@ public struct ConfigDirective: Sendable {
         .integer("metrics-max-streams", \.metricsMaxStreams, 0...Int(Int32.max), mutable: true,
                  "Most streams (the longest) with per-stream series in one scrape."),
         .integer("auto-aof-rewrite-percentage", \.autoRewritePercentage, 0...Int(Int32.max), mutable: true,
-                 "Growth since the last rewrite that starts one; 0 = never."),
+                 "Growth in percent over the size after the last rewrite that starts one; 0 = never."),
         .memory("auto-aof-rewrite-min-size", \.autoRewriteMinimumSize, 0...Int(Int64.max), mutable: true,
                 "No automatic rewrite while the append-only files are smaller."),
     ]
@@ -121,7 +122,9 @@ private extension ConfigDirective {
         self.summary = summary
         // Key paths to stored properties hold no state; they are only not declared Sendable.
         nonisolated(unsafe) let field = field
-        self.parse = { arguments, configuration throws(ConfigError) in configuration[keyPath: field] = try parse(arguments) }
+        self.parse = { arguments, configuration throws(ConfigError) in
+            configuration[keyPath: field] = try parse(arguments)
+        }
         self.format = { format($0[keyPath: field]) }
     }
 

@@ -3,93 +3,91 @@ import RillCore
 /// The server's configuration as typed values, parsed once when the file, the command line or CONFIG SET gives
 /// them, so the code that uses a setting reads a field.
 ///
-/// Each stored property holds one directive of `ConfigDirective.all`, which names it, gives its limits, whether
-/// CONFIG SET may change it and what it does, and parses and formats it. The initial value of a property is the
-/// directive's default; `conf/rill.conf` documents each directive with it.
+/// Each stored property holds the directive its comment names; `ConfigDirective.all` gives the directive's limits,
+/// whether CONFIG SET may change it and what it does, and parses and formats it. The initial value of a property is
+/// the directive's default, which `conf/rill.conf` shows.
 public struct ServerConfiguration: Sendable {
     // MARK: Network
 
-    /// `bind`: addresses to listen on.
+    /// `bind`
     public var bindAddresses = ["127.0.0.1"]
-    /// `port`: TCP port; 0 lets the kernel pick one.
+    /// `port`
     public var port = 6379
-    /// `tcp-backlog`: connections the kernel queues before Rill accepts them.
+    /// `tcp-backlog`
     public var tcpBacklog = 511
-    /// `timeout`: seconds without a command after which a client is closed; 0 = never.
+    /// `timeout`
     public var idleTimeoutSeconds = 0
 
     // MARK: General
 
-    /// `daemonize`: Rill always runs in the foreground.
+    /// `daemonize`
     public var daemonize = DaemonizeOption.no
-    /// `pidfile`: where the process id is written; "" = nowhere.
+    /// `pidfile`
     public var pidFile = ""
-    /// `loglevel`: the least severe log lines written.
+    /// `loglevel`
     public var logLevel = LogLevel.notice
-    /// `logfile`: log file path; "" = standard output.
+    /// `logfile`
     public var logFile = ""
-    /// `databases`: number of databases.
+    /// `databases`
     public var databases = 16
     /// `hz` as given, which Redis accepts above 500 and below 1; `hz` is the rate used.
     public var configuredHz = 10
 
     // MARK: Security and clients
 
-    /// `requirepass`: the password AUTH must give; nil when none is needed (`requirepass ""`).
+    /// `requirepass`; nil when none is needed (`requirepass ""`).
     public var requirePass: String?
-    /// `maxclients`: most simultaneous clients.
+    /// `maxclients`
     public var maxClients = 10000
-    /// `proto-max-bulk-len`: largest bulk string a request may carry.
+    /// `proto-max-bulk-len`
     public var protoMaxBulkLength = 512 * 1024 * 1024
-    /// `client-query-buffer-limit`: most unparsed input one client may accumulate.
+    /// `client-query-buffer-limit`
     public var queryBufferLimit = 1024 * 1024 * 1024
 
     // MARK: Streams
 
-    /// `stream-node-max-bytes` and `stream-node-max-entries`: when a stream starts a new block.
+    /// `stream-node-max-bytes` and `stream-node-max-entries`, together as streams take them.
     public var streamNodeLimits = StreamNodeLimits(maxBytes: 4096, maxEntries: 100)
 
     // MARK: Persistence
 
-    /// `dir`: working directory of snapshots and the append-only files.
+    /// `dir`
     public var directory = "."
-    /// `dbfilename`: file name of snapshots inside `directory`.
+    /// `dbfilename`
     public var snapshotFileName = "dump.rill"
-    /// `save`: snapshot when at least `changes` writes happened and `seconds` passed since the last one. Empty when
-    /// snapshots are only taken on demand. Redis 7's default schedule: after an hour with one change, 5 minutes
-    /// with 100, a minute with 10000.
+    /// `save`; empty when snapshots are only taken on demand. The default is Redis 7's schedule: after an hour with
+    /// one change, 5 minutes with 100, a minute with 10000.
     public var savePoints = [SavePoint(seconds: 3600, changes: 1), SavePoint(seconds: 300, changes: 100),
                              SavePoint(seconds: 60, changes: 10000)]
-    /// `appendonly yes`: writes are logged to the append-only file, which start-up replays instead of the snapshot.
+    /// `appendonly`
     public var appendOnly = false
-    /// `appendfsync`: when the append-only file's bytes are fsynced.
+    /// `appendfsync`
     public var appendFsync = AppendFsyncPolicy.everysec
-    /// `appenddirname`: directory of the append-only files inside `directory`.
+    /// `appenddirname`
     public var appendOnlyDirectoryName = "appendonlydir"
-    /// `appendfilename`: the stem of the manifest, base and incremental file names.
+    /// `appendfilename`
     public var appendOnlyFileName = "appendonly.aof"
-    /// `aof-load-truncated`: whether an incomplete last command in the append-only file is dropped (with a
-    /// warning) rather than fatal.
+    /// `aof-load-truncated`
     public var appendOnlyLoadTruncated = true
-    /// `auto-aof-rewrite-percentage`: growth over the size after the last rewrite that triggers one; 0 = never.
+    /// `auto-aof-rewrite-percentage`
     public var autoRewritePercentage = 100
-    /// `auto-aof-rewrite-min-size`: no automatic rewrite while the files are smaller than this.
+    /// `auto-aof-rewrite-min-size`
     public var autoRewriteMinimumSize = 64 * 1024 * 1024
 
     // MARK: Memory
 
-    /// `maxmemory`: used memory above which writes that grow memory are refused; 0 = no limit.
+    /// `maxmemory`
     public var maxMemoryBytes = 0
-    /// `maxmemory-policy`: Rill never evicts keys.
+    /// `maxmemory-policy`
     public var maxMemoryPolicy = MaxMemoryPolicy.noeviction
-    /// `maxmemory-stream-policy`: what may be trimmed before a write is refused.
+    /// `maxmemory-stream-policy`
     public var maxMemoryStreamPolicy = MaxMemoryStreamPolicy.reject
 
     // MARK: Metrics
 
-    /// `metrics-port`: TCP port of the Prometheus endpoint (GET /metrics); 0 = not served.
+    /// `metrics-port`
     public var metricsPort = 0
-    /// `metrics-max-streams`: at most this many streams (the longest) get per-stream series in one scrape.
+    /// `metrics-max-streams`
     public var metricsMaxStreams = 1000
 
     public init() {}
