@@ -29,7 +29,7 @@ public enum ConfigLoader {
             do {
                 let descriptor = open(first, O_RDONLY)
                 guard descriptor >= 0 else {
-                    throw LoadError(description: "Fatal error, can't open config file '\(first)': \(String(cString: strerror(errno)))")
+                    throw LoadError(description: "Fatal error, can't open config file '\(first)': \(lastSystemErrorText())")
                 }
                 close(descriptor)
                 text = try String(contentsOfFile: first, encoding: .utf8)

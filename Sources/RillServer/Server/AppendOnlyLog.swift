@@ -39,7 +39,7 @@ final class AppendOnlyLog: ChangeFeedSubscriber {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw AppendOnlyLogError("can't open the append only file \(path): \(String(cString: strerror(errno)))")
+            throw AppendOnlyLogError("can't open the append only file \(path): \(lastSystemErrorText())")
         }
         self.path = path
         self.descriptor = descriptor
@@ -69,7 +69,7 @@ final class AppendOnlyLog: ChangeFeedSubscriber {
                 }
                 if result < 0 {
                     if errno == EINTR { continue }
-                    let reason = String(cString: strerror(errno))
+                    let reason = lastSystemErrorText()
                     pending.removeFirst(written)
                     throw AppendOnlyLogError("error writing to the append only file: \(reason)")
                 }
@@ -87,7 +87,7 @@ final class AppendOnlyLog: ChangeFeedSubscriber {
             }
             // fdatasync, as Redis on Linux: the data and the size that reads of it need, without other metadata.
             if (writing || wanted) && fdatasync(descriptor) != 0 {
-                throw AppendOnlyLogError("error fsyncing the append only file: \(String(cString: strerror(errno)))")
+                throw AppendOnlyLogError("error fsyncing the append only file: \(lastSystemErrorText())")
             }
         }
     }
@@ -108,7 +108,7 @@ final class AppendOnlyLog: ChangeFeedSubscriber {
                 }
                 guard let wanted else { return }
                 if wanted && fdatasync(descriptor) != 0 {
-                    logger.warning("Error fsyncing the append only file: \(String(cString: strerror(errno)))")
+                    logger.warning("Error fsyncing the append only file: \(lastSystemErrorText())")
                 }
             }
         }

@@ -3,11 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import NIOCore
 import RillCore
@@ -28,7 +23,7 @@ extension PersistenceCoordinator {
             if policy == .always {
                 // The reply must not claim a write the disk does not have, and the file's tail is unknown.
                 logger.warning("Can't recover from AOF write error when the AOF fsync policy is 'always': \(error). Exiting...")
-                exit(1)
+                exitProcess(1)
             }
             logger.warning("\(error); the write will be retried")
         }
@@ -140,8 +135,8 @@ extension PersistenceCoordinator {
             validLength = multiOffset
         }
         if validLength < bytes.count {
-            guard truncate(path, off_t(validLength)) == 0 else {
-                logger.warning("Error truncating the append only file \(path) to \(validLength) bytes: \(String(cString: strerror(errno))). Exiting.")
+            if let failure = truncateFile(atPath: path, toLength: validLength) {
+                logger.warning("Error truncating the append only file \(path) to \(validLength) bytes: \(failure). Exiting.")
                 return false
             }
             logger.warning("AOF \(path) loaded anyway because aof-load-truncated is enabled (truncated to \(validLength) bytes)")

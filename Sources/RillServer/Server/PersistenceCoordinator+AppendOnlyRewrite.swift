@@ -3,11 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import RillCore
 import RillPersistence
@@ -168,7 +163,7 @@ extension PersistenceCoordinator {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: appendOnlyDirectory)) ?? []
         for name in names where SnapshotFiles.isTemporaryFileName(name) {
             logger.notice("Removing the leftover temporary file \(name) from an interrupted rewrite")
-            unlink(appendOnlyFilePath(name))
+            removeFile(atPath: appendOnlyFilePath(name))
         }
     }
 
@@ -268,12 +263,12 @@ extension PersistenceCoordinator {
             var switched = manifest
             switched.incrementals.append(entry)
             guard appendOnlyRewrite.awaitingFirstBase || installManifest(switched) else {
-                unlink(newLog.path)
+                removeFile(atPath: newLog.path)
                 return false
             }
             logger.notice("Creating AOF incr file \(entry.name) on background rewrite")
             if let log = appendOnlyLog {
-                appendOnlyRewrite.closedFilesSize += fileSize(log.path)
+                appendOnlyRewrite.closedFilesSize += fileSize(atPath: log.path)
                 log.stopBackgroundSync()
             }
             appendOnlyLog = newLog
@@ -337,7 +332,7 @@ extension PersistenceCoordinator {
             base: base, incrementals: kept,
             history: current.history + replaced.map { .init(name: $0.name, sequence: $0.sequence, type: .history) })
         guard installManifest(installed) else {
-            unlink(appendOnlyFilePath(base.name))
+            removeFile(atPath: appendOnlyFilePath(base.name))
             appendOnlyRewriteFailed("Background AOF rewrite could not install the new manifest", now: now)
             return
         }
@@ -371,8 +366,8 @@ extension PersistenceCoordinator {
         guard var manifest = appendOnlyRewrite.manifest, !manifest.history.isEmpty else { return }
         for entry in manifest.history {
             logger.notice("Removing the history file \(entry.name)")
-            if unlink(appendOnlyFilePath(entry.name)) != 0 && errno != ENOENT {
-                logger.warning("Can't remove \(entry.name): \(String(cString: strerror(errno)))")
+            if let failure = removeFile(atPath: appendOnlyFilePath(entry.name)) {
+                logger.warning("Can't remove \(entry.name): \(failure)")
                 return
             }
         }
@@ -393,7 +388,7 @@ extension PersistenceCoordinator {
             return (entry, try AppendOnlyLog(path: path, directory: appendOnlyDirectory))
         } catch {
             logger.warning("Can't create the AOF incr file \(path): \(error)")
-            unlink(path)
+            removeFile(atPath: path)
             return nil
         }
     }
@@ -410,19 +405,14 @@ extension PersistenceCoordinator {
 
     // MARK: Sizes and the cron
 
-    private func fileSize(_ path: String) -> Int64 {
-        var status = stat()
-        return stat(path, &status) == 0 ? Int64(status.st_size) : 0
-    }
-
     private func closedFilesSize(of manifest: AppendOnlyManifest) -> Int64 {
         manifest.loadOrder.dropLast(manifest.incrementals.isEmpty ? 0 : 1)
-            .reduce(0) { $0 + fileSize(appendOnlyFilePath($1.name)) }
+            .reduce(0) { $0 + fileSize(atPath: appendOnlyFilePath($1.name)) }
     }
 
     /// Bytes of the base and every incremental file (aof_current_size).
     var appendOnlyCurrentSize: Int64 {
-        appendOnlyRewrite.closedFilesSize + (appendOnlyLog.map { fileSize($0.path) } ?? 0)
+        appendOnlyRewrite.closedFilesSize + (appendOnlyLog.map { fileSize(atPath: $0.path) } ?? 0)
     }
 
     /// Called by the cron: starts a scheduled rewrite or save once no background job runs, or an automatic

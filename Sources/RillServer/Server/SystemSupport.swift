@@ -54,3 +54,35 @@ func logTimestamp() -> String {
     let text = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return text + "." + String(repeating: "0", count: 3 - milliseconds.count) + milliseconds
 }
+
+// MARK: Files
+//
+// The few libc file calls persistence makes, here so that the files deciding what to write read as Swift and
+// report errors one way.
+
+/// The text of the last system error (`strerror(errno)`), as Redis puts it in its log lines.
+func lastSystemErrorText() -> String {
+    String(cString: strerror(errno))
+}
+
+/// Size of the file at `path` in bytes; 0 when it cannot be read.
+func fileSize(atPath path: String) -> Int64 {
+    var status = stat()
+    return stat(path, &status) == 0 ? Int64(status.st_size) : 0
+}
+
+/// Deletes the file at `path`. A file already gone is not an error. Returns the error text on failure.
+@discardableResult
+func removeFile(atPath path: String) -> String? {
+    unlink(path) == 0 || errno == ENOENT ? nil : lastSystemErrorText()
+}
+
+/// Cuts the file at `path` to `length` bytes. Returns the error text on failure.
+func truncateFile(atPath path: String, toLength length: Int) -> String? {
+    truncate(path, off_t(length)) == 0 ? nil : lastSystemErrorText()
+}
+
+/// Ends the process at once with `status` (a write the disk refused under `appendfsync always`).
+func exitProcess(_ status: Int32) -> Never {
+    exit(status)
+}
