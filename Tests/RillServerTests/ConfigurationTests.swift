@@ -9,8 +9,8 @@ struct ConfigurationTests {
         #expect(configuration.port == 6379)
         #expect(configuration.bindAddresses == ["127.0.0.1"])
         #expect(configuration.databases == 16)
-        #expect(configuration.streamNodeMaxBytes == 4096)
-        #expect(configuration.streamNodeMaxEntries == 100)
+        #expect(configuration.streamNodeLimits.maxBytes == 4096)
+        #expect(configuration.streamNodeLimits.maxEntries == 100)
         #expect(configuration.protoMaxBulkLength == 512 * 1024 * 1024)
         #expect(configuration.autoRewritePercentage == 100)
         #expect(configuration.autoRewriteMinimumSize == 64 * 1024 * 1024)
@@ -24,15 +24,15 @@ struct ConfigurationTests {
         #expect(configuration.port == 7001)
         #expect(configuration.databases == 4)
         #expect(configuration.hz == 20)
-        #expect(configuration.logLevel == "warning")
+        #expect(configuration.logLevel == .warning)
     }
 
     @Test func memoryUnitsAreParsedAsRedisDoes() throws {
         var configuration = ServerConfiguration()
         try configuration.set("stream-node-max-bytes", ["4kb"])
-        #expect(configuration.streamNodeMaxBytes == 4096)
+        #expect(configuration.streamNodeLimits.maxBytes == 4096)
         try configuration.set("stream-node-max-bytes", ["4k"])
-        #expect(configuration.streamNodeMaxBytes == 4000)
+        #expect(configuration.streamNodeLimits.maxBytes == 4000)
         try configuration.set("proto-max-bulk-len", ["2mb"])
         #expect(configuration.protoMaxBulkLength == 2 * 1024 * 1024)
         #expect(throws: ConfigError.self) { try configuration.set("stream-node-max-bytes", ["lots"]) }

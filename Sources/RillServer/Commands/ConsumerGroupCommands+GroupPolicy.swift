@@ -112,7 +112,7 @@ extension ConsumerGroupCommands {
         guard let policy, !policy.isOff else { return }
 
         let (moves, failure) = context.database.moveDueDeadLetters(from: key, group: group, nowMilliseconds: now,
-                                                                   limits: context.server.streamNodeLimits)
+                                                                   limits: context.server.configuration.streamNodeLimits)
         if let deadLetterKey = policy.deadLetterKey, !moves.isEmpty {
             context.keyModified(deadLetterKey)
             noteGroupChange(context, moves.count)

@@ -61,10 +61,10 @@ enum InfoReport {
             lines = [
                 "used_memory:\(allocated)", "used_memory_human:\(human(allocated))",
                 "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
-                "allocator_resident:\(resident)", "maxmemory:\(server.maxMemoryBytes)",
-                "maxmemory_human:\(human(server.maxMemoryBytes))", "maxmemory_policy:noeviction",
+                "allocator_resident:\(resident)", "maxmemory:\(server.configuration.maxMemoryBytes)",
+                "maxmemory_human:\(human(server.configuration.maxMemoryBytes))", "maxmemory_policy:noeviction",
                 // Rill's: what happens to streams at the limit (maxmemory-stream-policy).
-                "maxmemory_stream_policy:\(server.configuration.trimsAcknowledgedEntries ? "trim-acked" : "reject")",
+                "maxmemory_stream_policy:\(server.configuration.maxMemoryStreamPolicy.rawValue)",
                 "mem_allocator:\(Allocator.name)",
             ]
         case "persistence":

@@ -67,7 +67,7 @@ enum StreamCommands {
 
     /// Node limits from the live configuration (CONFIG SET applies to the next append).
     private static func nodeLimits(_ context: CommandContext) -> StreamNodeLimits {
-        context.server.streamNodeLimits
+        context.server.configuration.streamNodeLimits
     }
 
     static func parseID(_ context: CommandContext, _ index: Int, missingSequence: UInt64 = 0,

@@ -75,12 +75,12 @@ public enum ConfigLoader {
                               to configuration: inout ServerConfiguration) throws(LoadError) {
         guard let name = words.first else { return }
         let lowered = name.lowercased()
-        guard ConfigDirective.named(lowered) != nil else {
+        guard let directive = ConfigDirective.named(lowered) else {
             throw fatal(origin: origin, lineNumber: lineNumber, lineText: lineText,
                         reason: "Bad directive or wrong number of arguments: unknown directive '\(name)'")
         }
         do {
-            try configuration.set(lowered, Array(words.dropFirst()))
+            try directive.set(Array(words.dropFirst()), in: &configuration)
         } catch {
             throw fatal(origin: origin, lineNumber: lineNumber, lineText: lineText,
                         reason: "Invalid value for directive '\(lowered)': \(error.message)")

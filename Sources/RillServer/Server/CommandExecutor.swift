@@ -32,7 +32,7 @@ extension ServerState {
             }
             resolved = sub
         }
-        if maxMemoryBytes != 0 && !memoryAllowsRunning(resolved, client: client) {
+        if configuration.maxMemoryBytes != 0 && !memoryAllowsRunning(resolved, client: client) {
             reject(context, .outOfMemory)
             return
         }

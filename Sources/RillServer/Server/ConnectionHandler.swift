@@ -83,7 +83,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard var buffer = input, let commandContext else { return }
         input = nil
         let client = commandContext.client
-        decoder.limits.maxBulkLength = server.protoMaxBulkLength
+        decoder.limits.maxBulkLength = server.configuration.protoMaxBulkLength
         do {
             while !closing, client.blocked == nil, try decoder.decode(&buffer, into: &commandContext.arguments) {
                 server.execute(commandContext)
@@ -102,7 +102,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         if buffer.readableBytes > 0 {
-            if buffer.readableBytes > server.queryBufferLimit {
+            if buffer.readableBytes > server.configuration.queryBufferLimit {
                 server.logger.warning("Closing client \(client.id) that reached max query buffer length")
                 close()
                 return

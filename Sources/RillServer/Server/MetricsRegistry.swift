@@ -49,7 +49,7 @@ final class MetricsRegistry {
         gauge("connected_clients", "", "Client connections open now").set(Int64(server.clients.count))
         gauge("used_memory", "bytes", "Bytes allocated (INFO memory used_memory)")
             .set(Int64(Allocator.statistics().allocated))
-        gauge("maxmemory", "bytes", "The maxmemory limit; 0 when unlimited").set(Int64(server.maxMemoryBytes))
+        gauge("maxmemory", "bytes", "The maxmemory limit; 0 when unlimited").set(Int64(server.configuration.maxMemoryBytes))
         counter("stream_acked_trimmed_entries", "Stream entries removed by maxmemory-stream-policy trim-acked")
             .increment(by: server.stats.acknowledgedEntriesTrimmed)
         counter("oom_rejected_commands", "Commands refused because used memory was over maxmemory")

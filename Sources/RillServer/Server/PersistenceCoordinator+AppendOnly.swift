@@ -14,13 +14,13 @@ extension PersistenceCoordinator {
     func writeAppendOnlyFile() {
         guard let log = appendOnlyLog else { return }
         let policy = configuration.appendFsync
-        if policy == "everysec" { log.startBackgroundSync(logger: logger) }
+        if policy == .everysec { log.startBackgroundSync(logger: logger) }
         do {
-            try log.flush(fsync: policy == "always")
+            try log.flush(fsync: policy == .always)
             appendOnlyWriteFailed = false
         } catch {
             appendOnlyWriteFailed = true
-            if policy == "always" {
+            if policy == .always {
                 // The reply must not claim a write the disk does not have, and the file's tail is unknown.
                 logger.warning("Can't recover from AOF write error when the AOF fsync policy is 'always': \(error). Exiting...")
                 exitProcess(1)

@@ -124,7 +124,7 @@ extension PersistenceCoordinator {
         appendOnlyRewrite.sizeAtLastRewrite = appendOnlyCurrentSize
         // From now on keys found expired are written to the file as DEL (the replay itself pauses expiry).
         keyspace.setRecordsExpiredKeys(true)
-        if configuration.appendFsync == "everysec" { appendOnlyLog?.startBackgroundSync(logger: logger) }
+        if configuration.appendFsync == .everysec { appendOnlyLog?.startBackgroundSync(logger: logger) }
         return true
     }
 
@@ -275,7 +275,7 @@ extension PersistenceCoordinator {
             // Keys found expired from now on are written as DEL (turned on here, not before: recorded while no
             // file is open, they would be deleted after the copy of a keyspace that may hold them again).
             keyspace.setRecordsExpiredKeys(true)
-            if configuration.appendFsync == "everysec" { newLog.startBackgroundSync(logger: logger) }
+            if configuration.appendFsync == .everysec { newLog.startBackgroundSync(logger: logger) }
             manifest = switched
             appendOnlyRewrite.manifest = switched
             firstKeptSequence = entry.sequence

@@ -35,13 +35,13 @@ public struct RedisStyleLogHandler: LogHandler {
     }
 
     /// Maps redis.conf `loglevel` words to swift-log levels.
-    public static func level(forConfigWord word: String) -> Logger.Level {
-        switch word {
-        case "debug": return .debug
-        case "verbose": return .info
-        case "warning": return .warning
-        case "nothing": return .critical
-        default: return .notice
+    public static func level(for verbosity: LogLevel) -> Logger.Level {
+        switch verbosity {
+        case .debug: return .debug
+        case .verbose: return .info
+        case .notice: return .notice
+        case .warning: return .warning
+        case .nothing: return .critical
         }
     }
 }

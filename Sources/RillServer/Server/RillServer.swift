@@ -26,7 +26,7 @@ public enum RillServerMain {
             return 1
         }
         let sink = LogSink(path: configuration.logFile)
-        let level = RedisStyleLogHandler.level(forConfigWord: configuration.logLevel)
+        let level = RedisStyleLogHandler.level(for: configuration.logLevel)
         LoggingSystem.bootstrap { _ in RedisStyleLogHandler(level: level, sink: sink) }
         let logger = Logger(label: "rill")
         logger.notice("Rill is starting oO0OoO0OoO0Oo")

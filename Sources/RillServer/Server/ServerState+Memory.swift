@@ -14,9 +14,9 @@ extension ServerState {
             || (client.transaction != nil && !command.flags.contains(.notQueuedInMulti))
             || (command.name == "exec" && transactionGrowsMemory(client))
         guard growsMemory else { return true }
-        let limit = maxMemoryBytes
+        let limit = configuration.maxMemoryBytes
         if usedMemory(maximumAgeNanoseconds: 1_000_000) <= limit { return true }
-        if configuration.trimsAcknowledgedEntries && trimAcknowledgedEntries(toFit: limit) { return true }
+        if configuration.maxMemoryStreamPolicy == .trimAcked && trimAcknowledgedEntries(toFit: limit) { return true }
         command.counters.rejectedCalls += 1
         stats.outOfMemoryRejections += 1
         return false
@@ -24,13 +24,12 @@ extension ServerState {
 
     /// A new limit applies from the next write, measured afresh; like Redis, warn when it is already exceeded.
     func maxMemoryChanged(to limit: Int) {
-        maxMemoryBytes = limit
         memoryReading = (0, 0)
         exhaustedTrimState = nil
         guard limit != 0 else { return }
         let used = usedMemory(maximumAgeNanoseconds: 0)
         if used > limit {
-            logger.warning("WARNING: the new maxmemory value (\(limit)) is smaller than the current memory usage (\(used)). Writes that grow memory will be refused until usage drops below it (maxmemory-stream-policy \(configuration.trimsAcknowledgedEntries ? "trim-acked trims acknowledged stream entries first" : "reject")).")
+            logger.warning("WARNING: the new maxmemory value (\(limit)) is smaller than the current memory usage (\(used)). Writes that grow memory will be refused until usage drops below it (maxmemory-stream-policy \(configuration.maxMemoryStreamPolicy == .trimAcked ? "trim-acked trims acknowledged stream entries first" : "reject")).")
         }
     }
 
@@ -92,7 +91,7 @@ extension ServerState {
             return
         }
         let report = unloggedAcknowledgedTrims
-        logger.notice("maxmemory reached: trimmed \(report.entries) acknowledged stream entries in \(report.trims) trim(s) (last stream '\(String(decoding: report.lastStreamKey, as: UTF8.self))'), used_memory=\(usedMemory(maximumAgeNanoseconds: 0)) maxmemory=\(maxMemoryBytes)")
+        logger.notice("maxmemory reached: trimmed \(report.entries) acknowledged stream entries in \(report.trims) trim(s) (last stream '\(String(decoding: report.lastStreamKey, as: UTF8.self))'), used_memory=\(usedMemory(maximumAgeNanoseconds: 0)) maxmemory=\(configuration.maxMemoryBytes)")
         unloggedAcknowledgedTrims = AcknowledgedTrimLog(lastReportAt: now)
     }
 }

@@ -7,15 +7,11 @@ import RillCore
 /// command path, as in Redis.
 public final class ServerState {
     public var configuration: ServerConfiguration {
-        didSet { cacheHotSettings() }
+        didSet {
+            let limit = configuration.maxMemoryBytes
+            if limit != oldValue.maxMemoryBytes { maxMemoryChanged(to: limit) }
+        }
     }
-    /// Settings read on every command, cached so the hot path does not look them up by name.
-    public internal(set) var streamNodeLimits = StreamNodeLimits()
-    /// `proto-max-bulk-len` and `client-query-buffer-limit`, read on every socket read.
-    public internal(set) var protoMaxBulkLength = 0
-    public internal(set) var queryBufferLimit = 0
-    /// `maxmemory` in bytes; 0 (no limit) keeps the memory check off the command path.
-    public internal(set) var maxMemoryBytes = 0
     public var keyspace: Keyspace
     public let commands: CommandTable
     public var stats = ServerStats()
@@ -66,17 +62,9 @@ public final class ServerState {
         self.logger = logger
         self.eventLoop = eventLoop
         self.startedAt = Clock.milliseconds()
-        cacheHotSettings()
+        if configuration.maxMemoryBytes != 0 { maxMemoryChanged(to: configuration.maxMemoryBytes) }
         persistence = PersistenceCoordinator(host: self, changes: changes, logger: logger, eventLoop: eventLoop,
                                              startedAtMilliseconds: startedAt)
-    }
-
-    func cacheHotSettings() {
-        streamNodeLimits = StreamNodeLimits(maxBytes: configuration.streamNodeMaxBytes,
-                                            maxEntries: configuration.streamNodeMaxEntries)
-        protoMaxBulkLength = configuration.protoMaxBulkLength
-        queryBufferLimit = configuration.queryBufferLimit
-        if configuration.maxMemoryBytes != maxMemoryBytes { maxMemoryChanged(to: configuration.maxMemoryBytes) }
     }
 
     // MARK: Clients

@@ -1,0 +1,236 @@
+/// One configuration directive: its name, the kind and limits of its value, whether CONFIG SET may change it, what
+/// it does, and the field of `ServerConfiguration` it parses into and formats from.
+///
+/// `ConfigDirective.all` drives the config file parser, the command-line overrides, CONFIG GET and CONFIG SET, so
+/// a directive is declared in exactly one place; its default is the initial value of its field.
+public struct ConfigDirective: Sendable {
+    /// The kind of value and its limits, as CONFIG SET checks them.
+    public enum Kind: Sendable, Equatable {
+        /// A decimal integer within a closed range.
+        case integer(ClosedRange<Int>)
+        /// A memory size in bytes within a closed range, given as redis.conf writes sizes (`MemorySize`).
+        case memory(ClosedRange<Int>)
+        /// `yes` or `no`.
+        case boolean
+        case string
+        /// One of a fixed set of words (lower-case).
+        case oneOf([String])
+        /// One or more words (bind addresses).
+        case words
+        /// `save` points: pairs of non-negative integers "<seconds> <changes> ...", or "" for none.
+        case savePoints
+        /// A file name without any directory part (`dbfilename`).
+        case fileName
+    }
+
+    public let name: String
+    public let kind: Kind
+    /// False when the directive can only be given at start-up (CONFIG SET answers an error).
+    public let mutable: Bool
+    /// What the directive does, in one line.
+    public let summary: String
+    /// Parses a directive line's arguments into the field; leaves the configuration unchanged when it throws.
+    private let parse: @Sendable ([String], inout ServerConfiguration) throws(ConfigError) -> Void
+    /// The field as a directive line's arguments.
+    private let format: @Sendable (ServerConfiguration) -> [String]
+
+    /// Parses `arguments` (the words after the directive's name) into its field of `configuration`.
+    /// - Throws: `ConfigError` with the reason Redis gives; `configuration` is then unchanged.
+    public func set(_ arguments: [String], in configuration: inout ServerConfiguration) throws(ConfigError) {
+        try parse(arguments, &configuration)
+    }
+
+    /// The value in `configuration` as the arguments of a config file line that sets it (what CONFIG REWRITE
+    /// writes, quoting each argument; an empty list is written `""`). Parsing them gives the value back.
+    public func arguments(in configuration: ServerConfiguration) -> [String] { format(configuration) }
+
+    /// The value in `configuration` as CONFIG GET answers it.
+    public func text(in configuration: ServerConfiguration) -> String {
+        format(configuration).joined(separator: " ")
+    }
+
+    /// The default value as CONFIG GET answers it.
+    public var defaultText: String { text(in: ServerConfiguration()) }
+
+    static func named(_ name: String) -> ConfigDirective? { index[name] }
+
+    private static let index: [String: ConfigDirective] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// The accepted directives, in the order CONFIG GET lists them. `conf/rill.conf` documents each of them.
+    public static let all: [ConfigDirective] = [
+        .words("bind", \.bindAddresses, mutable: false, "Addresses to listen on."),
+        .integer("port", \.port, 0...65535, mutable: false, "TCP port; 0 lets the kernel pick a free one."),
+        .integer("tcp-backlog", \.tcpBacklog, 1...65535, mutable: false, "Backlog of the listening socket."),
+        .integer("timeout", \.idleTimeoutSeconds, 0...Int(Int32.max), mutable: true,
+                 "Seconds without a command after which a client is closed; 0 = never."),
+        .integer("databases", \.databases, 1...Int(Int32.max), mutable: false, "Number of databases."),
+        .optionalString("requirepass", \.requirePass, mutable: true,
+                        "Password clients must AUTH with; empty = none."),
+        .integer("maxclients", \.maxClients, 1...Int(Int32.max), mutable: true, "Most simultaneous clients."),
+        .integer("hz", \.configuredHz, 0...Int(Int32.max), mutable: true,
+                 "Times per second the background task runs, used clamped to 1..500."),
+        .word("loglevel", \.logLevel, mutable: true, "Log verbosity."),
+        .string("logfile", \.logFile, mutable: false, "Log file path; empty = standard output."),
+        .string("pidfile", \.pidFile, mutable: false, "File the process id is written to; empty = none."),
+        .word("daemonize", \.daemonize, mutable: false, "Rill does not fork into the background: only no."),
+        .string("dir", \.directory, mutable: false, "Working directory of snapshots and append-only files."),
+        .memory("proto-max-bulk-len", \.protoMaxBulkLength, (1024 * 1024)...Int(Int64.max), mutable: true,
+                "Largest bulk string a request may carry."),
+        .memory("client-query-buffer-limit", \.queryBufferLimit, (1024 * 1024)...Int(Int64.max), mutable: true,
+                "Most unparsed input one client may accumulate before it is disconnected."),
+        .memory("stream-node-max-bytes", \.streamNodeLimits.maxBytes, 0...Int(Int64.max), mutable: true,
+                "Bytes at which a stream starts a new block; 0 = no limit."),
+        .integer("stream-node-max-entries", \.streamNodeLimits.maxEntries, 0...Int(Int64.max), mutable: true,
+                 "Entries at which a stream starts a new block; 0 = no limit."),
+        .savePoints("save", \.savePoints, mutable: true,
+                    "Background snapshot after <seconds> with at least <changes> writes; empty = never."),
+        .fileName("dbfilename", \.snapshotFileName, mutable: true, "Snapshot file name inside dir."),
+        .boolean("appendonly", \.appendOnly, mutable: true,
+                 "Log every write to the append-only file, which start-up replays instead of the snapshot."),
+        .word("appendfsync", \.appendFsync, mutable: true, "When the append-only file is fsynced."),
+        .fileName("appenddirname", \.appendOnlyDirectoryName, mutable: false,
+                  "Directory of the append-only files inside dir."),
+        .fileName("appendfilename", \.appendOnlyFileName, mutable: false,
+                  "Stem of the append-only file names."),
+        .boolean("aof-load-truncated", \.appendOnlyLoadTruncated, mutable: true,
+                 "Start after cutting an incomplete last command off the append-only file."),
+        .memory("maxmemory", \.maxMemoryBytes, 0...Int(Int64.max), mutable: true,
+                "Used memory above which writes that grow memory are refused; 0 = no limit."),
+        .word("maxmemory-policy", \.maxMemoryPolicy, mutable: true, "Rill never evicts keys: only noeviction."),
+        .word("maxmemory-stream-policy", \.maxMemoryStreamPolicy, mutable: true,
+              "Whether acknowledged stream entries are trimmed before a write is refused for maxmemory."),
+        .integer("metrics-port", \.metricsPort, 0...65535, mutable: false,
+                 "TCP port of the Prometheus endpoint; 0 = none."),
+        .integer("metrics-max-streams", \.metricsMaxStreams, 0...Int(Int32.max), mutable: true,
+                 "Most streams (the longest) with per-stream series in one scrape."),
+        .integer("auto-aof-rewrite-percentage", \.autoRewritePercentage, 0...Int(Int32.max), mutable: true,
+                 "Growth in percent over the size after the last rewrite that starts one; 0 = never."),
+        .memory("auto-aof-rewrite-min-size", \.autoRewriteMinimumSize, 0...Int(Int64.max), mutable: true,
+                "No automatic rewrite while the append-only files are smaller."),
+    ]
+}
+
+// MARK: Declaring directives of each kind
+
+private extension ConfigDirective {
+    init<Value>(_ name: String, _ field: WritableKeyPath<ServerConfiguration, Value>, _ kind: Kind, mutable: Bool,
+                _ summary: String, parse: @escaping @Sendable ([String]) throws(ConfigError) -> Value,
+                format: @escaping @Sendable (Value) -> [String]) {
+        self.name = name
+        self.kind = kind
+        self.mutable = mutable
+        self.summary = summary
+        // Key paths to stored properties hold no state; they are only not declared Sendable.
+        nonisolated(unsafe) let field = field
+        self.parse = { arguments, configuration throws(ConfigError) in
+            configuration[keyPath: field] = try parse(arguments)
+        }
+        self.format = { format($0[keyPath: field]) }
+    }
+
+    static func integer(_ name: String, _ field: WritableKeyPath<ServerConfiguration, Int>, _ range: ClosedRange<Int>,
+                        mutable: Bool, _ summary: String) -> Self {
+        Self(name, field, .integer(range), mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            guard let value = Int(try single(arguments)) else {
+                throw ConfigError(message: "argument couldn't be parsed into an integer")
+            }
+            return try checked(value, in: range)
+        }, format: { [String($0)] })
+    }
+
+    static func memory(_ name: String, _ field: WritableKeyPath<ServerConfiguration, Int>, _ range: ClosedRange<Int>,
+                       mutable: Bool, _ summary: String) -> Self {
+        Self(name, field, .memory(range), mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            guard let value = MemorySize.parse(try single(arguments)) else {
+                throw ConfigError(message: "argument must be a memory value")
+            }
+            return try checked(value, in: range)
+        }, format: { [String($0)] })
+    }
+
+    static func boolean(_ name: String, _ field: WritableKeyPath<ServerConfiguration, Bool>, mutable: Bool,
+                        _ summary: String) -> Self {
+        Self(name, field, .boolean, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            switch try single(arguments).lowercased() {
+            case "yes": return true
+            case "no": return false
+            default: throw ConfigError(message: "argument must be 'yes' or 'no'")
+            }
+        }, format: { [$0 ? "yes" : "no"] })
+    }
+
+    static func string(_ name: String, _ field: WritableKeyPath<ServerConfiguration, String>, mutable: Bool,
+                       _ summary: String) -> Self {
+        Self(name, field, .string, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            try single(arguments)
+        }, format: { [$0] })
+    }
+
+    /// A string where empty means none (`requirepass ""`).
+    static func optionalString(_ name: String, _ field: WritableKeyPath<ServerConfiguration, String?>,
+                               mutable: Bool, _ summary: String) -> Self {
+        Self(name, field, .string, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            let text = try single(arguments)
+            return text.isEmpty ? nil : text
+        }, format: { [$0 ?? ""] })
+    }
+
+    static func fileName(_ name: String, _ field: WritableKeyPath<ServerConfiguration, String>, mutable: Bool,
+                         _ summary: String) -> Self {
+        Self(name, field, .fileName, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            let text = try single(arguments)
+            guard !text.contains("/") else { throw ConfigError(message: "\(name) can't be a path, just a filename") }
+            return text
+        }, format: { [$0] })
+    }
+
+    static func word<Word: ConfigWord>(_ name: String, _ field: WritableKeyPath<ServerConfiguration, Word>,
+                                       mutable: Bool, _ summary: String) -> Self {
+        let words = Word.allCases.map(\.rawValue)
+        return Self(name, field, .oneOf(words), mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            guard let value = Word(rawValue: try single(arguments).lowercased()) else {
+                throw ConfigError(message: "argument(s) must be one of the following: \(words.joined(separator: ", "))")
+            }
+            return value
+        }, format: { [$0.rawValue] })
+    }
+
+    static func words(_ name: String, _ field: WritableKeyPath<ServerConfiguration, [String]>, mutable: Bool,
+                      _ summary: String) -> Self {
+        Self(name, field, .words, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            guard !arguments.isEmpty else { throw ConfigError(message: "wrong number of arguments") }
+            // A quoted "a b" holds two addresses, as CONFIG SET bind "a b" does.
+            return arguments.flatMap { $0.split(separator: " ").map(String.init) }
+        }, format: { $0 })
+    }
+
+    static func savePoints(_ name: String, _ field: WritableKeyPath<ServerConfiguration, [SavePoint]>,
+                           mutable: Bool, _ summary: String) -> Self {
+        Self(name, field, .savePoints, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            // `save ""`, `save` alone and `--save ''` mean no save points; `--save "60 1"` arrives as one word.
+            let words = arguments.flatMap { $0.split(separator: " ") }
+            guard words.count % 2 == 0 else { throw ConfigError(message: "Invalid save parameters") }
+            var numbers: [Int] = []
+            for word in words {
+                guard let number = Int(word), number >= 0 else { throw ConfigError(message: "Invalid save parameters") }
+                numbers.append(number)
+            }
+            return stride(from: 0, to: numbers.count, by: 2).map {
+                SavePoint(seconds: numbers[$0], changes: numbers[$0 + 1])
+            }
+        }, format: { $0.flatMap { [String($0.seconds), String($0.changes)] } })
+    }
+
+    /// The one argument of a single-valued directive.
+    static func single(_ arguments: [String]) throws(ConfigError) -> String {
+        guard arguments.count == 1 else { throw ConfigError(message: "wrong number of arguments") }
+        return arguments[0]
+    }
+
+    static func checked(_ value: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard range.contains(value) else {
+            throw ConfigError(message: "argument must be between \(range.lowerBound) and \(range.upperBound) inclusive")
+        }
+        return value
+    }
+}
