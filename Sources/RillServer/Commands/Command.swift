@@ -7,33 +7,33 @@ import RillProtocol
 ///
 /// A class: the executor passes the looked-up row around on every request, and a reference costs one retain where
 /// copying a struct of a dozen references costs a dozen.
-public final class Command: @unchecked Sendable {
-    public struct Flags: OptionSet, Sendable {
-        public let rawValue: UInt32
-        public init(rawValue: UInt32) { self.rawValue = rawValue }
-        public static let write = Flags(rawValue: 1 << 0)
-        public static let readonly = Flags(rawValue: 1 << 1)
-        public static let denyOOM = Flags(rawValue: 1 << 2)
-        public static let fast = Flags(rawValue: 1 << 3)
-        public static let blocking = Flags(rawValue: 1 << 4)
-        public static let admin = Flags(rawValue: 1 << 5)
+final class Command: @unchecked Sendable {
+    struct Flags: OptionSet, Sendable {
+        let rawValue: UInt32
+        init(rawValue: UInt32) { self.rawValue = rawValue }
+        static let write = Flags(rawValue: 1 << 0)
+        static let readonly = Flags(rawValue: 1 << 1)
+        static let denyOOM = Flags(rawValue: 1 << 2)
+        static let fast = Flags(rawValue: 1 << 3)
+        static let blocking = Flags(rawValue: 1 << 4)
+        static let admin = Flags(rawValue: 1 << 5)
         /// Allowed before AUTH when requirepass is set.
-        public static let noAuth = Flags(rawValue: 1 << 6)
+        static let noAuth = Flags(rawValue: 1 << 6)
         /// Redis refuses the command inside MULTI (SAVE, SHUTDOWN); shown by COMMAND only: Rill runs those at once
         /// inside MULTI (`notQueuedInMulti`).
-        public static let noMulti = Flags(rawValue: 1 << 7)
-        public static let loading = Flags(rawValue: 1 << 8)
-        public static let stale = Flags(rawValue: 1 << 9)
-        public static let pubsub = Flags(rawValue: 1 << 10)
-        public static let noScript = Flags(rawValue: 1 << 11)
-        public static let allowBusy = Flags(rawValue: 1 << 12)
-        public static let skipSlowlog = Flags(rawValue: 1 << 13)
-        public static let noAsyncLoading = Flags(rawValue: 1 << 14)
+        static let noMulti = Flags(rawValue: 1 << 7)
+        static let loading = Flags(rawValue: 1 << 8)
+        static let stale = Flags(rawValue: 1 << 9)
+        static let pubsub = Flags(rawValue: 1 << 10)
+        static let noScript = Flags(rawValue: 1 << 11)
+        static let allowBusy = Flags(rawValue: 1 << 12)
+        static let skipSlowlog = Flags(rawValue: 1 << 13)
+        static let noAsyncLoading = Flags(rawValue: 1 << 14)
         /// Keys are found by parsing the arguments (XREAD's STREAMS), so first/last/step do not describe them.
-        public static let movableKeys = Flags(rawValue: 1 << 15)
+        static let movableKeys = Flags(rawValue: 1 << 15)
         /// Rill's own, not shown by COMMAND: not queued inside MULTI but run at once (MULTI, EXEC, DISCARD, WATCH
         /// and QUIT, which Redis treats so by name; also SAVE and SHUTDOWN).
-        public static let notQueuedInMulti = Flags(rawValue: 1 << 16)
+        static let notQueuedInMulti = Flags(rawValue: 1 << 16)
 
         /// The flags COMMAND shows, in Redis' order.
         static let names: [(Flags, String)] = [
@@ -46,32 +46,32 @@ public final class Command: @unchecked Sendable {
     }
 
     /// Lower-case command name (for a subcommand: "parent|sub").
-    public let name: String
+    let name: String
     /// Redis convention: N means exactly N arguments including the name, -N means at least N.
-    public let arity: Int
-    public let flags: Flags
+    let arity: Int
+    let flags: Flags
     /// Key positions (1-based; 0 when the command takes no key), last -1 meaning the last argument.
-    public let firstKey: Int
-    public let lastKey: Int
-    public let keyStep: Int
+    let firstKey: Int
+    let lastKey: Int
+    let keyStep: Int
     /// ACL categories without the '@', in Redis' order: the row's own (see `init`) and those its flags imply.
-    public let categories: [String]
+    let categories: [String]
     /// One-line description for COMMAND DOCS and the README table.
-    public let summary: String
+    let summary: String
     /// Redis command group for COMMAND DOCS ("stream", "generic", "connection", "server", ...).
-    public let group: String
-    public let since: String
-    public let handler: CommandHandler
+    let group: String
+    let since: String
+    let handler: CommandHandler
     /// Subcommands of a container command (CLIENT, CONFIG, XINFO ...), dispatched on the second argument.
-    public let subcommands: [Command]
+    let subcommands: [Command]
     /// Calls and time spent (INFO commandstats). Mutated only on the event loop.
-    public var counters = CommandCounters()
+    var counters = CommandCounters()
     /// Latency histogram of the Prometheus endpoint, made on the first call once `metrics-port` is set.
     var latencyHistogram: DurationHistogram?
 
     /// `categories` are only those Redis writes by hand in its command files ("stream", "keyspace", "connection",
     /// "dangerous" for some commands that are not admin, ...); the ones flags imply are added by `aclCategories`.
-    public init(_ name: String, arity: Int, flags: Flags, keys: (Int, Int, Int) = (0, 0, 0),
+    init(_ name: String, arity: Int, flags: Flags, keys: (Int, Int, Int) = (0, 0, 0),
                 categories: [String] = [], group: String, since: String = "1.0.0", summary: String,
                 subcommands: [Command] = [], handler: @escaping CommandHandler) {
         self.name = name
@@ -117,15 +117,15 @@ public final class Command: @unchecked Sendable {
     }
 }
 
-public typealias CommandHandler = (CommandContext) throws -> Void
+typealias CommandHandler = (CommandContext) throws -> Void
 
 /// Looks commands up by name without allocating: the table is bucketed by name length and compared
 /// case-insensitively on the request's bytes.
-public struct CommandTable: Sendable {
-    public let commands: [Command]
+struct CommandTable: Sendable {
+    let commands: [Command]
     private let byLength: [[(bytes: [UInt8], index: Int)]]
 
-    public init(_ commands: [Command]) {
+    init(_ commands: [Command]) {
         self.commands = commands.sorted { $0.name < $1.name }
         var buckets: [[(bytes: [UInt8], index: Int)]] = []
         for (index, command) in self.commands.enumerated() {
@@ -136,7 +136,7 @@ public struct CommandTable: Sendable {
         self.byLength = buckets
     }
 
-    public func lookup(_ name: ByteBuffer) -> Command? {
+    func lookup(_ name: ByteBuffer) -> Command? {
         let length = name.readableBytes
         guard length < byLength.count else { return nil }
         let bucket = byLength[length]
@@ -149,7 +149,7 @@ public struct CommandTable: Sendable {
         }
     }
 
-    public func lookup(_ name: String) -> Command? {
+    func lookup(_ name: String) -> Command? {
         lookup(ByteBuffer(string: name))
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import RillCore
 import RillProtocol
@@ -5,17 +6,18 @@ import RillProtocol
 /// What a command handler works with: the request's arguments, the server, the calling client and the reply
 /// being built. One context lives per connection and is reused for every command it sends, so running a
 /// command allocates nothing here.
-public final class CommandContext {
+final class CommandContext {
     /// The request, the command name first. Slices of the connection's read buffer: valid for this call only.
-    public internal(set) var arguments: [ByteBuffer] = []
-    /// Strong: the server outlives every connection and holds no context strongly, so there is no cycle, and an
-    /// `unowned` reference cost a checked retain (`swift_unownedRetainStrong`) on every access.
-    public let server: ServerState
-    public let client: ClientSession
+    var arguments: [ByteBuffer] = []
+    /// Private: handlers reach the server only through the parts and operations below. Strong: the server
+    /// outlives every connection and holds no context strongly, so there is no cycle, and an `unowned` reference
+    /// cost a checked retain (`swift_unownedRetainStrong`) on every access.
+    private let server: ServerState
+    let client: ClientSession
     /// Replies for the current read batch; flushed as one write when the batch ends.
-    public var reply: RESPWriter
+    var reply: RESPWriter
     /// Wall-clock time in Unix milliseconds, read once per command so a command sees one "now".
-    public internal(set) var nowMilliseconds: Int64 = 0
+    var nowMilliseconds: Int64 = 0
     /// Set by a handler that could not answer yet and wants to wait for keys (XREAD BLOCK).
     var blockRequest: BlockRequest?
     /// A byte buffer handlers borrow to gather arguments without allocating per command; empty when lent out.
@@ -40,46 +42,66 @@ public final class CommandContext {
         self.reply = RESPWriter(buffer: allocator.buffer(capacity: 1024), version: .v2)
     }
 
-    public var argumentCount: Int { arguments.count }
+    var argumentCount: Int { arguments.count }
 
     /// The client's selected database.
-    public var database: Database {
+    var database: Database {
         get { server.keyspace[client.databaseIndex] }
         _modify { yield &server.keyspace[client.databaseIndex] }
     }
 
+    // MARK: The parts of the server a handler may use
+
+    /// Every database (SELECT's range, FLUSHALL, EXEC's WATCH check, INFO keyspace).
+    var keyspace: Keyspace {
+        get { server.keyspace }
+        _modify { yield &server.keyspace }
+    }
+
+    var configuration: ServerConfiguration { server.configuration }
+    var clients: ClientRegistry { server.clients }
+    var blocking: BlockingRegistry { server.blocking }
+    var changes: ChangeFeed { server.changes }
+    var persistence: PersistenceCoordinator { server.persistence }
+    var commands: CommandTable { server.commands }
+    var logger: Logger { server.logger }
+    var eventLoop: any EventLoop { server.eventLoop }
+    /// What only the server itself can do (transactions, statistics, configuration, shutdown), for the admin,
+    /// transaction and introspection commands.
+    var control: any ServerControl { server }
+
     // MARK: Argument access
 
-    public func bytes(_ index: Int) -> [UInt8] {
+    func bytes(_ index: Int) -> [UInt8] {
         arguments[index].getBytes(at: arguments[index].readerIndex, length: arguments[index].readableBytes) ?? []
     }
 
-    public func string(_ index: Int) -> String {
+    func string(_ index: Int) -> String {
         String(buffer: arguments[index])
     }
 
     /// Whether argument `index` equals `lowercaseWord`, ignoring ASCII case (option names like NX, COUNT).
-    public func argument(_ index: Int, is lowercaseWord: StaticString) -> Bool {
+    func argument(_ index: Int, is lowercaseWord: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercaseWord.utf8Start, count: lowercaseWord.utf8CodeUnitCount)
         return arguments[index].withUnsafeReadableBytes { ASCII.equalIgnoringCase($0, expected) }
     }
 
     /// Parses argument `index` as Redis parses integers (no spaces, no '+', no leading zeros, fits int64).
-    public func integer(_ index: Int, error: RedisError = .notAnInteger) throws(RedisError) -> Int64 {
+    func integer(_ index: Int, error: RedisError = .notAnInteger) throws(RedisError) -> Int64 {
         let value = arguments[index].withUnsafeReadableBytes { RedisInteger.parse($0) }
         guard let value else { throw error }
         return value
     }
 
     /// Like `integer` but requires a value >= 0, failing with `error`.
-    public func nonNegativeInteger(_ index: Int, error: RedisError) throws(RedisError) -> Int64 {
+    func nonNegativeInteger(_ index: Int, error: RedisError) throws(RedisError) -> Int64 {
         let value = try integer(index, error: error)
         guard value >= 0 else { throw error }
         return value
     }
 
     /// A HELP subcommand's reply: one status line per element, as Redis sends them.
-    public func replyHelp(_ lines: [String]) {
+    func replyHelp(_ lines: [String]) {
         reply.arrayHeader(lines.count)
         for line in lines { reply.simpleString(line.utf8) }
     }
@@ -87,28 +109,39 @@ public final class CommandContext {
     // MARK: Effects
 
     /// Records that a key changed: WATCH versions, blocked readers and the dirty counter.
-    public func keyModified(_ key: [UInt8]) {
+    func keyModified(_ key: [UInt8]) {
         server.keyModified(key, database: client.databaseIndex)
+    }
+
+    /// Every key of `database` (of all databases when nil) changed at once (FLUSHDB, FLUSHALL).
+    func allKeysModified(database: Int?) {
+        server.allKeysModified(database: database)
+    }
+
+    /// Writes `error` as this context's next reply and counts it (INFO errorstats), for a handler that answers an
+    /// error inside a larger reply instead of throwing.
+    func replyError(_ error: RedisError) {
+        server.writeError(self, error)
     }
 
     /// Records `command` in the append-only file as (part of) this call's effect. A handler whose request would
     /// not replay to the same state (an ID chosen by the server, a relative time, an approximate trim, a delivery)
     /// calls it with deterministic commands that do; once it is called, the request itself is not recorded.
     /// The command is built only when an append-only file is being written.
-    public func propagate(_ command: @autoclosure () -> [ByteBuffer]) {
+    func propagate(_ command: @autoclosure () -> [ByteBuffer]) {
         guard server.changes.isRecording else { return }
         server.changes.propagate(command())
     }
 
     /// `propagate` for a list of commands, possibly empty: an empty list records nothing for this call.
-    public func propagate(effects commands: @autoclosure () -> [[ByteBuffer]]) {
+    func propagate(effects commands: @autoclosure () -> [[ByteBuffer]]) {
         guard server.changes.isRecording else { return }
         server.changes.propagate(effects: commands())
     }
 
     /// Whether effects are recorded (the change feed has a subscriber): handlers test it before gathering what
     /// only the effects need.
-    public var recordsEffects: Bool { server.changes.isRecording }
+    var recordsEffects: Bool { server.changes.isRecording }
 
     /// Asks the server to run `retry` again when one of `keys` changes, until it answers or `timeoutMilliseconds`
     /// (0 = forever) passes; on timeout `onTimeout` writes the reply.

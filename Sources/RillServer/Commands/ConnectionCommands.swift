@@ -19,7 +19,7 @@ enum ConnectionCommands {
         Command("select", arity: 2, flags: [.fast, .stale, .loading], categories: ["connection"],
                 group: "connection", summary: "Changes the selected database.") { context in
             let index = try context.integer(1)
-            guard index >= 0, index < context.server.keyspace.databaseCount else { throw RedisError.dbIndexOutOfRange }
+            guard index >= 0, index < context.keyspace.databaseCount else { throw RedisError.dbIndexOutOfRange }
             context.client.databaseIndex = Int(index)
             context.reply.simpleString("OK")
         },
@@ -91,7 +91,7 @@ enum ConnectionCommands {
         guard context.argumentCount <= 3 else { throw RedisError.syntax }
         let user = context.argumentCount == 3 ? context.string(1) : "default"
         let password = context.string(context.argumentCount - 1)
-        if context.argumentCount == 2 && context.server.configuration.requirePass == nil {
+        if context.argumentCount == 2 && context.configuration.requirePass == nil {
             throw RedisError.authWithoutPassword
         }
         try authenticate(context, user: user, password: password)
@@ -100,9 +100,9 @@ enum ConnectionCommands {
 
     /// Only the "default" user exists; its password is `requirepass` (any password when none is set).
     private static func authenticate(_ context: CommandContext, user: String, password: String) throws {
-        let required = context.server.configuration.requirePass
+        let required = context.configuration.requirePass
         guard user == "default", required == nil || required == password else {
-            context.server.logger.debug("Failed authentication attempt from \(context.client.remoteAddress)")
+            context.logger.debug("Failed authentication attempt from \(context.client.remoteAddress)")
             throw RedisError.wrongPass
         }
         context.client.authenticated = true
@@ -204,7 +204,7 @@ enum ConnectionCommands {
     }
 
     private static func clientList(_ context: CommandContext) throws {
-        var selected = context.server.clients.values.sorted { $0.id < $1.id }
+        var selected = context.clients.values.sorted { $0.id < $1.id }
         var index = 2
         while index < context.argumentCount {
             if context.argument(index, is: "type"), index + 1 < context.argumentCount {
@@ -234,11 +234,10 @@ enum ConnectionCommands {
     }
 
     private static func clientKill(_ context: CommandContext) throws {
-        let server = context.server
         if context.argumentCount == 3 {
             // Old form: CLIENT KILL ip:port, answering OK or an error.
             let address = context.string(2)
-            guard let target = server.clients.values.first(where: { $0.remoteAddress == address }) else {
+            guard let target = context.clients.values.first(where: { $0.remoteAddress == address }) else {
                 throw RedisError.noSuchClient
             }
             context.reply.simpleString("OK")
@@ -283,7 +282,7 @@ enum ConnectionCommands {
             }
             index += 2
         }
-        let targets = server.clients.values.filter { client in
+        let targets = context.clients.values.filter { client in
             !(skipMe && client === context.client) && filters.allSatisfy { $0(client) }
         }
         context.reply.integer(Int64(targets.count))
@@ -291,7 +290,7 @@ enum ConnectionCommands {
     }
 
     private static func kill(_ target: ClientSession, by context: CommandContext) {
-        context.server.blocking.remove(target)
+        context.blocking.remove(target)
         if target === context.client {
             // The reply is already written; the connection closes after it is flushed.
             target.closeAfterReply = true
@@ -311,19 +310,19 @@ enum ConnectionCommands {
                 throw RedisError.invalidUnblockReason
             }
         }
-        guard id > 0, let target = context.server.clients[UInt64(id)], let blocked = target.blocked,
+        guard id > 0, let target = context.clients[UInt64(id)], let blocked = target.blocked,
               let targetContext = target.context else {
             context.reply.integer(0)
             return
         }
-        context.server.blocking.remove(target)
+        context.blocking.remove(target)
         if withError {
-            context.server.writeError(targetContext, RedisError.unblockedByClientUnblock)
+            targetContext.replyError(RedisError.unblockedByClientUnblock)
         } else {
             blocked.request.onTimeout(targetContext)
         }
         target.flushOutput()
-        context.server.eventLoop.execute { target.resumeInput() }
+        context.eventLoop.execute { target.resumeInput() }
         context.reply.integer(1)
     }
 }

@@ -39,7 +39,7 @@ extension ConsumerGroupCommands {
                 for read in request.reads { try requireGroup(context, key: read.key, group: request.group) }
                 return try serveClaiming(context, request, minimumIdle: minimumIdle)
             } catch {
-                context.server.writeError(context, RedisError.from(error))
+                context.replyError(RedisError.from(error))
                 return true
             }
         }, onTimeout: { context in

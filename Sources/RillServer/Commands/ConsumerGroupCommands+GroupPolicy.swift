@@ -106,13 +106,13 @@ extension ConsumerGroupCommands {
     static func applyGroupPolicy(_ context: CommandContext, key: [UInt8], group: [UInt8]) {
         // A replay re-applies the moves and removals the file recorded; doing them again with the replay's clock
         // would diverge from what was logged.
-        if context.server.persistence.loadingAppendOnlyFile { return }
+        if context.persistence.loadingAppendOnlyFile { return }
         let now = context.nowMilliseconds
         let policy = Propagation.withStream(context, key) { $0.group(named: group)?.policy } ?? nil
         guard let policy, !policy.isOff else { return }
 
         let (moves, failure) = context.database.moveDueDeadLetters(from: key, group: group, nowMilliseconds: now,
-                                                                   limits: context.server.configuration.streamNodeLimits)
+                                                                   limits: context.configuration.streamNodeLimits)
         if let deadLetterKey = policy.deadLetterKey, !moves.isEmpty {
             context.keyModified(deadLetterKey)
             noteGroupChange(context, moves.count)
@@ -120,7 +120,7 @@ extension ConsumerGroupCommands {
                                                                              deadLetterKey: deadLetterKey) })
         }
         if let failure {
-            context.server.logger.error("""
+            context.logger.error("""
                 Cannot dead-letter \(failure.leftPending.count) entries of stream '\(RedisError.quoted(key))' group \
                 '\(RedisError.quoted(group))' to '\(RedisError.quoted(failure.deadLetterKey))': \(failure.reason); they stay pending
                 """)

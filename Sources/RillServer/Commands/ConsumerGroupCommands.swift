@@ -89,7 +89,7 @@ enum ConsumerGroupCommands {
 
     /// Group-state changes are writes for the dirty counter (INFO rdb_changes_since_last_save).
     static func noteGroupChange(_ context: CommandContext, _ changes: Int = 1) {
-        context.server.changes.recordChange(Int64(changes))
+        context.changes.recordChange(Int64(changes))
     }
 
     // MARK: XGROUP
@@ -302,7 +302,7 @@ enum ConsumerGroupCommands {
                 for read in request.reads { try requireGroup(context, key: read.key, group: request.group) }
                 return try serve(context, request)
             } catch {
-                context.server.writeError(context, RedisError.from(error))
+                context.replyError(RedisError.from(error))
                 return true
             }
         }, onTimeout: { context in
@@ -816,5 +816,5 @@ enum ConsumerGroupCommands {
 extension ConsumerGroupError: RedisErrorConvertible {
     /// `.noSuchGroup` is reworded by the handlers, which know the key; this fallback never reaches
     /// a client unless a handler forgot to check the group first.
-    public var redisError: RedisError { RedisError(redisMessage ?? "NOGROUP No such consumer group") }
+    var redisError: RedisError { RedisError(redisMessage ?? "NOGROUP No such consumer group") }
 }

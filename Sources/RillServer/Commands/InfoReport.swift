@@ -34,7 +34,7 @@ enum InfoReport {
     }
 
     private static func render(_ section: String, _ context: CommandContext) -> String {
-        let server = context.server
+        let server = context.control
         var lines: [String] = []
         switch section {
         case "server":
@@ -45,15 +45,15 @@ enum InfoReport {
                 "redis_git_dirty:0", "redis_build_id:0", "redis_mode:standalone", "os:\(operatingSystem)",
                 "arch_bits:64", "multiplexing_api:epoll", "process_id:\(getpid())", "run_id:\(runID)",
                 "tcp_port:\(server.boundPort)", "server_time_usec:\(now)", "uptime_in_seconds:\(uptime)",
-                "uptime_in_days:\(uptime / 86400)", "hz:\(server.configuration.hz)",
+                "uptime_in_days:\(uptime / 86400)", "hz:\(context.configuration.hz)",
                 "executable:\(CommandLine.arguments.first ?? "")", "config_file:\(server.configFile ?? "")",
             ]
         case "clients":
             lines = [
-                "connected_clients:\(server.clients.count)", "cluster_connections:0",
-                "maxclients:\(server.configuration.maxClients)", "blocked_clients:\(server.clients.blockedCount)",
-                "tracking_clients:0", "clients_in_timeout_table:\(server.clients.blockedCount)",
-                "total_blocking_keys:\(server.blocking.keyCount)", "total_blocking_keys_on_nokey:0",
+                "connected_clients:\(context.clients.count)", "cluster_connections:0",
+                "maxclients:\(context.configuration.maxClients)", "blocked_clients:\(context.clients.blockedCount)",
+                "tracking_clients:0", "clients_in_timeout_table:\(context.clients.blockedCount)",
+                "total_blocking_keys:\(context.blocking.keyCount)", "total_blocking_keys_on_nokey:0",
             ]
         case "memory":
             let (allocated, resident) = Allocator.statistics()
@@ -61,19 +61,19 @@ enum InfoReport {
             lines = [
                 "used_memory:\(allocated)", "used_memory_human:\(human(allocated))",
                 "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
-                "allocator_resident:\(resident)", "maxmemory:\(server.configuration.maxMemoryBytes)",
-                "maxmemory_human:\(human(server.configuration.maxMemoryBytes))", "maxmemory_policy:noeviction",
+                "allocator_resident:\(resident)", "maxmemory:\(context.configuration.maxMemoryBytes)",
+                "maxmemory_human:\(human(context.configuration.maxMemoryBytes))", "maxmemory_policy:noeviction",
                 // Rill's: what happens to streams at the limit (maxmemory-stream-policy).
-                "maxmemory_stream_policy:\(server.configuration.maxMemoryStreamPolicy.rawValue)",
+                "maxmemory_stream_policy:\(context.configuration.maxMemoryStreamPolicy.rawValue)",
                 "mem_allocator:\(Allocator.name)",
             ]
         case "persistence":
-            let snapshots = server.persistence.snapshots
-            let rewrite = server.persistence.appendOnlyRewrite
+            let snapshots = context.persistence.snapshots
+            let rewrite = context.persistence.appendOnlyRewrite
             let now = Clock.milliseconds()
             let currentSeconds = snapshots.backgroundSaveStartedAt.map { (now - $0) / 1000 } ?? -1
             lines = [
-                "loading:0", "async_loading:0", "rdb_changes_since_last_save:\(server.changes.dirty)",
+                "loading:0", "async_loading:0", "rdb_changes_since_last_save:\(context.changes.dirty)",
                 "rdb_bgsave_in_progress:\(snapshots.backgroundSaveInProgress ? 1 : 0)",
                 "rdb_last_save_time:\(snapshots.lastSaveSeconds)",
                 "rdb_last_bgsave_status:\(snapshots.lastSaveSucceeded ? "ok" : "err")",
@@ -82,7 +82,7 @@ enum InfoReport {
                 "rdb_last_cow_size:0",
                 // Rill's stand-in for the fork pause: how long BGSAVE held the event loop copying the keyspace.
                 "rdb_last_bgsave_pause_usec:\(snapshots.lastCopyPauseMicroseconds)",
-                "aof_enabled:\(server.configuration.appendOnly ? 1 : 0)",
+                "aof_enabled:\(context.configuration.appendOnly ? 1 : 0)",
                 "aof_rewrite_in_progress:\(rewrite.inProgress ? 1 : 0)",
                 "aof_rewrite_scheduled:\(rewrite.scheduled ? 1 : 0)",
                 "aof_last_rewrite_time_sec:\(rewrite.lastRewriteSeconds)",
@@ -90,20 +90,20 @@ enum InfoReport {
                 "aof_last_bgrewrite_status:\(rewrite.lastSucceeded ? "ok" : "err")",
                 "aof_rewrites:\(rewrite.rewritesStarted)",
                 "aof_rewrites_consecutive_failures:\(rewrite.consecutiveFailures)",
-                "aof_last_write_status:\(server.persistence.appendOnlyWriteFailed ? "err" : "ok")",
+                "aof_last_write_status:\(context.persistence.appendOnlyWriteFailed ? "err" : "ok")",
                 "aof_last_cow_size:0",
                 // Rill's stand-in for the fork pause of the latest rewrite.
                 "aof_last_rewrite_pause_usec:\(rewrite.lastCopyPauseMicroseconds)",
             ]
-            if let log = server.persistence.appendOnlyLog {
+            if let log = context.persistence.appendOnlyLog {
                 lines += [
-                    "aof_current_size:\(server.persistence.appendOnlyCurrentSize)", "aof_base_size:\(rewrite.sizeAtLastRewrite)",
+                    "aof_current_size:\(context.persistence.appendOnlyCurrentSize)", "aof_base_size:\(rewrite.sizeAtLastRewrite)",
                     "aof_pending_rewrite:\(rewrite.scheduled ? 1 : 0)", "aof_buffer_length:\(log.pendingByteCount)",
                 ]
             }
         case "stats":
             let stats = server.stats
-            let keyspaceStatistics = server.keyspace.statistics
+            let keyspaceStatistics = context.keyspace.statistics
             lines = [
                 "total_connections_received:\(stats.totalConnectionsReceived)",
                 "total_commands_processed:\(stats.totalCommandsProcessed)",
@@ -113,8 +113,8 @@ enum InfoReport {
                 "evicted_keys:0", "keyspace_hits:\(keyspaceStatistics.keyspaceHits)",
                 "keyspace_misses:\(keyspaceStatistics.keyspaceMisses)",
                 "pubsub_channels:0", "pubsub_patterns:0", "total_error_replies:\(stats.totalErrorReplies)",
-                "total_blocking_keys:\(server.blocking.keyCount)",
-                "latest_fork_usec:\(server.persistence.snapshots.lastCopyPauseMicroseconds)",
+                "total_blocking_keys:\(context.blocking.keyCount)",
+                "latest_fork_usec:\(context.persistence.snapshots.lastCopyPauseMicroseconds)",
                 // Rill's: entries removed by maxmemory-stream-policy trim-acked, writes refused at maxmemory.
                 "stream_acked_trimmed_entries:\(stats.acknowledgedEntriesTrimmed)",
                 "oom_rejected_commands:\(stats.outOfMemoryRejections)",
@@ -135,9 +135,9 @@ enum InfoReport {
         case "cluster":
             lines = ["cluster_enabled:0"]
         case "keyspace":
-            lines = server.keyspace.infoKeyspaceLines(nowMilliseconds: context.nowMilliseconds)
+            lines = context.keyspace.infoKeyspaceLines(nowMilliseconds: context.nowMilliseconds)
         case "commandstats":
-            let called = server.commands.commands.flatMap { [$0] + $0.subcommands }.filter { $0.counters.calls > 0 }
+            let called = context.commands.commands.flatMap { [$0] + $0.subcommands }.filter { $0.counters.calls > 0 }
             lines = called.map { command in
                 let (name, counters) = (command.name, command.counters)
                 let perCall = counters.calls > 0 ? Double(counters.microseconds) / Double(counters.calls) : 0

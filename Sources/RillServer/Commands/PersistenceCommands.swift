@@ -8,11 +8,10 @@ enum PersistenceCommands {
     static let all: [Command] = [
         Command("save", arity: 1, flags: [.admin, .noScript, .noAsyncLoading, .noMulti, .notQueuedInMulti],
                 group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
-            let server = context.server
-            guard !server.persistence.snapshots.backgroundSaveInProgress else {
+            guard !context.persistence.snapshots.backgroundSaveInProgress else {
                 throw RedisError.backgroundSaveInProgress
             }
-            guard server.persistence.saveSynchronously() else { throw RedisError.saveFailed }
+            guard context.persistence.saveSynchronously() else { throw RedisError.saveFailed }
             context.reply.simpleString("OK")
         },
         Command("bgsave", arity: -1, flags: [.admin, .noScript, .noAsyncLoading],
@@ -20,26 +19,27 @@ enum PersistenceCommands {
             guard context.argumentCount == 1 || (context.argumentCount == 2 && context.argument(1, is: "schedule")) else {
                 throw RedisError.syntax
             }
-            let server = context.server
-            guard !server.persistence.snapshots.backgroundSaveInProgress else {
+            let persistence = context.persistence
+            let executingTransaction = context.control.executingTransaction
+            guard !persistence.snapshots.backgroundSaveInProgress else {
                 throw RedisError.backgroundSaveInProgress
             }
             // One background job at a time, as Redis runs one child process; inside EXEC the copy would hold half
             // of the transaction.
-            if server.persistence.appendOnlyRewrite.inProgress || server.executingTransaction {
-                guard context.argumentCount == 2 || server.executingTransaction else {
+            if persistence.appendOnlyRewrite.inProgress || executingTransaction {
+                guard context.argumentCount == 2 || executingTransaction else {
                     throw RedisError.backgroundSaveBehindChild
                 }
-                server.persistence.snapshots.backgroundSaveScheduled = true
+                persistence.snapshots.backgroundSaveScheduled = true
                 context.reply.simpleString("Background saving scheduled")
                 return
             }
-            server.persistence.startBackgroundSave()
+            persistence.startBackgroundSave()
             context.reply.simpleString("Background saving started")
         },
         Command("bgrewriteaof", arity: 1, flags: [.admin, .noScript, .noAsyncLoading],
                 group: "server", since: "1.0.0", summary: "Asynchronously rewrites the append-only file to disk.") { context in
-            switch context.server.persistence.requestAppendOnlyRewrite() {
+            switch context.persistence.requestAppendOnlyRewrite() {
             case .started: context.reply.simpleString("Background append only file rewriting started")
             case .scheduled: context.reply.simpleString("Background append only file rewriting scheduled")
             case .alreadyInProgress: throw RedisError.appendOnlyRewriteInProgress
@@ -49,7 +49,7 @@ enum PersistenceCommands {
         },
         Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: ["admin", "dangerous"],
                 group: "server", summary: "Returns the Unix timestamp of the last successful save to disk.") { context in
-            context.reply.integer(context.server.persistence.snapshots.lastSaveSeconds)
+            context.reply.integer(context.persistence.snapshots.lastSaveSeconds)
         },
         Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: "2.6.0", summary: "Returns a serialized representation of the value stored at a key.") { context in

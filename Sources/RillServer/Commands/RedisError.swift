@@ -3,9 +3,9 @@ import RillCore
 /// An error reply: `message` is the whole line after the '-' (prefix included, e.g. "ERR syntax error").
 ///
 /// Errors from RillCore are mapped to text here and only here, so every wording lives in one file.
-public struct RedisError: Error, Equatable, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
+struct RedisError: Error, Equatable, Sendable {
+    let message: String
+    init(_ message: String) { self.message = message }
 
     /// The first word, which INFO errorstats counts by ("ERR", "WRONGTYPE", "NOGROUP"...).
     var prefix: Substring { message.prefix { $0 != " " } }
@@ -17,13 +17,13 @@ public struct RedisError: Error, Equatable, Sendable {
 
     // MARK: Arguments and commands
 
-    public static let syntax = RedisError("ERR syntax error")
-    public static let notAnInteger = RedisError("ERR value is not an integer or out of range")
-    public static let notAFloat = RedisError("ERR value is not a valid float")
+    static let syntax = RedisError("ERR syntax error")
+    static let notAnInteger = RedisError("ERR value is not an integer or out of range")
+    static let notAFloat = RedisError("ERR value is not a valid float")
     /// LPOP/RPOP count.
     static let notPositive = RedisError("ERR value is out of range, must be positive")
-    public static let timeoutNotInteger = RedisError("ERR timeout is not an integer or out of range")
-    public static let timeoutNegative = RedisError("ERR timeout is negative")
+    static let timeoutNotInteger = RedisError("ERR timeout is not an integer or out of range")
+    static let timeoutNegative = RedisError("ERR timeout is negative")
     static let invalidCursor = RedisError("ERR invalid cursor")
 
     static func wrongArity(_ name: String) -> RedisError {
@@ -46,17 +46,17 @@ public struct RedisError: Error, Equatable, Sendable {
 
     // MARK: Keys and databases
 
-    public static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
-    public static let noSuchKey = RedisError("ERR no such key")
-    public static let dbIndexOutOfRange = RedisError("ERR DB index is out of range")
+    static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    static let noSuchKey = RedisError("ERR no such key")
+    static let dbIndexOutOfRange = RedisError("ERR DB index is out of range")
 
     // MARK: Connections and authentication
 
     static let maxClientsReached = RedisError("ERR max number of clients reached")
     /// A request the RESP decoder could not read; `message` is the decoder's "Protocol error: ..." text.
     static func protocolError(_ message: String) -> RedisError { RedisError("ERR \(message)") }
-    public static let noAuth = RedisError("NOAUTH Authentication required.")
-    public static let wrongPass = RedisError("WRONGPASS invalid username-password pair or user is disabled.")
+    static let noAuth = RedisError("NOAUTH Authentication required.")
+    static let wrongPass = RedisError("WRONGPASS invalid username-password pair or user is disabled.")
     static let authWithoutPassword = RedisError(
         "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
     static let protocolVersionNotInteger = RedisError("ERR Protocol version is not an integer or out of range")
@@ -87,7 +87,7 @@ public struct RedisError: Error, Equatable, Sendable {
 
     // MARK: Server and configuration
 
-    public static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
+    static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
     static let shutdownFailed = RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
     static func configSetUnknownOption(_ option: String) -> RedisError {
         RedisError("ERR Unknown option or number of arguments for CONFIG SET - '\(option)'")
@@ -218,7 +218,7 @@ public struct RedisError: Error, Equatable, Sendable {
 }
 
 /// Errors from lower layers that know their Redis wording.
-public protocol RedisErrorConvertible: Error {
+protocol RedisErrorConvertible: Error {
     var redisError: RedisError { get }
 }
 

@@ -10,7 +10,7 @@ enum ServerCommands {
                 group: "server", since: "2.8.13", summary: "Returns detailed information about all commands.",
                 subcommands: commandSubcommands) { context in
             // COMMAND alone describes every command.
-            let table = context.server.commands
+            let table = context.commands
             context.reply.arrayHeader(table.commands.count)
             for command in table.commands { writeInfo(command, to: &context.reply) }
         },
@@ -33,14 +33,14 @@ enum ServerCommands {
                 group: "server", summary: "Removes all keys from the current database.") { context in
             try parseFlushMode(context)
             context.database.removeAll()
-            context.server.allKeysModified(database: context.client.databaseIndex)
+            context.allKeysModified(database: context.client.databaseIndex)
             context.reply.simpleString("OK")
         },
         Command("flushall", arity: -1, flags: [.write], categories: ["keyspace", "dangerous"],
                 group: "server", summary: "Removes all keys from all databases.") { context in
             try parseFlushMode(context)
-            context.server.keyspace.removeAll()
-            context.server.allKeysModified(database: nil)
+            context.keyspace.removeAll()
+            context.allKeysModified(database: nil)
             context.reply.simpleString("OK")
         },
         Command("shutdown", arity: -1,
@@ -86,19 +86,18 @@ enum ServerCommands {
                 throw RedisError.syntax
             }
         }
-        context.server.logger.warning("User requested shutdown...")
-        if !context.server.persistence.saveBeforeShutdown(save) {
+        context.logger.warning("User requested shutdown...")
+        if !context.persistence.saveBeforeShutdown(save) {
             let force = (1..<context.argumentCount).contains { context.argument($0, is: "force") }
             guard force else {
-                context.server.logger.warning("Error trying to save the DB, can't exit.")
+                context.logger.warning("Error trying to save the DB, can't exit.")
                 throw RedisError.shutdownFailed
             }
         }
-        context.server.persistence.closeAppendOnlyFile()
-        context.server.prepareShutdown()
+        context.persistence.closeAppendOnlyFile()
         // Redis closes the connection without a reply on success.
         context.client.closeAfterReply = true
-        context.server.eventLoop.execute { context.server.shutdownHandler() }
+        context.control.shutDown()
     }
 
     // MARK: COMMAND
@@ -107,20 +106,20 @@ enum ServerCommands {
         Command("command|count", arity: 2, flags: [.loading, .stale],
                 categories: ["connection"], group: "server", since: "2.8.13",
                 summary: "Returns a count of commands.") { context in
-            context.reply.integer(Int64(context.server.commands.commands.count))
+            context.reply.integer(Int64(context.commands.commands.count))
         },
         Command("command|list", arity: -2, flags: [.loading, .stale],
                 categories: ["connection"], group: "server", since: "7.0.0",
                 summary: "Returns a list of command names.") { context in
             // Redis lists subcommands too ("config|get").
-            let names = context.server.commands.commands.flatMap { [$0.name] + $0.subcommands.map(\.name) }
+            let names = context.commands.commands.flatMap { [$0.name] + $0.subcommands.map(\.name) }
             context.reply.arrayHeader(names.count)
             for name in names { context.reply.bulkString(name) }
         },
         Command("command|info", arity: -2, flags: [.loading, .stale],
                 categories: ["connection"], group: "server", since: "2.8.13",
                 summary: "Returns information about one, multiple or all commands.") { context in
-            let table = context.server.commands
+            let table = context.commands
             if context.argumentCount == 2 {
                 context.reply.arrayHeader(table.commands.count)
                 for command in table.commands { writeInfo(command, to: &context.reply) }
@@ -138,7 +137,7 @@ enum ServerCommands {
         Command("command|docs", arity: -2, flags: [.loading, .stale],
                 categories: ["connection"], group: "server", since: "7.0.0",
                 summary: "Returns documentary information about one, multiple or all commands.") { context in
-            let table = context.server.commands
+            let table = context.commands
             var selected: [Command] = []
             if context.argumentCount == 2 {
                 selected = table.commands
@@ -198,7 +197,7 @@ enum ServerCommands {
             var seen: Set<String> = []
             for index in 2..<context.argumentCount {
                 let pattern = GlobPattern(context.bytes(index), caseInsensitive: true)
-                for (name, value) in context.server.configuration.matching({ pattern.matches(Array($0.utf8)) })
+                for (name, value) in context.configuration.matching({ pattern.matches(Array($0.utf8)) })
                 where seen.insert(name).inserted {
                     found.append((name, value))
                 }
@@ -213,7 +212,7 @@ enum ServerCommands {
                 since: "2.0.0", summary: "Sets configuration parameters in-flight.", handler: configSet),
         Command("config|resetstat", arity: 2, flags: [.admin, .noScript, .loading, .stale], group: "server",
                 since: "2.0.0", summary: "Resets the server's statistics.") { context in
-            context.server.resetStatistics()
+            context.control.resetStatistics()
             context.reply.simpleString("OK")
         },
     ]
@@ -221,7 +220,7 @@ enum ServerCommands {
     /// CONFIG SET name value [name value ...]: all or nothing, as Redis 7.
     private static func configSet(_ context: CommandContext) throws {
         guard context.argumentCount % 2 == 0 else { throw RedisError.wrongArity("config|set") }
-        var updated = context.server.configuration
+        var updated = context.configuration
         var seen: Set<String> = []
         var index = 2
         while index < context.argumentCount {
@@ -245,18 +244,18 @@ enum ServerCommands {
             }
             index += 2
         }
-        let server = context.server
+        let server = context.control
         let wasAppendOnly = server.configuration.appendOnly
         let previous = server.configuration
         server.configuration = updated
         if updated.appendOnly != wasAppendOnly {
             if updated.appendOnly {
-                guard server.persistence.turnAppendOnlyFileOn() else {
+                guard context.persistence.turnAppendOnlyFileOn() else {
                     server.configuration = previous
                     throw RedisError.appendOnlyNotTurnedOn
                 }
             } else {
-                server.persistence.turnAppendOnlyFileOff()
+                context.persistence.turnAppendOnlyFileOff()
             }
         }
         context.reply.simpleString("OK")

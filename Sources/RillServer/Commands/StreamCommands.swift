@@ -67,7 +67,7 @@ enum StreamCommands {
 
     /// Node limits from the live configuration (CONFIG SET applies to the next append).
     private static func nodeLimits(_ context: CommandContext) -> StreamNodeLimits {
-        context.server.configuration.streamNodeLimits
+        context.configuration.streamNodeLimits
     }
 
     static func parseID(_ context: CommandContext, _ index: Int, missingSequence: UInt64 = 0,
@@ -650,7 +650,7 @@ enum StreamCommands {
             do {
                 return try serveRead(context, waiting, limit: limit, caps: caps)
             } catch {
-                context.server.writeError(context, RedisError.from(error))
+                context.replyError(RedisError.from(error))
                 return true
             }
         }, onTimeout: { context in
@@ -734,9 +734,9 @@ enum StreamCommands {
 }
 
 extension StreamError: RedisErrorConvertible {
-    public var redisError: RedisError { RedisError(redisMessage) }
+    var redisError: RedisError { RedisError(redisMessage) }
 }
 
 extension KeyspaceError: RedisErrorConvertible {
-    public var redisError: RedisError { RedisError(redisMessage) }
+    var redisError: RedisError { RedisError(redisMessage) }
 }

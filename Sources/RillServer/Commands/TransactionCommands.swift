@@ -19,7 +19,7 @@ enum TransactionCommands {
                 summary: "Discards a transaction.") { context in
             guard context.client.transaction != nil else { throw RedisError.discardWithoutMulti }
             context.client.transaction = nil
-            context.server.unwatchAll(context.client)
+            context.control.unwatchAll(context.client)
             context.reply.simpleString("OK")
         },
         Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .notQueuedInMulti, .allowBusy],
@@ -38,7 +38,7 @@ enum TransactionCommands {
         Command("unwatch", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy],
                 categories: ["transaction"], group: "transactions", since: "2.2.0",
                 summary: "Forgets about watched keys of a transaction.") { context in
-            context.server.unwatchAll(context.client)
+            context.control.unwatchAll(context.client)
             context.reply.simpleString("OK")
         },
     ]
@@ -48,34 +48,34 @@ enum TransactionCommands {
         guard let transaction = client.transaction else { throw RedisError.execWithoutMulti }
         client.transaction = nil
         let watched = client.watchedKeys
-        let server = context.server
+        let server = context.control
         defer { server.unwatchAll(client) }
         if transaction.rejected {
             throw RedisError.execAborted
         }
         let touched = watched.contains { key in
-            server.keyspace[key.database].version(of: key.key, nowMilliseconds: context.nowMilliseconds) != key.version
+            context.keyspace[key.database].version(of: key.key, nowMilliseconds: context.nowMilliseconds) != key.version
         }
         if touched {
             context.reply.nullArray()
             return
         }
         let original = context.arguments
-        server.changes.beginTransaction()
+        context.changes.beginTransaction()
         server.executingTransaction = true
         defer {
             server.executingTransaction = false
-            server.changes.endTransaction()
+            context.changes.endTransaction()
         }
         context.reply.arrayHeader(transaction.queued.count)
         for queued in transaction.queued {
             context.arguments = queued
             // Queued commands were resolved before queueing; look them up again to reach the subcommand.
-            guard var command = server.commands.lookup(queued[0]) else { continue }
+            guard var command = context.commands.lookup(queued[0]) else { continue }
             if !command.subcommands.isEmpty, queued.count >= 2, let sub = command.subcommand(named: queued[1]) {
                 command = sub
             }
-            server.run(command, context, allowBlocking: false)
+            server.runQueued(command, context)
         }
         context.arguments = original
     }

@@ -3,9 +3,9 @@
 ///
 /// `ConfigDirective.all` drives the config file parser, the command-line overrides, CONFIG GET and CONFIG SET, so
 /// a directive is declared in exactly one place; its default is the initial value of its field.
-public struct ConfigDirective: Sendable {
+struct ConfigDirective: Sendable {
     /// The kind of value and its limits, as CONFIG SET checks them.
-    public enum Kind: Sendable, Equatable {
+    enum Kind: Sendable, Equatable {
         /// A decimal integer within a closed range.
         case integer(ClosedRange<Int>)
         /// A memory size in bytes within a closed range, given as redis.conf writes sizes (`MemorySize`).
@@ -23,12 +23,12 @@ public struct ConfigDirective: Sendable {
         case fileName
     }
 
-    public let name: String
-    public let kind: Kind
+    let name: String
+    let kind: Kind
     /// False when the directive can only be given at start-up (CONFIG SET answers an error).
-    public let mutable: Bool
+    let mutable: Bool
     /// What the directive does, in one line.
-    public let summary: String
+    let summary: String
     /// Parses a directive line's arguments into the field; leaves the configuration unchanged when it throws.
     private let parse: @Sendable ([String], inout ServerConfiguration) throws(ConfigError) -> Void
     /// The field as a directive line's arguments.
@@ -36,28 +36,28 @@ public struct ConfigDirective: Sendable {
 
     /// Parses `arguments` (the words after the directive's name) into its field of `configuration`.
     /// - Throws: `ConfigError` with the reason Redis gives; `configuration` is then unchanged.
-    public func set(_ arguments: [String], in configuration: inout ServerConfiguration) throws(ConfigError) {
+    func set(_ arguments: [String], in configuration: inout ServerConfiguration) throws(ConfigError) {
         try parse(arguments, &configuration)
     }
 
     /// The value in `configuration` as the arguments of a config file line that sets it (what CONFIG REWRITE
     /// writes, quoting each argument; an empty list is written `""`). Parsing them gives the value back.
-    public func arguments(in configuration: ServerConfiguration) -> [String] { format(configuration) }
+    func arguments(in configuration: ServerConfiguration) -> [String] { format(configuration) }
 
     /// The value in `configuration` as CONFIG GET answers it.
-    public func text(in configuration: ServerConfiguration) -> String {
+    func text(in configuration: ServerConfiguration) -> String {
         format(configuration).joined(separator: " ")
     }
 
     /// The default value as CONFIG GET answers it.
-    public var defaultText: String { text(in: ServerConfiguration()) }
+    var defaultText: String { text(in: ServerConfiguration()) }
 
     static func named(_ name: String) -> ConfigDirective? { index[name] }
 
     private static let index: [String: ConfigDirective] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// The accepted directives, in the order CONFIG GET lists them. `conf/rill.conf` documents each of them.
-    public static let all: [ConfigDirective] = [
+    static let all: [ConfigDirective] = [
         .words("bind", \.bindAddresses, mutable: false, "Addresses to listen on."),
         .integer("port", \.port, 0...65535, mutable: false, "TCP port; 0 lets the kernel pick a free one."),
         .integer("tcp-backlog", \.tcpBacklog, 1...65535, mutable: false, "Backlog of the listening socket."),

@@ -12,13 +12,13 @@ import Darwin
 
 /// Reads `rill-server [config-file] [--directive value ...]` the way redis-server does: the file first, then the
 /// command-line directives, which override it because they are applied after it.
-public enum ConfigLoader {
+enum ConfigLoader {
     /// A start-up configuration problem, worded for a person: file, line and directive.
-    public struct LoadError: Error, CustomStringConvertible {
-        public let description: String
+    struct LoadError: Error, CustomStringConvertible {
+        let description: String
     }
 
-    public static func load(commandLine arguments: [String]) throws(LoadError) -> (ServerConfiguration, configFile: String?) {
+    static func load(commandLine arguments: [String]) throws(LoadError) -> (ServerConfiguration, configFile: String?) {
         var configuration = ServerConfiguration()
         var remaining = arguments[...]
         var configFile: String?
@@ -59,7 +59,7 @@ public enum ConfigLoader {
     }
 
     /// Applies redis.conf-syntax text: one directive per line, `#` comments, quoted arguments.
-    public static func apply(text: String, origin: String, to configuration: inout ServerConfiguration) throws(LoadError) {
+    static func apply(text: String, origin: String, to configuration: inout ServerConfiguration) throws(LoadError) {
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }

@@ -1,8 +1,8 @@
 /// A directive value that is one of a fixed set of words; the raw value is the word as redis.conf writes it.
-public protocol ConfigWord: RawRepresentable<String>, CaseIterable, Sendable, Equatable {}
+protocol ConfigWord: RawRepresentable<String>, CaseIterable, Sendable, Equatable {}
 
 /// `appendfsync`: when the append-only file's bytes reach the disk.
-public enum AppendFsyncPolicy: String, ConfigWord {
+enum AppendFsyncPolicy: String, ConfigWord {
     /// Every reply waits until its write is fsynced.
     case always
     /// Written before the reply, fsynced by a background thread about once a second.
@@ -12,18 +12,18 @@ public enum AppendFsyncPolicy: String, ConfigWord {
 }
 
 /// `loglevel`: the least severe log lines written, from most to least verbose.
-public enum LogLevel: String, ConfigWord {
+enum LogLevel: String, ConfigWord {
     case debug, verbose, notice, warning, nothing
 }
 
 /// `maxmemory-policy`: Rill never evicts keys; the word exists so clients that read or set Redis' policy keep
 /// working.
-public enum MaxMemoryPolicy: String, ConfigWord {
+enum MaxMemoryPolicy: String, ConfigWord {
     case noeviction
 }
 
 /// `maxmemory-stream-policy`: what happens to streams when a write is about to be refused for `maxmemory`.
-public enum MaxMemoryStreamPolicy: String, ConfigWord {
+enum MaxMemoryStreamPolicy: String, ConfigWord {
     /// Refuse the write, nothing else.
     case reject
     /// First trim stream entries every consumer group has acknowledged.
@@ -31,17 +31,17 @@ public enum MaxMemoryStreamPolicy: String, ConfigWord {
 }
 
 /// `daemonize`: Rill does not fork into the background, so only "no" exists.
-public enum DaemonizeOption: String, ConfigWord {
+enum DaemonizeOption: String, ConfigWord {
     case no
 }
 
 /// One point of the `save` schedule: snapshot when at least `changes` writes happened and `seconds` passed since
 /// the last snapshot.
-public struct SavePoint: Sendable, Equatable {
-    public var seconds: Int
-    public var changes: Int
+struct SavePoint: Sendable, Equatable {
+    var seconds: Int
+    var changes: Int
 
-    public init(seconds: Int, changes: Int) {
+    init(seconds: Int, changes: Int) {
         self.seconds = seconds
         self.changes = changes
     }

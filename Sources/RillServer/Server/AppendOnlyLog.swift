@@ -19,8 +19,8 @@ import RillPersistence
 /// Redis), so replaying the file at any later time rebuilds the same state, and owns writing and fsyncing them.
 ///
 /// Invariants: `pending` holds whole commands only, and whole transactions (the feed hands over nothing less), so
-/// a write never splits one; `needsSync` is set while bytes are written but not yet fsynced. Used only on the event loop, except `syncState` (guarded by
-/// `syncLock`) shared with the everysec thread.
+/// a write never splits one; `needsSync` is set while bytes are written but not yet fsynced. Used only on the event
+/// loop, except `needsSync` and `stopped` (guarded by `syncLock`), shared with the everysec thread.
 final class AppendOnlyLog: ChangeFeedSubscriber {
     /// Path of the file.
     let path: String

@@ -2,24 +2,24 @@ import NIOCore
 import RillCore
 
 /// Everything the server knows about one connected client. Lives on the event loop; never shared across threads.
-public final class ClientSession {
+final class ClientSession {
     /// Unique, increasing from 1 (CLIENT ID).
-    public let id: UInt64
+    let id: UInt64
     /// "ip:port" of the peer and of our socket, as CLIENT LIST prints them.
-    public let remoteAddress: String
-    public let localAddress: String
+    let remoteAddress: String
+    let localAddress: String
     /// Unix milliseconds of the connection's start (CLIENT LIST age).
-    public let connectedAt: Int64
+    let connectedAt: Int64
     /// Unix milliseconds of the last command (CLIENT LIST idle); 0 before the first.
-    public var lastInteraction: Int64
+    var lastInteraction: Int64
     /// CLIENT SETNAME / HELLO SETNAME; nil when unset.
-    public var name: String?
+    var name: String?
     /// CLIENT SETINFO LIB-NAME / LIB-VER; empty when unset.
-    public var libraryName = ""
-    public var libraryVersion = ""
-    public var databaseIndex = 0
+    var libraryName = ""
+    var libraryVersion = ""
+    var databaseIndex = 0
     /// False until AUTH succeeds when requirepass is set.
-    public var authenticated: Bool
+    var authenticated: Bool
     /// Set while the client is inside MULTI.
     var transaction: Transaction?
     /// WATCHed keys with the version each had when watched; EXEC fails if any changed.
@@ -27,7 +27,7 @@ public final class ClientSession {
     /// Set while the client waits in a blocking command.
     var blocked: BlockedClient?
     /// Lower-case name of the last command run (CLIENT LIST cmd=).
-    public var lastCommandName = "NULL"
+    var lastCommandName = "NULL"
     /// Set by CLIENT KILL or QUIT: the connection closes once pending replies are written.
     var closeAfterReply = false
     /// Closes the connection from outside the connection handler (CLIENT KILL).

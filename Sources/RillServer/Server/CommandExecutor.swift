@@ -121,3 +121,19 @@ extension ServerState {
         String(message.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
     }
 }
+
+extension ServerState {
+    /// After a command (or a blocked command retried) ran for a client of `database`: records the keys it found
+    /// past their deadline as DEL (first: they were removed when looked up), then its effects or, when it has
+    /// none and `recordingRequest`, the request as sent.
+    func recordEffects(of context: CommandContext, database: Int, recordingRequest: Bool) {
+        recordExpiredKeys(database: database)
+        changes.commandFinished(request: context.arguments, database: database, recordingRequest: recordingRequest)
+    }
+
+    /// Records as DEL the keys of `database` removed for being past their deadline since the last call.
+    func recordExpiredKeys(database: Int) {
+        guard changes.isRecording else { return }
+        for key in keyspace[database].takeExpiredKeys() { changes.emit(Propagation.delete(key), database: database) }
+    }
+}

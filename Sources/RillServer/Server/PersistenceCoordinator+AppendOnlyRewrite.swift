@@ -9,28 +9,28 @@ import RillPersistence
 
 /// The multi-part append-only file (see AppendOnlyManifest.swift) and its rewriting, as INFO persistence reports
 /// it.
-public struct AppendOnlyRewriteState {
+struct AppendOnlyRewriteState {
     /// The manifest on disk; nil before one was read or written.
     var manifest: AppendOnlyManifest?
     /// Unix milliseconds at which the running rewrite copied the keyspace; nil when none runs.
-    public var startedAt: Int64?
+    var startedAt: Int64?
     /// BGREWRITEAOF arrived while a background save ran (or inside EXEC): the cron starts it later.
-    public var scheduled = false
+    var scheduled = false
     /// Whole seconds the latest rewrite took; -1 before any (aof_last_rewrite_time_sec).
-    public var lastRewriteSeconds: Int64 = -1
+    var lastRewriteSeconds: Int64 = -1
     /// Whether the latest rewrite succeeded (aof_last_bgrewrite_status); true before any.
-    public var lastSucceeded = true
+    var lastSucceeded = true
     /// Rewrites started since start-up (aof_rewrites).
-    public var rewritesStarted: Int64 = 0
+    var rewritesStarted: Int64 = 0
     /// Failed rewrites since the last successful one (aof_rewrites_consecutive_failures).
-    public var consecutiveFailures: Int64 = 0
+    var consecutiveFailures: Int64 = 0
     /// Microseconds the event loop was paused copying the keyspace for the latest rewrite.
-    public var lastCopyPauseMicroseconds: Int64 = 0
+    var lastCopyPauseMicroseconds: Int64 = 0
     /// Bytes of the base and of every incremental file except the one being written.
     var closedFilesSize: Int64 = 0
     /// Total size when the last rewrite finished, or after loading at start-up (aof_base_size): automatic
     /// rewrites measure growth against it.
-    public var sizeAtLastRewrite: Int64 = 0
+    var sizeAtLastRewrite: Int64 = 0
     /// Unix milliseconds before which automatic rewrites wait after failures.
     var automaticRetryNotBefore: Int64 = 0
     /// `CONFIG SET appendonly yes` turned the file on and its first base is not installed yet: the incremental
@@ -38,7 +38,7 @@ public struct AppendOnlyRewriteState {
     /// so a crash must load them alone, not followed by it), and a failed rewrite is retried.
     var awaitingFirstBase = false
 
-    public var inProgress: Bool { startedAt != nil }
+    var inProgress: Bool { startedAt != nil }
 
     /// First wait of automatic rewrites after a failure, doubled per consecutive failure up to an hour, so a full
     /// disk does not get a new incremental file every cron tick.

@@ -9,27 +9,27 @@ import RillCore
 import RillPersistence
 
 /// Snapshot bookkeeping, as INFO persistence and LASTSAVE report it.
-public struct SnapshotState {
+struct SnapshotState {
     /// Unix seconds of the last successful save, or of start-up before any (LASTSAVE, rdb_last_save_time).
-    public var lastSaveSeconds: Int64 = 0
+    var lastSaveSeconds: Int64 = 0
     /// Unix milliseconds at which the running background save copied the keyspace; nil when none runs.
-    public var backgroundSaveStartedAt: Int64?
+    var backgroundSaveStartedAt: Int64?
     /// BGSAVE SCHEDULE (or BGSAVE inside EXEC) while another background job ran: the cron starts it later.
-    public var backgroundSaveScheduled = false
+    var backgroundSaveScheduled = false
     /// `dirty` when the running background save copied the keyspace: changes after it still need saving.
     var dirtyAtBackgroundSaveStart: Int64 = 0
     /// Whether the latest background (or foreground) save succeeded (rdb_last_bgsave_status); true before any.
-    public var lastSaveSucceeded = true
+    var lastSaveSucceeded = true
     /// Whole seconds the latest background save took; -1 before any (rdb_last_bgsave_time_sec).
-    public var lastBackgroundSaveSeconds: Int64 = -1
+    var lastBackgroundSaveSeconds: Int64 = -1
     /// Unix milliseconds of the latest failed save attempt, 0 if none: automatic saves wait
     /// `retryDelayMilliseconds` after a failure, as Redis does.
     var lastFailedAttemptAt: Int64 = 0
     /// Microseconds the event loop was paused copying the keyspace for the latest background save (Redis'
     /// latest_fork_usec, the equivalent pause); 0 before any.
-    public var lastCopyPauseMicroseconds: Int64 = 0
+    var lastCopyPauseMicroseconds: Int64 = 0
     /// Background saves completed successfully since start-up (rdb_saves).
-    public var savesCompleted: Int64 = 0
+    var savesCompleted: Int64 = 0
     /// Entered while a background save runs, left when it finishes: SHUTDOWN waits on it so that an older
     /// snapshot never replaces the final one.
     let backgroundSaveGroup = DispatchGroup()

@@ -8,22 +8,22 @@ import Logging
 
 /// Writes log lines the way redis-server does, `pid:M 23 Nov 2026 11:40:54.123 * message`, to stdout or a file,
 /// one write per line so they reach the file as they happen.
-public struct RedisStyleLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+struct RedisStyleLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
     private let sink: LogSink
 
-    public init(level: Logger.Level, sink: LogSink) {
+    init(level: Logger.Level, sink: LogSink) {
         self.logLevel = level
         self.sink = sink
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    func log(event: LogEvent) {
         let marker: String
         switch event.level {
         case .trace, .debug: marker = "."
@@ -35,7 +35,7 @@ public struct RedisStyleLogHandler: LogHandler {
     }
 
     /// Maps redis.conf `loglevel` words to swift-log levels.
-    public static func level(for verbosity: LogLevel) -> Logger.Level {
+    static func level(for verbosity: LogLevel) -> Logger.Level {
         switch verbosity {
         case .debug: return .debug
         case .verbose: return .info
@@ -47,11 +47,11 @@ public struct RedisStyleLogHandler: LogHandler {
 }
 
 /// The destination of log lines: stdout, or a file opened for appending.
-public final class LogSink: @unchecked Sendable {
+final class LogSink: @unchecked Sendable {
     private let descriptor: Int32
     private let lock = NIOLock()
 
-    public init(path: String) {
+    init(path: String) {
         let file = path.isEmpty ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         descriptor = file >= 0 ? file : STDOUT_FILENO
     }

@@ -11,7 +11,7 @@ import NIOPosix
 
 /// Rill's version, reported by INFO, HELLO and the start-up banner. Redis-compatible tools read it as a Redis
 /// version, so it follows the Redis 7 feature level that Rill implements.
-public let rillVersion = "7.4.0"
+let rillVersion = "7.4.0"
 
 /// Starts the server from `rill-server [config-file] [--directive value ...]` and runs until SHUTDOWN or a signal.
 public enum RillServerMain {
@@ -135,9 +135,9 @@ public enum RillServerMain {
 }
 
 /// The memory allocator the binary is linked with.
-public enum Allocator {
+enum Allocator {
     /// "jemalloc-5.3.0", read from jemalloc itself: calling it also keeps the linker from dropping the library.
-    public static let name: String = {
+    static let name: String = {
         var version: UnsafePointer<CChar>?
         var size = MemoryLayout<UnsafePointer<CChar>?>.size
         guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "libc" }
@@ -146,7 +146,7 @@ public enum Allocator {
     }()
 
     /// Bytes allocated by the application and resident bytes of the allocator (INFO used_memory, allocator stats).
-    public static func statistics() -> (allocated: Int, resident: Int) {
+    static func statistics() -> (allocated: Int, resident: Int) {
         // jemalloc caches statistics; bumping the epoch refreshes them.
         var newEpoch: UInt64 = 1
         var oldEpoch: UInt64 = 0

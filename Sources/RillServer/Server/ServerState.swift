@@ -5,24 +5,24 @@ import RillCore
 
 /// The server's whole mutable state. Owned by the single event loop that runs commands: no locks on the
 /// command path, as in Redis.
-public final class ServerState {
-    public var configuration: ServerConfiguration {
+final class ServerState {
+    var configuration: ServerConfiguration {
         didSet {
             let limit = configuration.maxMemoryBytes
             if limit != oldValue.maxMemoryBytes { maxMemoryChanged(to: limit) }
         }
     }
-    public var keyspace: Keyspace
-    public let commands: CommandTable
-    public var stats = ServerStats()
-    public let logger: Logger
-    public let eventLoop: any EventLoop
+    var keyspace: Keyspace
+    let commands: CommandTable
+    var stats = ServerStats()
+    let logger: Logger
+    let eventLoop: any EventLoop
     /// Unix milliseconds at start-up (INFO uptime).
-    public let startedAt: Int64
+    let startedAt: Int64
     /// Path of the configuration file given at start-up (INFO config_file).
-    public let configFile: String?
+    let configFile: String?
     /// TCP port actually bound (differs from the configured one when that was 0).
-    public var boundPort = 0
+    var boundPort = 0
 
     /// The connected clients (CLIENT LIST, KILL, INFO clients).
     let clients = ClientRegistry()
@@ -156,19 +156,19 @@ extension ServerState: PersistenceHost {
     }
 }
 
-public struct ServerStats {
-    public var totalConnectionsReceived: Int64 = 0
-    public var totalCommandsProcessed: Int64 = 0
-    public var totalErrorReplies: Int64 = 0
-    public var rejectedConnections: Int64 = 0
-    public var netInputBytes: Int64 = 0
-    public var netOutputBytes: Int64 = 0
+struct ServerStats {
+    var totalConnectionsReceived: Int64 = 0
+    var totalCommandsProcessed: Int64 = 0
+    var totalErrorReplies: Int64 = 0
+    var rejectedConnections: Int64 = 0
+    var netInputBytes: Int64 = 0
+    var netOutputBytes: Int64 = 0
     /// Error replies by their first word ("ERR", "WRONGTYPE"...), for INFO errorstats.
-    public var errorCounts: [String: Int64] = [:]
+    var errorCounts: [String: Int64] = [:]
     /// Stream entries removed by `maxmemory-stream-policy trim-acked` (Rill's INFO stats
     /// stream_acked_trimmed_entries), and writes refused for memory (Rill's oom_rejected_commands).
-    public var acknowledgedEntriesTrimmed: Int64 = 0
-    public var outOfMemoryRejections: Int64 = 0
+    var acknowledgedEntriesTrimmed: Int64 = 0
+    var outOfMemoryRejections: Int64 = 0
 
 }
 
@@ -180,9 +180,9 @@ extension ServerState {
     }
 }
 
-public struct CommandCounters {
-    public var calls: Int64 = 0
-    public var microseconds: Int64 = 0
-    public var rejectedCalls: Int64 = 0
-    public var failedCalls: Int64 = 0
+struct CommandCounters {
+    var calls: Int64 = 0
+    var microseconds: Int64 = 0
+    var rejectedCalls: Int64 = 0
+    var failedCalls: Int64 = 0
 }
