@@ -3,11 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import RillCore
 
 /// INFO [section ...]: Redis' sections and field names, so tools that poll INFO read Rill unchanged.
@@ -42,8 +37,8 @@ enum InfoReport {
             let uptime = (now / 1000 - server.startedAt) / 1000
             lines = [
                 "redis_version:\(rillVersion)", "rill_version:\(rillVersion)", "redis_git_sha1:00000000",
-                "redis_git_dirty:0", "redis_build_id:0", "redis_mode:standalone", "os:\(operatingSystem)",
-                "arch_bits:64", "multiplexing_api:epoll", "process_id:\(getpid())", "run_id:\(runID)",
+                "redis_git_dirty:0", "redis_build_id:0", "redis_mode:standalone", "os:\(ProcessFacts.operatingSystem)",
+                "arch_bits:64", "multiplexing_api:epoll", "process_id:\(ProcessFacts.processID)", "run_id:\(runID)",
                 "tcp_port:\(server.boundPort)", "server_time_usec:\(now)", "uptime_in_seconds:\(uptime)",
                 "uptime_in_days:\(uptime / 86400)", "hz:\(context.configuration.hz)",
                 "executable:\(CommandLine.arguments.first ?? "")", "config_file:\(server.configFile ?? "")",
@@ -57,7 +52,7 @@ enum InfoReport {
             ]
         case "memory":
             let (allocated, resident) = Allocator.statistics()
-            let rss = residentSetSize()
+            let rss = ProcessFacts.residentSetSize()
             lines = [
                 "used_memory:\(allocated)", "used_memory_human:\(human(allocated))",
                 "used_memory_rss:\(rss)", "used_memory_rss_human:\(human(rss))",
@@ -122,12 +117,9 @@ enum InfoReport {
         case "replication":
             lines = ["role:master", "connected_slaves:0", "master_repl_offset:0"]
         case "cpu":
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            func seconds(_ time: timeval) -> String {
-                fixedPointText(Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000, fractionDigits: 6)
-            }
-            lines = ["used_cpu_sys:\(seconds(usage.ru_stime))", "used_cpu_user:\(seconds(usage.ru_utime))"]
+            let cpu = ProcessFacts.cpuSeconds()
+            lines = ["used_cpu_sys:\(fixedPointText(cpu.system, fractionDigits: 6))",
+                     "used_cpu_user:\(fixedPointText(cpu.user, fractionDigits: 6))"]
         case "modules":
             lines = []
         case "errorstats":
@@ -153,23 +145,6 @@ enum InfoReport {
     }
 
     private static let runID: String = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
-
-    private static let operatingSystem: String = {
-        var name = utsname()
-        uname(&name)
-        func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        return "\(text(name.sysname)) \(text(name.release)) \(text(name.machine))"
-    }()
-
-    /// Resident set size from /proc (Linux), 0 where unavailable.
-    static func residentSetSize() -> Int {
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = statm.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
 
     static func human(_ bytes: Int) -> String {
         let units: [(Double, String)] = [(1_073_741_824, "G"), (1_048_576, "M"), (1024, "K")]

@@ -4,11 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Reads `rill-server [config-file] [--directive value ...]` the way redis-server does: the file first, then the
 /// command-line directives, which override it because they are applied after it.
@@ -27,11 +22,10 @@ enum ConfigLoader {
             remaining = remaining.dropFirst()
             let text: String
             do {
-                let descriptor = open(first, O_RDONLY)
-                guard descriptor >= 0 else {
-                    throw LoadError(description: "Fatal error, can't open config file '\(first)': \(lastSystemErrorText())")
+                // Opened first for the system's reason (No such file, Permission denied), as Redis reports it.
+                if let failure = openingError(atPath: first) {
+                    throw LoadError(description: "Fatal error, can't open config file '\(first)': \(failure)")
                 }
-                close(descriptor)
                 text = try String(contentsOfFile: first, encoding: .utf8)
             } catch let error as LoadError {
                 throw error

@@ -1,6 +1,7 @@
-// Small replacements for the few Foundation conveniences the server used (Thread, String(format:),
-// DateFormatter), so it links FoundationEssentials only: full Foundation pulls in ICU, whose code and data were
-// a third of the idle server's resident memory and part of its start-up time.
+// The server's calls into the C library, in one file: small replacements for the few Foundation conveniences it
+// used (Thread, String(format:), DateFormatter), so it links FoundationEssentials only (full Foundation pulls in
+// ICU, whose code and data were a third of the idle server's resident memory and part of its start-up time); the
+// file calls of persistence; and what INFO reports about the process.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -82,7 +83,48 @@ func truncateFile(atPath path: String, toLength length: Int) -> String? {
     truncate(path, off_t(length)) == 0 ? nil : lastSystemErrorText()
 }
 
+/// Why the file at `path` cannot be opened for reading, or nil when it can.
+func openingError(atPath path: String) -> String? {
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { return lastSystemErrorText() }
+    close(descriptor)
+    return nil
+}
+
 /// Ends the process at once with `status` (a write the disk refused under `appendfsync always`).
 func exitProcess(_ status: Int32) -> Never {
     exit(status)
+}
+
+// MARK: The process
+
+/// What INFO reports about the process and the machine.
+enum ProcessFacts {
+    static var processID: Int32 { getpid() }
+
+    /// "Linux 6.1.0 x86_64", as `uname -srm` prints it (INFO os).
+    static let operatingSystem: String = {
+        var name = utsname()
+        uname(&name)
+        func text<T>(_ field: T) -> String {
+            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return "\(text(name.sysname)) \(text(name.release)) \(text(name.machine))"
+    }()
+
+    /// CPU seconds the process has used in the kernel and in user space (INFO used_cpu_sys, used_cpu_user).
+    static func cpuSeconds() -> (system: Double, user: Double) {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return (seconds(usage.ru_stime), seconds(usage.ru_utime))
+    }
+
+    /// Resident set size from /proc (Linux), 0 where unavailable.
+    static func residentSetSize() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
 }
