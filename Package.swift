@@ -63,12 +63,14 @@ let package = Package(
             name: "rill-check",
             dependencies: ["RillPersistence", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RillCoreTests", dependencies: ["RillCore"]),
+        // What several test targets share: seeded random generators and small fixtures.
+        .target(name: "RillTestSupport", path: "Tests/RillTestSupport"),
+        .testTarget(name: "RillCoreTests", dependencies: ["RillCore", "RillTestSupport"]),
         .testTarget(
             name: "RillProtocolTests",
-            dependencies: ["RillProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["RillProtocol", "RillTestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(name: "RillPersistenceTests", dependencies: ["RillPersistence", "RillCore"]),
+        .testTarget(name: "RillPersistenceTests", dependencies: ["RillPersistence", "RillCore", "RillTestSupport"]),
         .testTarget(name: "RillServerTests", dependencies: ["RillServer", "RillCore", "RillProtocol"]),
         // Starts the built rill-server on a free loopback port and drives it with hiredis and redis-cli.
         .testTarget(name: "RillEndToEndTests", dependencies: ["CHiredis"]),

@@ -732,11 +732,3 @@ enum StreamCommands {
         id.withASCIIBytes { reply.bulkString($0) }
     }
 }
-
-extension StreamError: RedisErrorConvertible {
-    public var redisError: RedisError { RedisError(redisMessage) }
-}
-
-extension KeyspaceError: RedisErrorConvertible {
-    public var redisError: RedisError { RedisError(redisMessage) }
-}
