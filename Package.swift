@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Debug builds (the test suite builds debug once) check internal invariants after every mutation:
+/// `RILL_INTERNAL_CHECKS` turns on the `_checkInvariants()` calls. Release builds leave them out.
+let internalChecksInDebug: [SwiftSetting] = [.define("RILL_INTERNAL_CHECKS", .when(configuration: .debug))]
+
 let package = Package(
     name: "Rill",
     platforms: [.macOS(.v14)],
@@ -24,13 +28,13 @@ let package = Package(
         .target(
             name: "RillCore",
             dependencies: [.product(name: "Collections", package: "swift-collections")],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            swiftSettings: internalChecksInDebug + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // RESP2/RESP3 request decoding and reply encoding over ByteBuffer; knows nothing of commands.
         .target(
             name: "RillProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            swiftSettings: internalChecksInDebug + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // The CPU's CRC-32C instruction behind a runtime check (RillPersistence's checksums).
         .target(name: "CRillChecksum"),
@@ -38,7 +42,7 @@ let package = Package(
         .target(
             name: "RillPersistence",
             dependencies: ["RillCore", "CRillChecksum"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            swiftSettings: internalChecksInDebug + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -63,16 +67,18 @@ let package = Package(
             name: "rill-check",
             dependencies: ["RillPersistence", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RillCoreTests", dependencies: ["RillCore"]),
+        // What several test targets share: seeded random generators and small fixtures.
+        .target(name: "RillTestSupport", path: "Tests/RillTestSupport"),
+        .testTarget(name: "RillCoreTests", dependencies: ["RillCore", "RillTestSupport"]),
         .testTarget(
             name: "RillProtocolTests",
-            dependencies: ["RillProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["RillProtocol", "RillTestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(name: "RillPersistenceTests", dependencies: ["RillPersistence", "RillCore"]),
+        .testTarget(name: "RillPersistenceTests", dependencies: ["RillPersistence", "RillCore", "RillTestSupport"]),
         .testTarget(
             name: "RillServerTests",
             dependencies: [
-                "RillServer", "RillCore", "RillProtocol", "RillPersistence",
+                "RillServer", "RillCore", "RillProtocol", "RillPersistence", "RillTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

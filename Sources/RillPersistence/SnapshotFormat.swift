@@ -90,7 +90,7 @@
 //               i64 LE  delivery time (0 after XNACK)
 //               varint  delivery count
 //
-//   Tag `0x04`, Rill's consumer-group work-queue policies (XGROUP SETPOLICY). Written after tag 0x01, only when
+//   Tag `0x04`, Rill's consumer-group policy (XGROUP SETPOLICY). Written after tag 0x01, only when
 //   some group has a policy or a non-zero dead-lettered counter:
 //
 //       varint  group count

@@ -144,13 +144,13 @@ enum ValueCodec {
         /// has at least one group.
         case consumerGroups = 1
         /// Idempotent-production state (XADD IDMP/IDMPAUTO, XCFGSET; Redis 8.6); written only when the stream has
-        /// used it. See ValueCodec+Redis8.swift.
+        /// used it. See ValueCodec+IdempotencyAndRelease.swift.
         case idempotency = 2
         /// Pending entries released by XNACK (Redis 8.8), which have no owner; written after the consumer groups,
         /// only when some group has such entries.
         case releasedPending = 3
-        /// Rill's work-queue policies and dead-lettered counters (XGROUP SETPOLICY); written after tag 0x01, only
-        /// when some group has used them. See ValueCodec+WorkQueues.swift.
+        /// the group policy and dead-lettered counters (XGROUP SETPOLICY); written after tag 0x01, only
+        /// when some group has used them. See ValueCodec+GroupPolicy.swift.
         case groupPolicies = 4
     }
 
@@ -201,7 +201,7 @@ enum ValueCodec {
         }
         // A stream without groups has no extension, so its encoding is the same as before groups existed.
         let groups = stream.consumerGroups
-        let laterExtensions = redis8StreamExtensions(stream) + workQueueStreamExtensions(stream)
+        let laterExtensions = idempotencyAndReleaseExtensions(stream) + workQueueStreamExtensions(stream)
         sink.varint((groups.isEmpty ? 0 : 1) + laterExtensions.count)
         if !groups.isEmpty {
             sink.byte(StreamExtensionTag.consumerGroups.rawValue)
@@ -398,7 +398,7 @@ enum ValueCodec {
             case .consumerGroups:
                 try decodeConsumerGroups(from: &payload, into: &stream)
             case .idempotency, .releasedPending, .groupPolicies:
-                try decodeRedis8Extension(known, from: &payload, into: &stream, at: extensionStart)
+                try decodeStreamExtension(known, from: &payload, into: &stream, at: extensionStart)
             }
         }
         return stream

@@ -351,6 +351,24 @@ public struct RESPWriter: Sendable {
         }
     }
 
+    /// An array of bulk strings: `*<count>\r\n` then each element (KEYS, SCAN's keys, LRANGE, LPOP with a count).
+    ///
+    /// - Complexity: O(total bytes).
+    @inlinable
+    public mutating func bulkStringArray(_ elements: [[UInt8]]) {
+        self.arrayHeader(elements.count)
+        for element in elements { self.bulkString(element) }
+    }
+
+    /// A set of bulk strings: RESP3 `~<count>\r\n`, RESP2 an array, then each element (SMEMBERS).
+    ///
+    /// - Complexity: O(total bytes).
+    @inlinable
+    public mutating func bulkStringSet(_ elements: [[UInt8]]) {
+        self.setHeader(elements.count)
+        for element in elements { self.bulkString(element) }
+    }
+
     /// RESP3 `><count>\r\n` (out-of-band push, e.g. pub/sub messages); RESP2 `*<count>\r\n`.
     ///
     /// - Complexity: O(1).

@@ -1,3 +1,4 @@
+import RillTestSupport
 import Testing
 @testable import RillCore
 
@@ -97,17 +98,17 @@ struct AcknowledgedTrimmingTests {
         Self.ack(&older, "g", try Self.read(&older, "g", count: 1))
         let unread = try Self.stream(entries: 1...20, groups: ["g"])  // nothing delivered yet
         let noGroups = try Self.stream(entries: 1...20)
-        keyspace[0].store(.stream(old), forKey: keyspaceBytes("old"), nowMilliseconds: 0)
-        keyspace[1].store(.stream(older), forKey: keyspaceBytes("older"), nowMilliseconds: 0)
-        keyspace[0].store(.stream(unread), forKey: keyspaceBytes("unread"), nowMilliseconds: 0)
-        keyspace[0].store(.stream(noGroups), forKey: keyspaceBytes("plain"), nowMilliseconds: 0)
-        keyspace[0].store(.string(keyspaceBytes("x")), forKey: keyspaceBytes("string"), nowMilliseconds: 0)
+        keyspace[0].store(.stream(old), forKey: bytes("old"), nowMilliseconds: 0)
+        keyspace[1].store(.stream(older), forKey: bytes("older"), nowMilliseconds: 0)
+        keyspace[0].store(.stream(unread), forKey: bytes("unread"), nowMilliseconds: 0)
+        keyspace[0].store(.stream(noGroups), forKey: bytes("plain"), nowMilliseconds: 0)
+        keyspace[0].store(.string(bytes("x")), forKey: bytes("string"), nowMilliseconds: 0)
 
         let candidates = keyspace.acknowledgedTrimCandidates(nowMilliseconds: 0)
         #expect(candidates == [
-            AcknowledgedTrimCandidate(database: 1, key: keyspaceBytes("older"), oldestEntryID: Self.id(1),
+            AcknowledgedTrimCandidate(database: 1, key: bytes("older"), oldestEntryID: Self.id(1),
                                       minimumID: StreamID(ms: 1, seq: 1)),
-            AcknowledgedTrimCandidate(database: 0, key: keyspaceBytes("old"), oldestEntryID: Self.id(10),
+            AcknowledgedTrimCandidate(database: 0, key: bytes("old"), oldestEntryID: Self.id(10),
                                       minimumID: StreamID(ms: 14, seq: 1)),
         ])
     }
@@ -116,8 +117,8 @@ struct AcknowledgedTrimmingTests {
         var keyspace = Keyspace(databaseCount: 1)
         var stream = try Self.stream(entries: 1...5, groups: ["g"])
         Self.ack(&stream, "g", try Self.read(&stream, "g", count: 5))
-        keyspace[0].store(.stream(stream), forKey: keyspaceBytes("s"), nowMilliseconds: 0)
-        _ = keyspace[0].setExpiry(keyspaceBytes("s"), deadline: 100, nowMilliseconds: 0)
+        keyspace[0].store(.stream(stream), forKey: bytes("s"), nowMilliseconds: 0)
+        _ = keyspace[0].setExpiry(bytes("s"), deadline: 100, nowMilliseconds: 0)
         #expect(keyspace.acknowledgedTrimCandidates(nowMilliseconds: 50).count == 1)
         #expect(keyspace.acknowledgedTrimCandidates(nowMilliseconds: 101).isEmpty)
     }
@@ -128,7 +129,7 @@ struct AcknowledgedTrimmingTests {
         Self.ack(&stream, "g", try Self.read(&stream, "g", count: 5))
         stream.trimAcknowledgedEntries(below: try #require(stream.acknowledgedTrimBoundary))
         #expect(stream.length == 0)
-        keyspace[0].store(.stream(stream), forKey: keyspaceBytes("s"), nowMilliseconds: 0)
+        keyspace[0].store(.stream(stream), forKey: bytes("s"), nowMilliseconds: 0)
         #expect(keyspace.acknowledgedTrimCandidates(nowMilliseconds: 0).isEmpty)
     }
 }

@@ -1,3 +1,4 @@
+import RillTestSupport
 import Testing
 import RillCore
 
@@ -5,7 +6,6 @@ import RillCore
 /// the deletion policies. Expected values follow redis-server (7.0.15 where it agrees with Redis 8,
 /// Redis 8's test suite where it changed).
 struct ConsumerGroupTests {
-    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     static func id(_ ms: UInt64, _ seq: UInt64 = 0) -> StreamID { StreamID(ms: ms, seq: seq) }
 
     /// A stream with entries 1-0 ... count-0.
@@ -34,15 +34,15 @@ struct ConsumerGroupTests {
     @Test func groupsAreKeptInByteOrderAndNamesAreUnique() throws {
         var stream = try Self.stream(entries: 2)
         for name in ["b", "a", "ab", "B", "\u{00e9}"] {
-            try stream.createGroup(named: Self.bytes(name), lastDeliveredID: nil, entriesRead: nil)
+            try stream.createGroup(named: bytes(name), lastDeliveredID: nil, entriesRead: nil)
         }
         #expect(stream.consumerGroups.map { String(decoding: $0.name, as: UTF8.self) } == ["B", "a", "ab", "b", "\u{00e9}"])
         #expect(throws: ConsumerGroupError.groupExists) {
-            try stream.createGroup(named: Self.bytes("ab"), lastDeliveredID: .zero, entriesRead: nil)
+            try stream.createGroup(named: bytes("ab"), lastDeliveredID: .zero, entriesRead: nil)
         }
-        #expect(stream.group(named: Self.bytes("a"))?.lastDeliveredID == Self.id(2))  // "$"
-        #expect(stream.destroyGroup(named: Self.bytes("a")) == true)
-        #expect(stream.destroyGroup(named: Self.bytes("a")) == false)
+        #expect(stream.group(named: bytes("a"))?.lastDeliveredID == Self.id(2))  // "$"
+        #expect(stream.destroyGroup(named: bytes("a")) == true)
+        #expect(stream.destroyGroup(named: bytes("a")) == false)
         #expect(stream.groupCount == 4)
         Self.expectValid(stream)
     }
@@ -74,8 +74,8 @@ struct ConsumerGroupTests {
         #expect(try stream.deleteConsumer(group: Self.g, consumer: Self.alice) == nil)
         #expect(try Self.pending(stream).map(\.id) == [Self.id(4)])
         // The freed slot is reused by the next consumer.
-        #expect(try stream.createConsumer(group: Self.g, consumer: Self.bytes("carol"), nowMilliseconds: 50))
-        #expect(try stream.consumers(ofGroup: Self.g).map(\.name) == [Self.bob, Self.bytes("carol")])
+        #expect(try stream.createConsumer(group: Self.g, consumer: bytes("carol"), nowMilliseconds: 50))
+        #expect(try stream.consumers(ofGroup: Self.g).map(\.name) == [Self.bob, bytes("carol")])
         Self.expectValid(stream)
     }
 
@@ -169,7 +169,7 @@ struct ConsumerGroupTests {
         #expect(try ids(.zero, .max, idle: 1000) == [1, 2, 3])
         #expect(try ids(.zero, .max, consumer: Self.bob) == [4, 5, 6])
         #expect(try ids(Self.id(5), .max, consumer: Self.bob) == [5, 6])
-        #expect(try ids(.zero, .max, consumer: Self.bytes("nobody")).isEmpty)
+        #expect(try ids(.zero, .max, consumer: bytes("nobody")).isEmpty)
         #expect(try ids(Self.id(5), Self.id(2)).isEmpty)
         #expect(try ids(.zero, .max, count: 0).isEmpty)
         let entry = try stream.pendingEntries(group: Self.g, from: .zero, to: .max, count: 1, nowMilliseconds: 2500)[0]
@@ -290,13 +290,13 @@ struct ConsumerGroupTests {
     @Test func deleteWithPolicies() throws {
         var stream = try Self.stream(entries: 4)
         try stream.createGroup(named: Self.g, lastDeliveredID: .zero, entriesRead: nil)
-        try stream.createGroup(named: Self.bytes("h"), lastDeliveredID: .zero, entriesRead: nil)
+        try stream.createGroup(named: bytes("h"), lastDeliveredID: .zero, entriesRead: nil)
         _ = try stream.readNewEntries(group: Self.g, consumer: Self.alice, count: 2, noAcknowledgement: false, nowMilliseconds: 1)
-        _ = try stream.readNewEntries(group: Self.bytes("h"), consumer: Self.alice, count: 1, noAcknowledgement: false, nowMilliseconds: 1)
+        _ = try stream.readNewEntries(group: bytes("h"), consumer: Self.alice, count: 1, noAcknowledgement: false, nowMilliseconds: 1)
         // 1-0 pending in both groups, 2-0 in g only, 3-0 and 4-0 not yet delivered.
         #expect(stream.delete([Self.id(1), Self.id(2), Self.id(3)], policy: .acknowledged) == [.stillReferenced, .stillReferenced, .stillReferenced])
         #expect(stream.acknowledge(group: Self.g, ids: [Self.id(1)]) == 1)
-        #expect(stream.acknowledge(group: Self.bytes("h"), ids: [Self.id(1)]) == 1)
+        #expect(stream.acknowledge(group: bytes("h"), ids: [Self.id(1)]) == 1)
         #expect(stream.delete([Self.id(1)], policy: .acknowledged) == [.deleted])
         #expect(stream.delete([Self.id(2), Self.id(9)], policy: .keepReferences) == [.deleted, .notFound])
         #expect(try Self.pending(stream).map(\.id) == [Self.id(2)])
@@ -310,22 +310,22 @@ struct ConsumerGroupTests {
     @Test func acknowledgeAndDeleteWithPolicies() throws {
         var stream = try Self.stream(entries: 2)
         try stream.createGroup(named: Self.g, lastDeliveredID: .zero, entriesRead: nil)
-        try stream.createGroup(named: Self.bytes("h"), lastDeliveredID: .zero, entriesRead: nil)
+        try stream.createGroup(named: bytes("h"), lastDeliveredID: .zero, entriesRead: nil)
         _ = try stream.readNewEntries(group: Self.g, consumer: Self.alice, count: 0, noAcknowledgement: false, nowMilliseconds: 1)
-        _ = try stream.readNewEntries(group: Self.bytes("h"), consumer: Self.bob, count: 0, noAcknowledgement: false, nowMilliseconds: 1)
-        #expect(stream.acknowledgeAndDelete(group: Self.bytes("x"), ids: [Self.id(1)], policy: .keepReferences) == nil)
+        _ = try stream.readNewEntries(group: bytes("h"), consumer: Self.bob, count: 0, noAcknowledgement: false, nowMilliseconds: 1)
+        #expect(stream.acknowledgeAndDelete(group: bytes("x"), ids: [Self.id(1)], policy: .keepReferences) == nil)
         #expect(stream.acknowledgeAndDelete(group: Self.g, ids: [Self.id(1), Self.id(2)], policy: .acknowledged) == [.stillReferenced, .stillReferenced])
         #expect(stream.length == 2)
         #expect(try Self.pending(stream).isEmpty)
-        #expect(stream.acknowledgeAndDelete(group: Self.bytes("h"), ids: [Self.id(1)], policy: .acknowledged) == [.deleted])
+        #expect(stream.acknowledgeAndDelete(group: bytes("h"), ids: [Self.id(1)], policy: .acknowledged) == [.deleted])
         #expect(stream.acknowledgeAndDelete(group: Self.g, ids: [Self.id(2)], policy: .keepReferences) == [.notFound])
         // KEEPREF deletes for everyone but leaves h's reference; acknowledging it later still answers 1.
         _ = try stream.claim(group: Self.g, consumer: Self.alice, ids: [Self.id(2)], minimumIdle: 0,
                              options: ClaimOptions(force: true), nowMilliseconds: 2)
         #expect(stream.acknowledgeAndDelete(group: Self.g, ids: [Self.id(2)], policy: .keepReferences) == [.deleted])
         #expect(stream.length == 0)
-        #expect(try Self.pending(stream, Self.bytes("h")).map(\.id) == [Self.id(2)])
-        #expect(stream.acknowledgeAndDelete(group: Self.bytes("h"), ids: [Self.id(2)], policy: .deleteReferences) == [.deleted])
+        #expect(try Self.pending(stream, bytes("h")).map(\.id) == [Self.id(2)])
+        #expect(stream.acknowledgeAndDelete(group: bytes("h"), ids: [Self.id(2)], policy: .deleteReferences) == [.deleted])
         Self.expectValid(stream)
     }
 
@@ -361,7 +361,7 @@ struct ConsumerGroupTests {
     @Test func ackedApproximateTrimDropsWholeUnreferencedNodes() throws {
         var stream = Stream()
         let limits = StreamNodeLimits(maxBytes: 4096, maxEntries: 10)
-        for ms in 1...50 { try stream.append(id: Self.id(UInt64(ms)), fieldsAndValues: [Self.bytes("f"), Self.bytes("v")], limits: limits) }
+        for ms in 1...50 { try stream.append(id: Self.id(UInt64(ms)), fieldsAndValues: [bytes("f"), bytes("v")], limits: limits) }
         try stream.createGroup(named: Self.g, lastDeliveredID: Self.id(25), entriesRead: nil)
         #expect(stream.nodeCount == 5)
         // Entries up to 25-0 are delivered and acknowledged: nodes 1-10 and 11-20 can go, 21-30 cannot.

@@ -1,8 +1,9 @@
+import RillTestSupport
 import Testing
 
 @testable import RillCore
 
-private let b = keyspaceBytes
+private let b = bytes
 private let now: Int64 = 1_700_000_000_000
 
 /// Runs a full SCAN iteration, calling `between` before every step after the first; returns the keys in order.

@@ -1,8 +1,9 @@
+import RillTestSupport
 import Testing
 
 @testable import RillCore
 
-private let b = keyspaceBytes
+private let b = bytes
 private let now: Int64 = 1_700_000_000_000
 
 /// Whether EXEC would abort: `action` runs between WATCH and EXEC of key "x", after `setup`.

@@ -183,11 +183,4 @@ struct StreamIDTests {
         }
         #expect(stream.validate() == [])
     }
-
-    @Test func errorMessages() {
-        #expect(StreamError.invalidID.redisMessage == "ERR Invalid stream ID specified as stream command argument")
-        #expect(StreamError.idZero.redisMessage == "ERR The ID specified in XADD must be greater than 0-0")
-        #expect(StreamError.exhausted.redisMessage
-            == "ERR The stream has exhausted the last possible ID, unable to add more items")
-    }
 }

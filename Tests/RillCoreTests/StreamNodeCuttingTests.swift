@@ -1,3 +1,4 @@
+import RillTestSupport
 import Testing
 import RillCore
 
@@ -18,11 +19,10 @@ struct StreamNodeCuttingTests {
         return stream
     }
 
-    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     static func repeated(_ count: Int) -> [UInt8] { [UInt8](repeating: UInt8(ascii: "x"), count: count) }
 
     @Test func smallEntriesAreCutEveryHundred() throws {
-        var stream = try Self.fill(1000) { _ in [Self.bytes("f"), Self.bytes("v")] }
+        var stream = try Self.fill(1000) { _ in [bytes("f"), bytes("v")] }
         #expect(stream.nodeCount == 10)
         #expect(stream.trim(.maxLength(550), approximate: true, limit: StreamNodeLimits().defaultApproximateTrimLimit) == 400)
         #expect(stream.nodeCount == 6 && stream.length == 600)
@@ -32,7 +32,7 @@ struct StreamNodeCuttingTests {
     }
 
     @Test func hundredByteValuesAreCutBySize() throws {
-        var stream = try Self.fill(1000) { _ in [Self.bytes("f"), Self.repeated(100)] }
+        var stream = try Self.fill(1000) { _ in [bytes("f"), Self.repeated(100)] }
         #expect(stream.nodeCount == 28)
         let limit = StreamNodeLimits().defaultApproximateTrimLimit
         #expect(stream.trim(.maxLength(550), approximate: true, limit: limit) == 432)
@@ -45,15 +45,15 @@ struct StreamNodeCuttingTests {
     @Test func variedShapes() throws {
         // (description, limits, entry count, entry maker, radix-tree-keys observed)
         let cases: [(String, StreamNodeLimits, Int, (Int) -> [[UInt8]], Int)] = [
-            ("integer values", StreamNodeLimits(), 1000, { [Self.bytes("amount"), Self.bytes("\($0 * 1000)")] }, 10),
-            ("near-integer values", StreamNodeLimits(), 1000, { [Self.bytes("amount"), Self.bytes("\($0 * 1000)x")] }, 10),
-            ("alternating fields", StreamNodeLimits(), 1000, { [Self.bytes("f\($0 % 2)"), Self.bytes("v")] }, 10),
-            ("no limits (1 GiB)", StreamNodeLimits(maxBytes: 0, maxEntries: 0), 5000, { _ in [Self.bytes("f"), Self.bytes("v")] }, 1),
-            ("bytes only, tiny", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 5000, { _ in [Self.bytes("f"), Self.bytes("1")] }, 14),
-            ("bytes only, 0..69", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 3000, { [Self.bytes("f"), Self.repeated($0 % 70)] }, 33),
-            ("bytes only, big", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 300, { [Self.bytes("f"), Self.repeated($0 % 5000)] }, 13),
+            ("integer values", StreamNodeLimits(), 1000, { [bytes("amount"), bytes("\($0 * 1000)")] }, 10),
+            ("near-integer values", StreamNodeLimits(), 1000, { [bytes("amount"), bytes("\($0 * 1000)x")] }, 10),
+            ("alternating fields", StreamNodeLimits(), 1000, { [bytes("f\($0 % 2)"), bytes("v")] }, 10),
+            ("no limits (1 GiB)", StreamNodeLimits(maxBytes: 0, maxEntries: 0), 5000, { _ in [bytes("f"), bytes("v")] }, 1),
+            ("bytes only, tiny", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 5000, { _ in [bytes("f"), bytes("1")] }, 14),
+            ("bytes only, 0..69", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 3000, { [bytes("f"), Self.repeated($0 % 70)] }, 33),
+            ("bytes only, big", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 300, { [bytes("f"), Self.repeated($0 % 5000)] }, 13),
             ("two fields", StreamNodeLimits(maxBytes: 4096, maxEntries: 0), 2000,
-             { [Self.bytes("a"), Self.repeated(60), Self.bytes("b"), Self.bytes("\($0)")] }, 37),
+             { [bytes("a"), Self.repeated(60), bytes("b"), bytes("\($0)")] }, 37),
         ]
         for (name, limits, count, make, expectedNodes) in cases {
             let stream = try Self.fill(count, limits: limits, make)
@@ -63,7 +63,7 @@ struct StreamNodeCuttingTests {
     }
 
     @Test func deletionsThenTrims() throws {
-        var stream = try Self.fill(1000) { _ in [Self.bytes("name"), Self.repeated(30)] }
+        var stream = try Self.fill(1000) { _ in [bytes("name"), Self.repeated(30)] }
         let deleted = stream.delete(Array(stride(from: 1, through: 1000, by: 3)).map { StreamID(ms: UInt64($0), seq: 1) })
         #expect(deleted == 334)
         #expect(stream.nodeCount == 10 && stream.length == 666)
@@ -75,7 +75,7 @@ struct StreamNodeCuttingTests {
     }
 
     @Test func explicitLimitStopsBeforeANodeThatWouldExceedIt() throws {
-        var stream = try Self.fill(1000) { _ in [Self.bytes("f"), Self.bytes("v")] }
+        var stream = try Self.fill(1000) { _ in [bytes("f"), bytes("v")] }
         #expect(stream.trim(.maxLength(0), approximate: true, limit: 150) == 100)
         #expect(stream.nodeCount == 9 && stream.length == 900)
     }
@@ -95,12 +95,12 @@ struct StreamNodeCuttingTests {
     }
 
     @Test func trimmingWithDefaultLimitMatchesRedis() throws {
-        var stream = try Self.fill(30000) { _ in [Self.bytes("f"), Self.bytes("v")] }
+        var stream = try Self.fill(30000) { _ in [bytes("f"), bytes("v")] }
         #expect(stream.trim(.maxLength(0), approximate: true, limit: StreamNodeLimits().defaultApproximateTrimLimit) == 10_000)
-        var unlimited = try Self.fill(30000) { _ in [Self.bytes("f"), Self.bytes("v")] }
+        var unlimited = try Self.fill(30000) { _ in [bytes("f"), bytes("v")] }
         #expect(unlimited.trim(.maxLength(0), approximate: true, limit: 0) == 30000)
         let bytesOnly = StreamNodeLimits(maxBytes: 4096, maxEntries: 0)
-        var large = try Self.fill(30000, limits: bytesOnly) { _ in [Self.bytes("f"), Self.bytes("v")] }
+        var large = try Self.fill(30000, limits: bytesOnly) { _ in [bytes("f"), bytes("v")] }
         #expect(large.nodeCount == 86)
         #expect(large.trim(.maxLength(0), approximate: true, limit: bytesOnly.defaultApproximateTrimLimit) == 9828)
     }

@@ -1,3 +1,4 @@
+import RillTestSupport
 import Testing
 @testable import RillPersistence
 
@@ -96,13 +97,31 @@ private func randomCommands(_ rng: inout SeededGenerator, count: Int) -> [[[UInt
 }
 
 /// Flipping one byte anywhere either still parses (a byte inside an argument value) or is detected; it never
-/// makes the reader crash or read past the end.
+/// makes the reader crash or read past the end, and the commands before the damaged one come out intact.
 @Test func flippedBytesNeverCrashTheReader() throws {
     var rng = SeededGenerator(seed: 13)
-    let bytes = encode(randomCommands(&rng, count: 30))
+    let commands = randomCommands(&rng, count: 30)
+    let bytes = encode(commands)
+    var starts: [Int] = []
+    var start = 0
+    for command in commands {
+        starts.append(start)
+        start += encode([command]).count
+    }
     for position in 0..<bytes.count {
         var damaged = bytes
         damaged[position] ^= UInt8.random(in: 1...255, using: &rng)
-        _ = try? AppendOnlyFileReader.parse(damaged, allowTruncatedTail: true)
+        // Index of the command holding the flipped byte; every command before it is untouched.
+        let damagedCommand = starts.lastIndex { $0 <= position }!  // starts[0] == 0 <= position
+        do {
+            let result = try AppendOnlyFileReader.parse(damaged, allowTruncatedTail: true)
+            #expect(result.validLength + result.truncatedBytes == damaged.count, "flip at \(position)")
+            #expect(result.commands.prefix(damagedCommand).map(\.arguments) == Array(commands.prefix(damagedCommand)),
+                    "flip at \(position)")
+        } catch {
+            // Truncation is allowed, so only corruption is thrown, and never before the damaged command.
+            #expect(error.kind == .corrupt, "flip at \(position)")
+            #expect(error.offset >= starts[damagedCommand] && error.offset < damaged.count, "flip at \(position): \(error)")
+        }
     }
 }

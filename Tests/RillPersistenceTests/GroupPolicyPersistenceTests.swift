@@ -1,11 +1,11 @@
 import RillCore
+import RillTestSupport
 import Testing
 @testable import RillPersistence
 
 /// Stream extension 0x04 (Rill's group policies and dead-lettered counters) round-trips through DUMP payloads,
 /// is absent for groups that never used a policy, and is checked on load.
 struct GroupPolicyPersistenceTests {
-    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     static func streamWithPolicies() throws -> RillCore.Stream {
         var stream = RillCore.Stream()
@@ -18,27 +18,27 @@ struct GroupPolicyPersistenceTests {
     }
 
     static func roundTrip(_ stream: RillCore.Stream) throws -> RillCore.Stream {
-        try Redis8StreamPersistenceTests.roundTrip(stream)
+        try IdempotencyAndReleasePersistenceTests.roundTrip(stream)
     }
 
     @Test func policiesAndCountersRoundTrip() throws {
         let copy = try Self.roundTrip(try Self.streamWithPolicies())
         #expect(copy.validate().isEmpty)
-        let a = try #require(copy.group(named: Self.bytes("a")))
-        #expect(a.policy == GroupPolicy(maxDeliveries: 3, deadLetterKey: Self.bytes("dlq"), consumerIdleTimeout: 60_000))
+        let a = try #require(copy.group(named: bytes("a")))
+        #expect(a.policy == GroupPolicy(maxDeliveries: 3, deadLetterKey: bytes("dlq"), consumerIdleTimeout: 60_000))
         #expect(a.deadLetteredCount == 7)
-        #expect(copy.group(named: Self.bytes("b"))?.policy == GroupPolicy(consumerIdleTimeout: 5))
-        #expect(copy.group(named: Self.bytes("c"))?.policy.isOff == true)
+        #expect(copy.group(named: bytes("b"))?.policy == GroupPolicy(consumerIdleTimeout: 5))
+        #expect(copy.group(named: bytes("c"))?.policy.isOff == true)
     }
 
     @Test func groupsWithoutPoliciesEncodeAsBefore() throws {
         var stream = RillCore.Stream()
-        try stream.append(id: StreamID(ms: 1, seq: 0), fieldsAndValues: [Self.bytes("f"), Self.bytes("v")])
-        try stream.createGroup(named: Self.bytes("g"), lastDeliveredID: .zero, entriesRead: 0)
+        try stream.append(id: StreamID(ms: 1, seq: 0), fieldsAndValues: [bytes("f"), bytes("v")])
+        try stream.createGroup(named: bytes("g"), lastDeliveredID: .zero, entriesRead: 0)
         #expect(ValueCodec.workQueueStreamExtensions(stream).isEmpty)
         // A counter alone (policy turned off after moves) is still kept.
-        try stream.setGroupPolicy(Self.bytes("g"), to: GroupPolicy(), deadLetteredCount: 2)
-        #expect(try Self.roundTrip(stream).group(named: Self.bytes("g"))?.deadLetteredCount == 2)
+        try stream.setGroupPolicy(bytes("g"), to: GroupPolicy(), deadLetteredCount: 2)
+        #expect(try Self.roundTrip(stream).group(named: bytes("g"))?.deadLetteredCount == 2)
     }
 
     @Test func everyFlippedByteOfAPayloadWithPoliciesIsRefused() throws {
@@ -52,8 +52,8 @@ struct GroupPolicyPersistenceTests {
 
     @Test func inconsistentOrUnknownPoliciesAreRefusedEvenWithAValidChecksum() throws {
         var stream = RillCore.Stream()
-        try stream.append(id: StreamID(ms: 1, seq: 0), fieldsAndValues: [Self.bytes("f"), Self.bytes("v")])
-        try stream.createGroup(named: Self.bytes("g"), lastDeliveredID: .zero, entriesRead: 0)
+        try stream.append(id: StreamID(ms: 1, seq: 0), fieldsAndValues: [bytes("f"), bytes("v")])
+        try stream.createGroup(named: bytes("g"), lastDeliveredID: .zero, entriesRead: 0)
         func decode(_ payload: ByteSink) throws {
             var copy = stream
             let outcome = payload.bytes.withUnsafeBytes { raw -> Result<Void, DecodeFailure> in
@@ -65,15 +65,15 @@ struct GroupPolicyPersistenceTests {
             try outcome.get()
         }
         var missingKey = ByteSink()
-        missingKey.varint(1); missingKey.string(Self.bytes("g")); missingKey.byte(1); missingKey.varint(0)
-        missingKey.string(Self.bytes("dlq")); missingKey.varint(0); missingKey.varint(0)
+        missingKey.varint(1); missingKey.string(bytes("g")); missingKey.byte(1); missingKey.varint(0)
+        missingKey.string(bytes("dlq")); missingKey.varint(0); missingKey.varint(0)
         #expect(throws: DecodeFailure.self) { try decode(missingKey) }
         var unknownGroup = ByteSink()
-        unknownGroup.varint(1); unknownGroup.string(Self.bytes("nope")); unknownGroup.byte(0)
+        unknownGroup.varint(1); unknownGroup.string(bytes("nope")); unknownGroup.byte(0)
         unknownGroup.varint(0); unknownGroup.varint(0)
         #expect(throws: DecodeFailure.self) { try decode(unknownGroup) }
         var badFlags = ByteSink()
-        badFlags.varint(1); badFlags.string(Self.bytes("g")); badFlags.byte(2); badFlags.varint(0); badFlags.varint(0)
+        badFlags.varint(1); badFlags.string(bytes("g")); badFlags.byte(2); badFlags.varint(0); badFlags.varint(0)
         #expect(throws: DecodeFailure.self) { try decode(badFlags) }
     }
 }

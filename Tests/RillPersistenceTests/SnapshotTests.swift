@@ -1,21 +1,9 @@
 import DequeModule
 import Foundation
 import RillCore
+import RillTestSupport
 import Testing
 @testable import RillPersistence
-
-/// Deterministic generator (SplitMix64) so failures reproduce from their seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random byte strings mixing short text, canonical integers (stored specially in stream blocks) and long values.
 func randomBytes(_ rng: inout SeededGenerator) -> [UInt8] {

@@ -1,4 +1,5 @@
 import NIOCore
+import RillTestSupport
 import Testing
 
 import RillProtocol

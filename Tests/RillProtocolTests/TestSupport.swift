@@ -1,22 +1,6 @@
 import NIOCore
 import RillProtocol
 
-/// SplitMix64: a tiny seeded generator so random tests replay identically.
-struct SeededGenerator: RandomNumberGenerator {
-    /// Generator state; any value is valid.
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = self.state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
 /// Everything a decoder produced from one input: the commands, then the error that stopped it (if any), and how
 /// many bytes were still unconsumed at the end.
 struct DecodeOutcome: Equatable, CustomStringConvertible {

@@ -289,6 +289,12 @@ def wait_for_blocked_clients(r, expected, timeout=5.0):
         time.sleep(0.01)
 
 
+def join_or_fail(thread, timeout=15.0):
+    """Waits for `thread`; a thread still running after `timeout` seconds fails the test instead of hanging it."""
+    thread.join(timeout)
+    assert not thread.is_alive(), f"thread {thread.name} still running after {timeout} s"
+
+
 def aof_path(directory):
     """The incremental file being written: the last one the manifest lists."""
     folder = os.path.join(directory, "appendonlydir")

@@ -14,7 +14,7 @@ import pytest
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from support import aof_path, free_port
+from support import aof_path, free_port, join_or_fail
 from test_aof_effects import strip_fields
 from test_persistence import client_of, fill_keyspace, observe
 
@@ -130,7 +130,7 @@ def test_blocked_xreadgroup_served_later_is_logged(start_server, tmp_path):
     thread.start()
     time.sleep(0.2)
     added = client.xadd("s", {"f": "v"})
-    thread.join()
+    join_or_fail(thread)
     assert result["reply"][0][1][0][0] == added
     before = full_state(client)
     kill(first)
@@ -204,7 +204,7 @@ def test_crash_loop_keeps_every_acknowledged_write(start_server, tmp_path):
         time.sleep(rng.uniform(0.05, 0.3))
         kill(server)
         stop.set()
-        thread.join()
+        join_or_fail(thread)
     assert len(added) > 50 and len(acked) > 10
 
 

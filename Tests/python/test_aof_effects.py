@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from support import ServerProcess, aof_path, wait_for_blocked_clients
+from support import ServerProcess, aof_path, join_or_fail, wait_for_blocked_clients
 from test_persistence import client_of, plain_value
 
 pytestmark = pytest.mark.rill_only
@@ -81,12 +81,12 @@ def workload(server, client):
     noack_thread, noack_result = blocked_read(server, "XREADGROUP", "GROUP", "g", "quiet", "BLOCK", 5000, "NOACK",
                                               "STREAMS", "fresh", ">")
     wait_for_blocked_clients(client, 2)
-    client.xadd("fresh", {"wake": 1})
-    thread.join()
-    assert result["reply"]
-    client.xadd("fresh", {"wake": 2})  # served to the NOACK waiter, still blocked
-    noack_thread.join()
-    assert noack_result["reply"]
+    woken = client.xadd("fresh", {"wake": 1})
+    join_or_fail(thread)
+    assert result["reply"] == [[b"fresh", [(woken, {b"wake": b"1"})]]]
+    woken = client.xadd("fresh", {"wake": 2})  # served to the NOACK waiter, still blocked
+    join_or_fail(noack_thread)
+    assert noack_result["reply"] == [[b"fresh", [(woken, {b"wake": b"2"})]]]
     client.xadd("fresh", {"wake": 3})
     client.xreadgroup("g", "quiet", {"fresh": ">"}, noack=True)
 

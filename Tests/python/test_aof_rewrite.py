@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from support import unparsed
+from support import join_or_fail, unparsed
 from test_aof import full_state, kill, run_to_exit, start_aof
 from test_persistence import client_of, fill_keyspace, observe, persistence_info
 
@@ -114,7 +114,7 @@ class StreamWorkload:
 
     def __exit__(self, *_exc):
         self.stop.set()
-        self.thread.join()
+        join_or_fail(self.thread)
 
     def assert_survived(self, client):
         """Every acknowledged XADD is in the stream and the group's PEL is exactly what was delivered minus what

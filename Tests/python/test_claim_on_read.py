@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from test_aof import full_state, kill, start_aof, survive_aof_restart
-from support import unparsed, wait_for_blocked_clients
+from support import join_or_fail, unparsed, wait_for_blocked_clients
 from test_persistence import client_of, survive_snapshot_restart
 
 pytestmark = pytest.mark.rill_only
@@ -148,7 +148,7 @@ def test_claim_blocks_until_new_entries_arrive(server, r):
         thread.start()
         wait_for_blocked_clients(r, 1)
         added = r.xadd("s", {"late": 1})
-        thread.join()
+        join_or_fail(thread)
         assert pool_reply["value"] == [["s", [[added, ["late", "1"], 0, 0]]]]
     finally:
         blocked.close()
@@ -210,7 +210,7 @@ def test_blocked_claim_read_served_later_replays_from_the_append_only_file(start
     thread.start()
     wait_for_blocked_clients(client, 1)
     added = client.xadd(b"s", {b"f": b"v"})
-    thread.join()
+    join_or_fail(thread)
     assert result["reply"][0][1][0][0] == added
     assert client.get(b"after") == b"1"
     before = full_state(client)

@@ -13,7 +13,7 @@ import threading
 import pytest
 import redis
 
-from support import unparsed, wait_for_blocked_clients
+from support import join_or_fail, unparsed, wait_for_blocked_clients
 from test_aof import full_state, kill, start_aof
 from test_persistence import client_of
 
@@ -183,7 +183,7 @@ def test_blocked_xread_is_served_within_the_caps(server, r):
             for i in (1, 2, 3):
                 transaction.xadd(key, {"f": "v"}, id=f"{first}-{i}")
         transaction.execute()
-    thread.join()
+    join_or_fail(thread)
     reader.close()
     assert served(result["reply"]) == [("a", ["1-1", "1-2"]), ("b", ["2-1"])]
 
@@ -263,7 +263,7 @@ def test_blocked_xreadgroup_delivers_only_the_entries_in_its_reply(server, r):
             transaction.xadd("a", {"f": "v"}, id=f"1-{i}")
         transaction.xadd("b", {"f": "v"}, id="2-1")
         transaction.execute()
-    thread.join()
+    join_or_fail(thread)
     reader.close()
     assert served(result["reply"]) == [("a", ["1-1", "1-2"])]
     assert pending_ids(r, "a") == ["1-1", "1-2"]

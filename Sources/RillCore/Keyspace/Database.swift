@@ -421,12 +421,23 @@ public struct Database: Sendable {
 
     // MARK: - Invariants
 
+    /// Runs `validate()` when compiled with `-D RILL_INTERNAL_CHECKS` (debug builds, so the tests); a
+    /// no-op otherwise. Every mutation calls it. `validate()` is O(`count`), so a database of more than
+    /// `keysAlwaysValidated` keys is validated only when `changeCount` (one more per change) is a power
+    /// of two: O(1) amortized per change, where thousands of keys filled one by one would be quadratic.
     @inline(__always)
     func _checkInvariants() {
         #if RILL_INTERNAL_CHECKS
-        validate()
+        if values.count + watchRecords.count <= Database.keysAlwaysValidated || changeCount & (changeCount &- 1) == 0 {
+            validate()
+        }
         #endif
     }
+
+    #if RILL_INTERNAL_CHECKS
+    /// Databases with at most this many keys (and watched keys) are validated after every mutation.
+    static let keysAlwaysValidated = 64
+    #endif
 
     /// Checks every invariant in the type's documentation; traps on the first broken one.
     ///

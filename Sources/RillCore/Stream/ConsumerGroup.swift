@@ -56,7 +56,7 @@ public struct ConsumerGroup: Sendable {
     var freeSlots: [ConsumerSlot] = []
     /// Live slots in ascending consumer-name order (Redis iterates consumers in that order).
     var consumerOrder: [ConsumerSlot] = []
-    /// Rill's work-queue policy (XGROUP SETPOLICY): dead-lettering and idle-consumer removal, off by default.
+    /// The group policy (XGROUP SETPOLICY): dead-lettering and idle-consumer removal, off by default.
     public internal(set) var policy = GroupPolicy()
     /// Entries moved to the dead-letter stream so far (`dead-lettered`).
     public internal(set) var deadLetteredCount: UInt64 = 0

@@ -273,14 +273,42 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
         return problems
     }
 
-    /// Traps on a broken invariant when compiled with `-D RILL_INTERNAL_CHECKS`; a no-op otherwise.
+    /// Traps on a broken invariant when compiled with `-D RILL_INTERNAL_CHECKS` (debug builds, so the
+    /// tests); a no-op otherwise. Every mutation calls it. `validate()` is O(n), so a list longer than
+    /// `elementsAlwaysValidated` is validated in full only when its count is a power of two, and checked
+    /// chunk by chunk (O(n / maximumChunkSize): sizes, order across chunk bounds, the count) otherwise.
     @inline(__always)
     func _checkInvariants() {
         #if RILL_INTERNAL_CHECKS
-        let problems = validate()
+        let problems = count <= Self.elementsAlwaysValidated || count & (count &- 1) == 0 ? validate() : chunkProblems()
         precondition(problems.isEmpty, "SortedIDList invariants violated: \(problems)")
         #endif
     }
+
+    #if RILL_INTERNAL_CHECKS
+    /// Lists of at most this many elements are validated in full after every mutation.
+    static var elementsAlwaysValidated: Int { 4 * maximumChunkSize }
+
+    /// The invariants that hold chunk by chunk, without reading the elements inside the chunks.
+    func chunkProblems() -> [String] {
+        var problems: [String] = []
+        var total = 0
+        var previousLast: StreamID?
+        for (index, chunk) in chunks.enumerated() {
+            guard let first = chunk.first, let last = chunk.last else {
+                problems.append("chunk \(index) is empty")
+                continue
+            }
+            if chunk.count > Self.maximumChunkSize { problems.append("chunk \(index) holds \(chunk.count) elements") }
+            if first.id > last.id { problems.append("chunk \(index) starts at \(first.id) after its end \(last.id)") }
+            if let previousLast, first.id <= previousLast { problems.append("chunk \(index) starts at \(first.id), not after \(previousLast)") }
+            previousLast = last.id
+            total += chunk.count
+        }
+        if total != count { problems.append("count \(count), elements \(total)") }
+        return problems
+    }
+    #endif
 
     /// Approximate bytes held: the chunk table and each chunk's allocation.
     /// - Complexity: O(chunk count).

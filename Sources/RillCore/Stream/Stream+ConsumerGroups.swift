@@ -1,18 +1,11 @@
-/// Failures of consumer-group operations. The NOGROUP wording depends on the command and names the
-/// key, so the server layer words `.noSuchGroup`; `.groupExists` has one fixed Redis text.
+/// Failures of consumer-group operations. The server words them (RillServer's
+/// `CoreErrorReplies.swift`); the NOGROUP wording depends on the command and names the key, so
+/// handlers word `.noSuchGroup` themselves.
 public enum ConsumerGroupError: Error, Sendable, Hashable {
     /// XGROUP CREATE: the stream already has a group with this name.
     case groupExists
     /// The named group does not exist in the stream.
     case noSuchGroup
-
-    /// Redis's text for errors whose wording does not depend on the command; nil for `.noSuchGroup`.
-    public var redisMessage: String? {
-        switch self {
-        case .groupExists: return "BUSYGROUP Consumer Group name already exists"
-        case .noSuchGroup: return nil
-        }
-    }
 }
 
 /// What deleting or trimming does to consumer-group references (Redis 8.2's KEEPREF / DELREF /

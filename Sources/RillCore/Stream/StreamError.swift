@@ -1,6 +1,5 @@
-/// Failures of stream operations, each mapping to the exact error line Redis 7.0.15 replies with.
-///
-/// `redisMessage` is the error text without the RESP `-` marker (e.g. `"ERR Invalid stream ID ..."`).
+/// Failures of stream operations. Each case is one error line of Redis 7.0.15; the server words them
+/// (RillServer's `CoreErrorReplies.swift`).
 public enum StreamError: Error, Sendable, Hashable {
     /// An ID argument could not be parsed (also `-`/`+` where only a concrete ID is allowed).
     case invalidID
@@ -23,23 +22,4 @@ public enum StreamError: Error, Sendable, Hashable {
     case setIDEntriesAddedSmallerThanLength
     /// XSETID: the new last ID is smaller than the MAXDELETEDID given with it.
     case setIDSmallerThanMaxDeletedID
-
-    /// The error line Redis sends for this failure (checked against redis-server 7.0.15).
-    public var redisMessage: String {
-        switch self {
-        case .invalidID: return "ERR Invalid stream ID specified as stream command argument"
-        case .invalidStartOfInterval: return "ERR invalid start ID for the interval"
-        case .invalidEndOfInterval: return "ERR invalid end ID for the interval"
-        case .idNotGreaterThanTop:
-            return "ERR The ID specified in XADD is equal or smaller than the target stream top item"
-        case .idZero: return "ERR The ID specified in XADD must be greater than 0-0"
-        case .exhausted: return "ERR The stream has exhausted the last possible ID, unable to add more items"
-        case .elementsTooLarge: return "ERR Elements are too large to be stored"
-        case .setIDSmallerThanTopItem: return "ERR The ID specified in XSETID is smaller than the target stream top item"
-        case .setIDEntriesAddedSmallerThanLength:
-            return "ERR The entries_added specified in XSETID is smaller than the target stream length"
-        case .setIDSmallerThanMaxDeletedID:
-            return "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
-        }
-    }
 }

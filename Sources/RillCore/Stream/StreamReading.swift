@@ -1,23 +1,13 @@
-/// The ID the first record of a block is delta-encoded against (see `RecordFlags`). Master IDs
-/// are never 0-0 (XADD rejects it and generated IDs exceed the last one), so `previous` exists;
-/// the fallback only keeps encoder and decoder consistent.
-@inline(__always)
-func idBeforeFirstRecord(of master: StreamID) -> StreamID {
-    master.previous ?? .zero
-}
-
-/// Position of a record found by a scan.
+/// A record found by a scan, and the block holding it.
 struct StreamRecordLocation {
     /// Index of the block in `Stream.blocks`.
     var blockIndex: Int
-    /// Offset of the record's header byte (where the deleted flag lives).
-    var recordOffset: Int
-    /// Offset just after the record header (the pair count, or the first value when shared).
-    var bodyOffset: Int
-    /// The record's ID.
-    var id: StreamID
-    /// The record's `RecordFlags` bits.
-    var flags: UInt8
+    /// The record.
+    var record: StreamRecord
+
+    var id: StreamID {
+        @inline(__always) get { record.id }
+    }
 }
 
 extension Stream {
@@ -72,36 +62,18 @@ extension Stream {
         while index < blocks.count {
             let keepGoing = blocks[index].withUnsafeMutablePointers { header, mutableElements -> Bool in
                 let elements = UnsafePointer(mutableElements)
-                let used = header.pointee.usedBytes
-                let masterFieldCount = header.pointee.masterFieldCount
-                var offset = header.pointee.recordsStart
-                var previous = idBeforeFirstRecord(of: header.pointee.masterID)
-                while offset < used {
-                    let recordOffset = offset
-                    let (id, flags) = readRecordHeader(elements, at: &offset, previous: previous)
-                    previous = id
-                    let bodyOffset = offset
-                    skipRecordBody(elements, at: &offset, flags: flags, masterFieldCount: masterFieldCount)
-                    if flags & RecordFlags.deleted != 0 || id < start { continue }
-                    let location = StreamRecordLocation(
-                        blockIndex: index, recordOffset: recordOffset, bodyOffset: bodyOffset, id: id, flags: flags)
-                    if !visit(location, elements, UnsafePointer(header)) { return false }
+                var records = StreamRecordIterator(elements: elements, header: header)
+                while let record = records.next() {
+                    if record.isDeleted || record.id < start { continue }
+                    if !visit(StreamRecordLocation(blockIndex: index, record: record), elements, UnsafePointer(header)) {
+                        return false
+                    }
                 }
                 return true
             }
             if !keepGoing { return }
             index &+= 1
         }
-    }
-
-    /// One live record remembered while walking a block backwards.
-    private struct ReverseSlot {
-        /// Offset just after the record header.
-        var bodyOffset: Int
-        /// The record's ID.
-        var id: StreamID
-        /// The record's `RecordFlags` bits.
-        var flags: UInt8
     }
 
     /// Reverse iteration as Redis does it: from the last block whose master ID is <= `end` (or the
@@ -134,20 +106,13 @@ extension Stream {
                     }
                 }
                 let recordCount = header.pointee.recordCount
-                return withUnsafeTemporaryAllocation(of: ReverseSlot.self, capacity: Swift.max(recordCount, 1)) { slots in
+                return withUnsafeTemporaryAllocation(of: StreamRecord.self, capacity: Swift.max(recordCount, 1)) { slots in
                     // Records have no back-links, so collect this block's candidates walking forward.
                     var collected = 0
-                    let used = header.pointee.usedBytes
-                    let masterFieldCount = header.pointee.masterFieldCount
-                    var offset = header.pointee.recordsStart
-                    var previous = idBeforeFirstRecord(of: header.pointee.masterID)
-                    while offset < used && collected < recordCount {
-                        let (id, flags) = readRecordHeader(elements, at: &offset, previous: previous)
-                        previous = id
-                        let bodyOffset = offset
-                        skipRecordBody(elements, at: &offset, flags: flags, masterFieldCount: masterFieldCount)
-                        if flags & RecordFlags.deleted != 0 || id > end { continue }
-                        slots.initializeElement(at: collected, to: ReverseSlot(bodyOffset: bodyOffset, id: id, flags: flags))
+                    var records = StreamRecordIterator(elements: elements, header: header)
+                    while collected < recordCount, let record = records.next() {
+                        if record.isDeleted || record.id > end { continue }
+                        slots.initializeElement(at: collected, to: record)
                         collected &+= 1
                     }
                     var position = collected &- 1
@@ -194,7 +159,7 @@ extension Stream {
         scanLiveRecordsForward(from: start) { location, elements, header in
             if location.id > end { return false }
             body(location.id, Stream.fields(
-                elements: elements, header: header, bodyOffset: location.bodyOffset, flags: location.flags))
+                elements: elements, header: header, bodyOffset: location.record.bodyOffset, flags: location.record.flags))
             visited &+= 1
             return visited < limit
         }

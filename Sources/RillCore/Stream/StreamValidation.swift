@@ -36,15 +36,16 @@ extension Stream {
                 var listpack = masterListpack
                 var live = 0
                 var deleted = 0
-                var previous = idBeforeFirstRecord(of: header.masterID)
                 var lastRecord: StreamID?
                 var lastRecordOffset = -1
-                while offset < header.usedBytes {
-                    lastRecordOffset = offset
-                    let (id, flags) = readRecordHeader(base, at: &offset, previous: previous)
+                var records = StreamRecordIterator(elements: base, header: headerPointer)
+                while let record = records.next() {
+                    let (id, flags) = (record.id, record.flags)
+                    lastRecordOffset = record.offset
                     if lastRecord == nil && id != header.masterID { problem("first record \(id) is not the master ID") }
-                    previous = id
                     lastRecord = id
+                    // Decodes the body again value by value, which `records` only skipped.
+                    offset = record.bodyOffset
                     let shares = flags & RecordFlags.sharesMasterFields != 0
                     var pairs = header.masterFieldCount
                     var entryListpack = ListpackSize.integer(Int64(flags)) + ListpackSize.idDeltas(id: id, master: header.masterID)
@@ -63,6 +64,7 @@ extension Stream {
                             entryListpack += ListpackSize.string(byteCount: bytes.count)
                         }
                     }
+                    if offset != records.offset { problem("record \(id) decodes to \(offset), skipping it to \(records.offset)") }
                     let listpackCount = shares ? pairs + 3 : 2 * pairs + 4
                     entryListpack += ListpackSize.integer(Int64(listpackCount))
                     listpack += entryListpack
@@ -77,7 +79,7 @@ extension Stream {
                         if firstLiveID == nil { firstLiveID = id }
                     }
                 }
-                if offset != header.usedBytes { problem("records end at \(offset), usedBytes \(header.usedBytes)") }
+                if records.offset != header.usedBytes { problem("records end at \(records.offset), usedBytes \(header.usedBytes)") }
                 if lastRecord != header.lastRecordID {
                     problem("last record \(lastRecord.map(String.init(describing:)) ?? "none"), header says \(header.lastRecordID)")
                 }
@@ -103,13 +105,57 @@ extension Stream {
         return problems
     }
 
-    /// Traps if `validate()` finds a problem, when compiled with `-D RILL_INTERNAL_CHECKS`;
-    /// a no-op otherwise.
+    /// Traps on a broken invariant when compiled with `-D RILL_INTERNAL_CHECKS` (debug builds, so
+    /// the tests); a no-op otherwise. Every mutation calls it.
+    ///
+    /// `validate()` is O(n), and the tests build streams of a million entries one append at a
+    /// time, so it runs after every mutation of a small stream only; a large one is validated in
+    /// full at its mutations numbered by a power of two (O(1) amortized per mutation while it
+    /// grows) and in O(1) at the others (`problemsAtTheEnds()`).
     @inline(__always)
-    func _checkInvariants() {
+    mutating func _checkInvariants() {
         #if RILL_INTERNAL_CHECKS
-        let problems = validate()
+        checkedMutationCount &+= 1
+        let small = blocks.count <= Stream.blocksAlwaysValidated
+            && groupTable.groups.reduce(0, { $0 + $1.pendingCount }) <= Stream.pendingEntriesAlwaysValidated
+        let problems = small || checkedMutationCount & (checkedMutationCount &- 1) == 0 ? validate() : problemsAtTheEnds()
         precondition(problems.isEmpty, "Stream invariants violated: \(problems)")
         #endif
     }
+
+    #if RILL_INTERNAL_CHECKS
+    /// Streams with at most this many blocks are validated in full after every mutation...
+    static let blocksAlwaysValidated = 16
+    /// ...when their groups hold at most this many pending entries in all.
+    static let pendingEntriesAlwaysValidated = 2_000
+
+    /// The invariants that can be checked in O(1): the bookkeeping of the first and last blocks
+    /// (where appends and trims happen) and the stream's counters.
+    func problemsAtTheEnds() -> [String] {
+        var problems: [String] = []
+        for index in Set([0, blocks.count - 1]) where blocks.indices.contains(index) {
+            let header = blocks[index].header
+            func problem(_ text: String) { problems.append("block \(index) (master \(header.masterID)): \(text)") }
+            if header.usedBytes > header.capacity { problem("usedBytes \(header.usedBytes) > capacity \(header.capacity)") }
+            if header.recordCount < 1 || header.liveCount < 0 || header.deletedCount < 0 {
+                problem("counts live \(header.liveCount) deleted \(header.deletedCount)")
+            }
+            if !(header.recordsStart..<header.usedBytes).contains(header.lastRecordOffset) {
+                problem("last record at \(header.lastRecordOffset), records in \(header.recordsStart)..<\(header.usedBytes)")
+            }
+            if header.lastRecordID < header.masterID { problem("last record \(header.lastRecordID) below the master ID") }
+        }
+        if blocks.count > 1 && blocks[blocks.count - 2].header.lastRecordID >= blocks[blocks.count - 1].header.masterID {
+            problems.append("the last two blocks overlap")
+        }
+        if blocks.isEmpty && (length != 0 || recordedFirstEntryID != .zero) {
+            problems.append("no blocks, length \(length), recordedFirstEntryID \(recordedFirstEntryID)")
+        }
+        if let first = blocks.first, length > 0, recordedFirstEntryID < first.header.masterID {
+            problems.append("recordedFirstEntryID \(recordedFirstEntryID) below the first block")
+        }
+        if entriesAdded < length { problems.append("entriesAdded \(entriesAdded) < length \(length)") }
+        return problems
+    }
+    #endif
 }

@@ -812,9 +812,3 @@ enum ConsumerGroupCommands {
         if acknowledged > 0 { context.keyModified(key) }
     }
 }
-
-extension ConsumerGroupError: RedisErrorConvertible {
-    /// `.noSuchGroup` is reworded by the handlers, which know the key; this fallback never reaches
-    /// a client unless a handler forgot to check the group first.
-    var redisError: RedisError { RedisError(redisMessage ?? "NOGROUP No such consumer group") }
-}

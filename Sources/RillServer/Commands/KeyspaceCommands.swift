@@ -34,8 +34,7 @@ enum KeyspaceCommands {
                 group: "generic", summary: "Returns all key names that match a pattern.") { context in
             let keys = context.database.keys(matching: GlobPattern(context.bytes(1)),
                                              nowMilliseconds: context.nowMilliseconds)
-            context.reply.arrayHeader(keys.count)
-            for key in keys { context.reply.bulkString(key) }
+            context.reply.bulkStringArray(keys)
         },
         Command("scan", arity: -2, flags: [.readonly], categories: ["keyspace"], group: "generic",
                 since: "2.8.0", summary: "Iterates over the key names in the database.", handler: scan),
@@ -100,8 +99,7 @@ enum KeyspaceCommands {
                                                  nowMilliseconds: context.nowMilliseconds)
         context.reply.arrayHeader(2)
         context.reply.bulkString(String(next))
-        context.reply.arrayHeader(keys.count)
-        for key in keys { context.reply.bulkString(key) }
+        context.reply.bulkStringArray(keys)
     }
 
     /// SCAN cursors are unsigned 64-bit decimals (Redis parses them with strtoull and rejects trailing bytes).
@@ -300,8 +298,7 @@ enum KeyspaceCommands {
             let stop = try context.integer(3)
             let elements = try context.database.listRange(forKey: context.bytes(1), start: start, stop: stop,
                                                           nowMilliseconds: context.nowMilliseconds)
-            context.reply.arrayHeader(elements.count)
-            for element in elements { context.reply.bulkString(element) }
+            context.reply.bulkStringArray(elements)
         },
         Command("llen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["list"],
                 group: "list", summary: "Returns the length of a list.") { context in
@@ -340,8 +337,7 @@ enum KeyspaceCommands {
                 context.reply.nullArray()
                 return
             }
-            context.reply.arrayHeader(elements.count)
-            for element in elements { context.reply.bulkString(element) }
+            context.reply.bulkStringArray(elements)
             if !elements.isEmpty { context.keyModified(key) }
         }
     }
@@ -370,8 +366,7 @@ enum KeyspaceCommands {
                 group: "set", summary: "Returns all members of a set.") { context in
             let members = try context.database.setMembers(forKey: context.bytes(1),
                                                           nowMilliseconds: context.nowMilliseconds)
-            context.reply.setHeader(members.count)
-            for member in members { context.reply.bulkString(member) }
+            context.reply.bulkStringSet(members)
         },
         Command("scard", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["set"],
                 group: "set", summary: "Returns the number of members in a set.") { context in

@@ -732,11 +732,3 @@ enum StreamCommands {
         id.withASCIIBytes { reply.bulkString($0) }
     }
 }
-
-extension StreamError: RedisErrorConvertible {
-    var redisError: RedisError { RedisError(redisMessage) }
-}
-
-extension KeyspaceError: RedisErrorConvertible {
-    var redisError: RedisError { RedisError(redisMessage) }
-}

@@ -1,10 +1,11 @@
 import RillCore
 
-// Stream extensions for Redis 8 state (layouts in SnapshotFormat.swift). Each is written only when the stream has
-// such state, so streams that never used these features encode exactly as before, and older files load unchanged.
+// Stream extensions for idempotent producers (0x02) and for pending entries released by XNACK (0x03); layouts in
+// SnapshotFormat.swift. Each is written only when the stream has such state, so streams that never used these
+// features encode exactly as before, and older files load unchanged.
 extension ValueCodec {
-    /// The Redis 8 extensions `stream` needs, in tag order, with their payloads.
-    static func redis8StreamExtensions(_ stream: RillCore.Stream) -> [(StreamExtensionTag, [UInt8])] {
+    /// The idempotency and released-entry extensions `stream` needs, in tag order, with their payloads.
+    static func idempotencyAndReleaseExtensions(_ stream: RillCore.Stream) -> [(StreamExtensionTag, [UInt8])] {
         var extensions: [(StreamExtensionTag, [UInt8])] = []
         if let idempotency = stream.idempotency {
             var payload = ByteSink()
@@ -34,8 +35,9 @@ extension ValueCodec {
         return extensions
     }
 
-    static func decodeRedis8Extension(_ tag: StreamExtensionTag, from source: inout ByteSource,
-                                      into stream: inout RillCore.Stream, at start: Int) throws(DecodeFailure) {
+    /// Decodes one stream extension's payload, which must be consumed whole.
+    static func decodeStreamExtension(_ tag: StreamExtensionTag, from source: inout ByteSource,
+                                       into stream: inout RillCore.Stream, at start: Int) throws(DecodeFailure) {
         switch tag {
         case .idempotency:
             try decodeIdempotency(from: &source, into: &stream, at: start)

@@ -1,16 +1,17 @@
+import RillTestSupport
 import Testing
 import RillCore
 
-/// Rill's work-queue policies on the model: which delivery attempts dead-letter an entry, the move between two
+/// The group policy on the model: which delivery attempts dead-letter an entry, the move between two
 /// keys (an entry ends in exactly one of the PEL or the dead-letter stream, the counter equals the moves), the
 /// failure that leaves entries pending, and idle-consumer removal.
-struct DeadLetterTests {
+struct GroupPolicyTests {
     typealias Support = ConsumerGroupTests
     static let g = Support.g
     static let alice = Support.alice
     static let bob = Support.bob
-    static let source = Support.bytes("jobs")
-    static let deadLetters = Support.bytes("jobs:dead")
+    static let source = bytes("jobs")
+    static let deadLetters = bytes("jobs:dead")
     static func id(_ ms: UInt64) -> StreamID { Support.id(ms) }
 
     /// Entries 1...total in a group with MAXDELIVERIES `maxDeliveries`; bob received 1...delivered at time 1000.
@@ -51,7 +52,7 @@ struct DeadLetterTests {
         var lettered: [StreamID] = []
         if let dead = try database.streamGet(deadLetters, nowMilliseconds: 0) {
             dead.forEachEntry { _, fields in
-                let sourceID = fields.first { $0.field.bytes == Support.bytes("source-id") }!.value.bytes
+                let sourceID = fields.first { $0.field.bytes == bytes("source-id") }!.value.bytes
                 lettered.append(StreamID.parseStrictForTests(sourceID))
             }
         }
@@ -74,7 +75,7 @@ struct DeadLetterTests {
         #expect(moves[0].fieldsAndValues == [
             "f", "1", "delivery-count", "2", "last-consumer", "bob", "source-stream", "jobs", "source-group", "g",
             "source-id", "1-0",
-        ].map(Support.bytes))
+        ].map(bytes))
         try Self.expectPartition(&database, delivered: [Self.id(1), Self.id(2)])
         // Nothing is left to move: a further attempt changes nothing.
         #expect(try Self.reread(&database, now: 4000) == ([], []))
@@ -108,13 +109,13 @@ struct DeadLetterTests {
         #expect(failure == nil)
         // XCLAIM found 2, XAUTOCLAIM 3 to 6, the CLAIM read 1 (listed once although 6 was seen again).
         #expect(moves.map(\.sourceID) == [2, 3, 4, 5, 6, 1].map { Self.id($0) })
-        #expect(moves.first { $0.sourceID == Self.id(1) }?.fieldsAndValues.contains(Support.bytes("alice")) == true)
+        #expect(moves.first { $0.sourceID == Self.id(1) }?.fieldsAndValues.contains(bytes("alice")) == true)
         try Self.expectPartition(&database, delivered: (1...6).map { Self.id(UInt64($0)) })
     }
 
     @Test func aDeadLetterKeyOfAnotherTypeLeavesTheEntriesPendingUndelivered() throws {
         var database = try Self.database(total: 2, delivered: 2, maxDeliveries: 1)
-        _ = try database.stringSet(Support.bytes("x"), forKey: Self.deadLetters, nowMilliseconds: 0)
+        _ = try database.stringSet(bytes("x"), forKey: Self.deadLetters, nowMilliseconds: 0)
         let delivered = try database.streamGroups(Self.source, nowMilliseconds: 2000) { stream in
             try stream.readPendingHistory(group: Self.g, consumer: Self.bob, after: .zero, count: 0, nowMilliseconds: 2000)
         }
@@ -147,7 +148,7 @@ struct DeadLetterTests {
         var database = try Self.database(total: 2, delivered: 1, idleTimeout: 500)
         try database.streamGroups(Self.source, nowMilliseconds: 1200) { stream in
             _ = try stream.createConsumer(group: Self.g, consumer: Self.alice, nowMilliseconds: 1200)
-            _ = try stream.createConsumer(group: Self.g, consumer: Support.bytes("carol"), nowMilliseconds: 1000)
+            _ = try stream.createConsumer(group: Self.g, consumer: bytes("carol"), nowMilliseconds: 1000)
         }
         // At 1600: carol (seen 1000, nothing pending) goes; bob owns an entry; alice was seen 400 ms ago.
         let removed = database.removeIdleConsumers(nowMilliseconds: 1600)

@@ -1,4 +1,4 @@
-// The keyspace side of Rill's work-queue policies (see Stream+DeadLetters.swift): moving exhausted entries to
+// The keyspace side of the group policy (see Stream+GroupPolicy.swift): moving exhausted entries to
 // another key, and the periodic sweep of idle consumers.
 
 extension Database {

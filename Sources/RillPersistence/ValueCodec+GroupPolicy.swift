@@ -1,6 +1,6 @@
 import RillCore
 
-// Stream extension 0x04: Rill's consumer-group work-queue policies (layout in SnapshotFormat.swift). Written only
+// Stream extension 0x04: Rill's consumer-group policy (layout in SnapshotFormat.swift). Written only
 // for streams with a group that used them, so every other stream encodes exactly as before and older files load.
 extension ValueCodec {
     /// The 0x04 extension when `stream` needs it.

@@ -78,6 +78,10 @@ public struct Stream: Sendable {
     /// Idempotent-production state (XADD IDMP/IDMPAUTO, XCFGSET); nil until first used.
     /// See `Stream+Idempotency.swift`.
     public internal(set) var idempotency: StreamIdempotency?
+    #if RILL_INTERNAL_CHECKS
+    /// Mutations checked so far; spaces out the full checks of large streams (see `_checkInvariants`).
+    var checkedMutationCount = 0
+    #endif
 
     /// An empty stream.
     public init() {
@@ -473,7 +477,7 @@ public struct Stream: Sendable {
         } else {
             makeBlockUnique(at: location.blockIndex)
             blocks[location.blockIndex].withUnsafeMutablePointers { header, base in
-                base[location.recordOffset] |= RecordFlags.deleted
+                base[location.record.offset] |= RecordFlags.deleted
                 header.pointee.liveCount -= 1
                 header.pointee.deletedCount += 1
             }
@@ -559,23 +563,16 @@ public struct Stream: Sendable {
         makeBlockUnique(at: 0)
         var flagged = 0
         blocks[0].withUnsafeMutablePointers { header, base in
-            let used = header.pointee.usedBytes
-            let masterFieldCount = header.pointee.masterFieldCount
-            var offset = header.pointee.recordsStart
-            var previous = idBeforeFirstRecord(of: header.pointee.masterID)
-            while offset < used {
-                let recordOffset = offset
-                let (id, flags) = readRecordHeader(base, at: &offset, previous: previous)
-                previous = id
+            var records = StreamRecordIterator(elements: UnsafePointer(base), header: header)
+            while let record = records.next() {
                 switch strategy {
                 case .maxLength(let maximum):
                     if length <= maximum { return }
                 case .minimumID(let minimum):
-                    if id >= minimum { return }
+                    if record.id >= minimum { return }
                 }
-                skipRecordBody(base, at: &offset, flags: flags, masterFieldCount: masterFieldCount)
-                if flags & RecordFlags.deleted == 0 {
-                    base[recordOffset] |= RecordFlags.deleted
+                if !record.isDeleted {
+                    base[record.offset] |= RecordFlags.deleted
                     header.pointee.liveCount -= 1
                     header.pointee.deletedCount += 1
                     length -= 1

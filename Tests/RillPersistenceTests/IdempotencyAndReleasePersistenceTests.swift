@@ -1,11 +1,11 @@
 import RillCore
+import RillTestSupport
 import Testing
 @testable import RillPersistence
 
 /// The Redis 8 stream extensions (tag 2: idempotency, tag 3: entries released by XNACK) round-trip through DUMP
 /// payloads, are absent for streams that never used the features, and are checked on load.
-struct Redis8StreamPersistenceTests {
-    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+struct IdempotencyAndReleasePersistenceTests {
     static func id(_ ms: UInt64) -> StreamID { StreamID(ms: ms, seq: 0) }
 
     static func streamUsingEverything() throws -> RillCore.Stream {
@@ -37,23 +37,23 @@ struct Redis8StreamPersistenceTests {
         #expect(copy.validate().isEmpty)
         #expect(copy.idempotencyInfo(nowMilliseconds: 40) == stream.idempotencyInfo(nowMilliseconds: 40))
         #expect(copy.idempotency?.records.map(\.record) == stream.idempotency?.records.map(\.record))
-        #expect(copy.idempotentEntryID(producer: Self.bytes("p1"), iid: Self.bytes("b"), nowMilliseconds: 40) == Self.id(2))
-        let group = try #require(copy.group(named: Self.bytes("g")))
-        #expect(group.pendingEntries(limit: 0) == stream.group(named: Self.bytes("g"))!.pendingEntries(limit: 0))
+        #expect(copy.idempotentEntryID(producer: bytes("p1"), iid: bytes("b"), nowMilliseconds: 40) == Self.id(2))
+        let group = try #require(copy.group(named: bytes("g")))
+        #expect(group.pendingEntries(limit: 0) == stream.group(named: bytes("g"))!.pendingEntries(limit: 0))
         #expect(group.pendingEntries(limit: 0).map(\.isReleased) == [false, true, false, true, true])
-        #expect(copy.releasedPendingEntries(ofGroup: Self.bytes("g")).map(\.deliveryCount) == [UInt64(Int64.max), UInt64(Int64.max), 3])
+        #expect(copy.releasedPendingEntries(ofGroup: bytes("g")).map(\.deliveryCount) == [UInt64(Int64.max), UInt64(Int64.max), 3])
     }
 
     @Test func streamsWithoutTheFeaturesEncodeAsBefore() throws {
         var stream = RillCore.Stream()
-        try stream.append(id: Self.id(1), fieldsAndValues: [Self.bytes("f"), Self.bytes("v")])
+        try stream.append(id: Self.id(1), fieldsAndValues: [bytes("f"), bytes("v")])
         var sink = ByteSink()
         ValueCodec.encodeStream(stream, to: &sink)
         #expect(sink.bytes.last == 0, "no extension")
         #expect(try Self.roundTrip(stream).idempotency == nil)
     }
 
-    @Test func everyFlippedByteOfAPayloadWithRedis8StateIsRefused() throws {
+    @Test func everyFlippedByteOfAPayloadWithIdempotencyOrReleasedEntriesIsRefused() throws {
         let payload = DumpPayload.encode(.stream(try Self.streamUsingEverything()))
         for index in payload.indices {
             var damaged = payload

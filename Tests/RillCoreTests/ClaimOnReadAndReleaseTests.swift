@@ -1,9 +1,10 @@
+import RillTestSupport
 import Testing
 import RillCore
 
 /// Redis 8 consumer-group operations on the model: the claim step of XREADGROUP ... CLAIM and XNACK.
 /// Expected values follow Redis' command pages (there is no Redis 8 server here to compare with).
-struct Redis8ConsumerGroupTests {
+struct ClaimOnReadAndReleaseTests {
     typealias Support = ConsumerGroupTests
     static let g = Support.g
     static let alice = Support.alice
@@ -50,7 +51,7 @@ struct Redis8ConsumerGroupTests {
         #expect(try stream.claimIdlePending(group: Self.g, consumer: Self.alice, minimumIdle: 0, limit: 0,
                                             nowMilliseconds: 2000) == [])
         #expect(throws: ConsumerGroupError.noSuchGroup) {
-            try stream.claimIdlePending(group: Self.bytes("x"), consumer: Self.alice, minimumIdle: 0, limit: nil,
+            try stream.claimIdlePending(group: bytes("x"), consumer: Self.alice, minimumIdle: 0, limit: nil,
                                         nowMilliseconds: 0)
         }
         Support.expectValid(stream)
@@ -100,5 +101,4 @@ struct Redis8ConsumerGroupTests {
         Support.expectValid(stream)
     }
 
-    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 }

@@ -1,4 +1,4 @@
-// Rill's work-queue policies for consumer groups (no Redis has them): an entry delivered `maxDeliveries` times
+// The group policy, Rill's work-queue settings for a consumer group (no Redis has them): an entry delivered `maxDeliveries` times
 // without an acknowledgement is not delivered again but moved to a dead-letter stream, and consumers that own
 // nothing and have not been seen for `consumerIdleTimeout` ms are removed.
 //
@@ -6,7 +6,7 @@
 // XAUTOCLAIM, XREADGROUP ... CLAIM) skips them and lists them in the group's `dueForDeadLetter`. Moving one
 // touches a second key, so `Database.moveDueDeadLetters` does it, in the same event-loop step as the attempt.
 
-/// A group's work-queue policy. Invariant: dead-lettering is either off (`maxDeliveries` 0, no key) or fully set.
+/// A group's policy (XGROUP SETPOLICY). Invariant: dead-lettering is either off (`maxDeliveries` 0, no key) or fully set.
 public struct GroupPolicy: Sendable, Hashable {
     /// Deliveries allowed per entry; 0 turns dead-lettering off.
     public var maxDeliveries: UInt64

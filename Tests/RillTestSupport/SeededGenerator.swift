@@ -1,0 +1,16 @@
+/// SplitMix64 (a small seeded generator) so random tests replay identically from their seed. The
+/// Python replay script behind StreamNodeCuttingTests produces the same sequence from the same seed.
+public struct SeededGenerator: RandomNumberGenerator {
+    /// The generator's whole state; advances by a fixed odd constant per draw. Any value is valid.
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
+    }
+}
