@@ -2,7 +2,7 @@ import RillCore
 
 /// An error reply: `message` is the whole line after the '-' (prefix included, e.g. "ERR syntax error").
 ///
-/// Errors from RillCore are mapped to text here and only here, so every wording lives in one file.
+/// RillCore's typed errors are worded in CoreErrorReplies.swift and only there.
 public struct RedisError: Error, Equatable, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
@@ -31,7 +31,7 @@ public struct RedisError: Error, Equatable, Sendable {
     }
 }
 
-/// Errors from lower layers that know their Redis wording.
+/// Errors the server can word as Redis does (RillCore's, in CoreErrorReplies.swift).
 public protocol RedisErrorConvertible: Error {
     var redisError: RedisError { get }
 }
