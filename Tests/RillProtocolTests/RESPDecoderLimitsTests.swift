@@ -4,7 +4,7 @@ import Testing
 
 @Suite("RESPDecoderLimits")
 struct RESPDecoderLimitsTests {
-    @Test func defaultsAreRedis7() {
+    @Test func defaultsAreRedisProtocolLimits() {
         let limits = RESPDecoderLimits()
         #expect(limits.maxBulkLength == 536_870_912)
         #expect(limits.maxMultibulkLength == 2_147_483_647)

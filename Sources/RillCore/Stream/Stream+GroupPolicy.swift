@@ -96,8 +96,10 @@ extension Stream {
     mutating func takeDueDeadLetters(group: [UInt8]) -> [StreamID] {
         let (index, found) = groupTable.index(of: group)
         guard found, !groupTable.groups[index].dueForDeadLetter.isEmpty else { return [] }
-        defer { groupTable.groups[index].dueForDeadLetter = [] }
-        return groupTable.groups[index].dueForDeadLetter
+        let due = groupTable.groups[index].dueForDeadLetter
+        groupTable.groups[index].dueForDeadLetter = []
+        _checkInvariants()
+        return due
     }
 
     /// What pending entry `id` of `group` looks like as a dead letter, or nil when it is not due any more (no

@@ -67,6 +67,26 @@ public struct StreamIdempotency: Sendable {
 
     var durationMilliseconds: Int64 { durationSeconds * 1000 }
 
+    /// Describes every broken invariant (empty when consistent).
+    /// - Complexity: O(records).
+    func validate() -> [String] {
+        var problems: [String] = []
+        if !Self.durationRange.contains(durationSeconds) { problems.append("idempotency duration \(durationSeconds)") }
+        if !Self.maxSizeRange.contains(maxSize) { problems.append("idempotency maxsize \(maxSize)") }
+        for (producer, history) in producers {
+            let name = "idempotency producer \(String(decoding: producer, as: UTF8.self))"
+            if history.records.isEmpty { problems.append("\(name) has no records") }
+            if history.records.count > maxSize { problems.append("\(name) holds \(history.records.count) > maxsize records") }
+            if history.recordByIID.count != history.records.count {
+                problems.append("\(name): \(history.recordByIID.count) iids for \(history.records.count) records")
+            }
+            for record in history.records where history.recordByIID[record.iid] != record {
+                problems.append("\(name): iid index disagrees with record \(record.entryID)")
+            }
+        }
+        return problems
+    }
+
     /// Every remembered record, producers in byte order, each oldest first (for persistence and tests).
     public var records: [(producer: [UInt8], record: IdempotentRecord)] {
         producers.keys.sorted { $0.lexicographicallyPrecedes($1) }.flatMap { producer in
@@ -126,6 +146,7 @@ extension Stream {
     @discardableResult
     public mutating func forgetExpiredIdempotentRecords(nowMilliseconds: Int64) -> Int {
         guard var state = idempotency else { return 0 }
+        defer { _checkInvariants() }
         var dropped = 0
         for producer in Array(state.producers.keys) {
             // The key comes from the dictionary itself.
@@ -141,6 +162,7 @@ extension Stream {
 
     /// Counts an XADD answered from a remembered pair.
     public mutating func countIdempotentDuplicate() {
+        defer { _checkInvariants() }
         idempotency = idempotency ?? StreamIdempotency()
         idempotency!.iidsDuplicates &+= 1
     }
@@ -153,6 +175,7 @@ extension Stream {
     @discardableResult
     public mutating func recordIdempotentEntry(producer: [UInt8], iid: [UInt8], entryID: StreamID,
                                                nowMilliseconds: Int64) -> Bool {
+        defer { _checkInvariants() }
         var state = idempotency ?? StreamIdempotency()
         var history = state.producers[producer] ?? ProducerHistory()
         history.expire(durationMilliseconds: state.durationMilliseconds, nowMilliseconds: nowMilliseconds)
@@ -172,6 +195,7 @@ extension Stream {
     /// XCFGSET: sets IDMP-DURATION and/or IDMP-MAXSIZE (values already checked against the ranges). A setting that
     /// changes forgets every remembered pair; setting the current values keeps them.
     public mutating func configureIdempotency(durationSeconds: Int64?, maxSize: Int64?) {
+        defer { _checkInvariants() }
         var state = idempotency ?? StreamIdempotency()
         let newDuration = durationSeconds ?? state.durationSeconds
         let newMaxSize = maxSize ?? state.maxSize
@@ -234,6 +258,7 @@ extension Stream {
             state.producers[producer] = history
         }
         idempotency = state
+        _checkInvariants()
     }
 
     /// IDMPAUTO's idempotent ID: a 128-bit digest of the entry's field-value pairs taken as a set, so the same

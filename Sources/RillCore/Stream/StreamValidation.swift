@@ -102,6 +102,7 @@ extension Stream {
         }
         if let previousLiveID, previousLiveID > lastID { problems.append("live ID \(previousLiveID) > lastID \(lastID)") }
         problems += groupTable.validate()
+        problems += idempotency?.validate() ?? []
         return problems
     }
 

@@ -2,7 +2,8 @@ import RillCore
 
 /// An error reply: `message` is the whole line after the '-' (prefix included, e.g. "ERR syntax error").
 ///
-/// Errors from RillCore are mapped to text here and only here, so every wording lives in one file.
+/// The commands' error texts are declared here, by name; RillCore's typed errors are worded in
+/// CoreErrorReplies.swift and only there.
 struct RedisError: Error, Equatable, Sendable {
     let message: String
     init(_ message: String) { self.message = message }
@@ -217,7 +218,7 @@ struct RedisError: Error, Equatable, Sendable {
     static let deadLetterKeyIsStream = RedisError("ERR the DEADLETTER key must be another key than the group's stream")
 }
 
-/// Errors from lower layers that know their Redis wording.
+/// Errors the server can word as Redis does (RillCore's, in CoreErrorReplies.swift).
 protocol RedisErrorConvertible: Error {
     var redisError: RedisError { get }
 }
