@@ -49,38 +49,30 @@ public enum InlineArgumentSplitter {
             let start = index
             // Unescaped output goes to `write`, which never passes `index`: every output byte consumes >= 1 input byte.
             var write = start
-            var inDoubleQuotes = false
-            var inSingleQuotes = false
+            /// The quote that opened the part being read (double or single), nil outside quotes.
+            var openQuote: UInt8?
             var done = false
             while !done {
                 let current = byte(index)
-                if inDoubleQuotes {
-                    if current == ASCII.backslash && byte(index + 1) == UInt8(ascii: "x"),
+                if let quote = openQuote {
+                    if quote == ASCII.doubleQuote && current == ASCII.backslash && byte(index + 1) == UInt8(ascii: "x"),
                         let high = hexValue(byte(index + 2)), let low = hexValue(byte(index + 3))
                     {
                         line[write] = high << 4 | low
                         write += 1
                         index += 3
-                    } else if current == ASCII.backslash && byte(index + 1) != ASCII.nul {
+                    } else if quote == ASCII.doubleQuote && current == ASCII.backslash && byte(index + 1) != ASCII.nul {
                         index += 1
                         line[write] = unescapedInDoubleQuotes(line[index])
                         write += 1
-                    } else if current == ASCII.doubleQuote {
-                        let following = byte(index + 1)
-                        if following != ASCII.nul && !isSpace(following) { throw .unbalancedQuotes }
-                        done = true
-                    } else if current == ASCII.nul {
-                        throw .unbalancedQuotes
-                    } else {
-                        line[write] = current
-                        write += 1
-                    }
-                } else if inSingleQuotes {
-                    if current == ASCII.backslash && byte(index + 1) == ASCII.singleQuote {
+                    } else if quote == ASCII.singleQuote && current == ASCII.backslash
+                        && byte(index + 1) == ASCII.singleQuote
+                    {
                         index += 1
                         line[write] = ASCII.singleQuote
                         write += 1
-                    } else if current == ASCII.singleQuote {
+                    } else if current == quote {
+                        // As Redis: a closing quote must end the argument (`"a"b` is refused).
                         let following = byte(index + 1)
                         if following != ASCII.nul && !isSpace(following) { throw .unbalancedQuotes }
                         done = true
@@ -94,10 +86,8 @@ public enum InlineArgumentSplitter {
                     switch current {
                     case ASCII.space, ASCII.lineFeed, ASCII.carriageReturn, ASCII.tab, ASCII.nul:
                         done = true
-                    case ASCII.doubleQuote:
-                        inDoubleQuotes = true
-                    case ASCII.singleQuote:
-                        inSingleQuotes = true
+                    case ASCII.doubleQuote, ASCII.singleQuote:
+                        openQuote = current
                     default:
                         line[write] = current
                         write += 1

@@ -351,21 +351,13 @@ public struct RESPWriter: Sendable {
         }
     }
 
-    /// An array of bulk strings: `*<count>\r\n` then each element (KEYS, SCAN's keys, LRANGE, LPOP with a count).
+    /// Bulk strings as one aggregate: an array (KEYS, SCAN's keys, LRANGE, LPOP with a count) or, with `asSet`, a
+    /// RESP3 set (SMEMBERS; an array in RESP2), each element a bulk string.
     ///
     /// - Complexity: O(total bytes).
     @inlinable
-    public mutating func bulkStringArray(_ elements: [[UInt8]]) {
-        self.arrayHeader(elements.count)
-        for element in elements { self.bulkString(element) }
-    }
-
-    /// A set of bulk strings: RESP3 `~<count>\r\n`, RESP2 an array, then each element (SMEMBERS).
-    ///
-    /// - Complexity: O(total bytes).
-    @inlinable
-    public mutating func bulkStringSet(_ elements: [[UInt8]]) {
-        self.setHeader(elements.count)
+    public mutating func bulkStrings(_ elements: [[UInt8]], asSet: Bool = false) {
+        if asSet { self.setHeader(elements.count) } else { self.arrayHeader(elements.count) }
         for element in elements { self.bulkString(element) }
     }
 

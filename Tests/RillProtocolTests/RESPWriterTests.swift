@@ -105,11 +105,11 @@ struct RESPWriterTests {
 
     @Test func listsOfBulkStrings() {
         let elements = [Array("a"), [], Array("0123456789")]
-        expect({ $0.bulkStringArray(elements) }, v2: "*3\r\n$1\r\na\r\n$0\r\n\r\n$10\r\n0123456789\r\n",
+        expect({ $0.bulkStrings(elements) }, v2: "*3\r\n$1\r\na\r\n$0\r\n\r\n$10\r\n0123456789\r\n",
                v3: "*3\r\n$1\r\na\r\n$0\r\n\r\n$10\r\n0123456789\r\n")
-        expect({ $0.bulkStringSet(elements) }, v2: "*3\r\n$1\r\na\r\n$0\r\n\r\n$10\r\n0123456789\r\n",
+        expect({ $0.bulkStrings(elements, asSet: true) }, v2: "*3\r\n$1\r\na\r\n$0\r\n\r\n$10\r\n0123456789\r\n",
                v3: "~3\r\n$1\r\na\r\n$0\r\n\r\n$10\r\n0123456789\r\n")
-        expect({ $0.bulkStringArray([]) }, v2: "*0\r\n", v3: "*0\r\n")
+        expect({ $0.bulkStrings([]) }, v2: "*0\r\n", v3: "*0\r\n")
     }
 
     @Test("an array counted while written gets the header of the count its elements report")

@@ -34,7 +34,7 @@ enum KeyspaceCommands {
                 group: "generic", summary: "Returns all key names that match a pattern.") { context in
             let keys = context.database.keys(matching: GlobPattern(context.bytes(1)),
                                              nowMilliseconds: context.nowMilliseconds)
-            context.reply.bulkStringArray(keys)
+            context.reply.bulkStrings(keys)
         },
         Command("scan", arity: -2, flags: [.readonly], categories: ["keyspace"], group: "generic",
                 since: "2.8.0", summary: "Iterates over the key names in the database.", handler: scan),
@@ -99,7 +99,7 @@ enum KeyspaceCommands {
                                                  nowMilliseconds: context.nowMilliseconds)
         context.reply.arrayHeader(2)
         context.reply.bulkString(String(next))
-        context.reply.bulkStringArray(keys)
+        context.reply.bulkStrings(keys)
     }
 
     /// SCAN cursors are unsigned 64-bit decimals (Redis parses them with strtoull and rejects trailing bytes).
@@ -298,7 +298,7 @@ enum KeyspaceCommands {
             let stop = try context.integer(3)
             let elements = try context.database.listRange(forKey: context.bytes(1), start: start, stop: stop,
                                                           nowMilliseconds: context.nowMilliseconds)
-            context.reply.bulkStringArray(elements)
+            context.reply.bulkStrings(elements)
         },
         Command("llen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["list"],
                 group: "list", summary: "Returns the length of a list.") { context in
@@ -337,7 +337,7 @@ enum KeyspaceCommands {
                 context.reply.nullArray()
                 return
             }
-            context.reply.bulkStringArray(elements)
+            context.reply.bulkStrings(elements)
             if !elements.isEmpty { context.keyModified(key) }
         }
     }
@@ -366,7 +366,7 @@ enum KeyspaceCommands {
                 group: "set", summary: "Returns all members of a set.") { context in
             let members = try context.database.setMembers(forKey: context.bytes(1),
                                                           nowMilliseconds: context.nowMilliseconds)
-            context.reply.bulkStringSet(members)
+            context.reply.bulkStrings(members, asSet: true)
         },
         Command("scard", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["set"],
                 group: "set", summary: "Returns the number of members in a set.") { context in
