@@ -100,6 +100,17 @@ final class CommandContext {
         return value
     }
 
+    /// Walks `name value` option pairs from argument `start` to the last: `body` gets each name's index, reads the
+    /// names it knows (the value is at `index + 1`) and returns false for any other. A name without a value, or one
+    /// `body` does not know, is a syntax error, as Redis answers.
+    func forEachOptionPair(from start: Int, _ body: (_ index: Int) throws -> Bool) throws {
+        var index = start
+        while index < argumentCount {
+            guard index + 1 < argumentCount, try body(index) else { throw RedisError.syntax }
+            index += 2
+        }
+    }
+
     /// A HELP subcommand's reply: one status line per element, as Redis sends them.
     func replyHelp(_ lines: [String]) {
         reply.arrayHeader(lines.count)

@@ -246,9 +246,7 @@ enum ConnectionCommands {
         }
         var filters: [(ClientSession) -> Bool] = []
         var skipMe = true
-        var index = 2
-        while index < context.argumentCount {
-            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+        try context.forEachOptionPair(from: 2) { index in
             let value = context.string(index + 1)
             if context.argument(index, is: "id") {
                 let id = try context.integer(index + 1, error: RedisError.clientIDNotPositive)
@@ -278,9 +276,9 @@ enum ConnectionCommands {
                 let now = context.nowMilliseconds
                 filters.append { maxAge > 0 && (now - $0.connectedAt) / 1000 >= maxAge }
             } else {
-                throw RedisError.syntax
+                return false
             }
-            index += 2
+            return true
         }
         let targets = context.clients.values.filter { client in
             !(skipMe && client === context.client) && filters.allSatisfy { $0(client) }

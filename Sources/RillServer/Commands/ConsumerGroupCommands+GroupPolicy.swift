@@ -33,9 +33,7 @@ extension ConsumerGroupCommands {
 
     private static func parseGroupPolicyChange(_ context: CommandContext) throws -> GroupPolicyChange {
         var change = GroupPolicyChange()
-        var index = 4
-        while index < context.argumentCount {
-            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+        try context.forEachOptionPair(from: 4) { index in
             if context.argument(index, is: "maxdeliveries") {
                 let value = try context.nonNegativeInteger(
                     index + 1, error: RedisError.maxDeliveriesNotInteger)
@@ -50,9 +48,9 @@ extension ConsumerGroupCommands {
                     index + 1, error: RedisError.deadLetteredNotInteger)
                 change.deadLetteredCount = UInt64(value)
             } else {
-                throw RedisError.syntax
+                return false
             }
-            index += 2
+            return true
         }
         return change
     }

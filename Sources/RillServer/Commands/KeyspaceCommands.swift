@@ -79,9 +79,7 @@ enum KeyspaceCommands {
         var count = 10
         var pattern: GlobPattern?
         var typeName: [UInt8]?
-        var index = 2
-        while index < context.argumentCount {
-            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+        try context.forEachOptionPair(from: 2) { index in
             if context.argument(index, is: "count") {
                 let value = try context.integer(index + 1)
                 guard value >= 1 else { throw RedisError.syntax }
@@ -91,9 +89,9 @@ enum KeyspaceCommands {
             } else if context.argument(index, is: "type") {
                 typeName = context.bytes(index + 1)
             } else {
-                throw RedisError.syntax
+                return false
             }
-            index += 2
+            return true
         }
         let (next, keys) = context.database.scan(cursor: cursor, count: count, pattern: pattern, typeName: typeName,
                                                  nowMilliseconds: context.nowMilliseconds)

@@ -79,12 +79,10 @@ extension StreamCommands {
     private static func xcfgset(_ context: CommandContext) throws {
         var duration: Int64?
         var maxSize: Int64?
-        var index = 2
         if context.argumentCount == 2 {
             throw RedisError.idempotencyConfigMissing
         }
-        while index < context.argumentCount {
-            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+        try context.forEachOptionPair(from: 2) { index in
             if context.argument(index, is: "idmp-duration") {
                 let value = try context.integer(index + 1)
                 guard StreamIdempotency.durationRange.contains(value) else {
@@ -98,9 +96,9 @@ extension StreamCommands {
                 }
                 maxSize = value
             } else {
-                throw RedisError.syntax
+                return false
             }
-            index += 2
+            return true
         }
         let key = context.bytes(1)
         let found = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in

@@ -328,9 +328,7 @@ enum StreamCommands {
         let id = try parseID(context, 2, strict: true)
         var entriesAdded: UInt64?
         var maxDeletedID: StreamID?
-        var index = 3
-        while index < context.argumentCount {
-            guard index + 1 < context.argumentCount else { throw RedisError.syntax }
+        try context.forEachOptionPair(from: 3) { index in
             if context.argument(index, is: "entriesadded") {
                 let value = try context.integer(index + 1)
                 guard value >= 0 else { throw RedisError.negativeEntriesAdded }
@@ -338,9 +336,9 @@ enum StreamCommands {
             } else if context.argument(index, is: "maxdeletedid") {
                 maxDeletedID = try parseID(context, index + 1, strict: true)
             } else {
-                throw RedisError.syntax
+                return false
             }
-            index += 2
+            return true
         }
         try Stream.validateSetLastIDArguments(id, maxDeletedEntryID: maxDeletedID)
         let key = context.bytes(1)
