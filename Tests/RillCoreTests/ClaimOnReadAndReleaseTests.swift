@@ -1,6 +1,6 @@
 import RillTestSupport
 import Testing
-import RillCore
+@testable import RillCore
 
 /// Redis 8 consumer-group operations on the model: the claim step of XREADGROUP ... CLAIM and XNACK.
 /// Expected values follow Redis' command pages (there is no Redis 8 server here to compare with).

@@ -1,6 +1,6 @@
 import RillTestSupport
 import Testing
-import RillCore
+@testable import RillCore
 
 /// Idempotent production on the model (Redis 8.6 XADD IDMP/IDMPAUTO, XCFGSET), following Redis' idempotency page:
 /// pairs are per producer, forgotten after IDMP-DURATION or beyond IDMP-MAXSIZE (oldest first), cleared by a

@@ -11,13 +11,6 @@ public struct ClaimedDelivery: Sendable, Hashable {
     public var previousDeliveryCount: UInt64
     /// Its delivery count now (previous + 1, saturating).
     public var deliveryCount: UInt64
-
-    public init(id: StreamID, idleMilliseconds: Int64, previousDeliveryCount: UInt64, deliveryCount: UInt64) {
-        self.id = id
-        self.idleMilliseconds = idleMilliseconds
-        self.previousDeliveryCount = previousDeliveryCount
-        self.deliveryCount = deliveryCount
-    }
 }
 
 extension Stream {

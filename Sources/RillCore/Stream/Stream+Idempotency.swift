@@ -106,16 +106,6 @@ public struct IdempotencyInfo: Sendable, Hashable {
     public var iidsTracked: Int
     public var iidsAdded: UInt64
     public var iidsDuplicates: UInt64
-
-    public init(durationSeconds: Int64, maxSize: Int64, producersTracked: Int, iidsTracked: Int, iidsAdded: UInt64,
-                iidsDuplicates: UInt64) {
-        self.durationSeconds = durationSeconds
-        self.maxSize = maxSize
-        self.producersTracked = producersTracked
-        self.iidsTracked = iidsTracked
-        self.iidsAdded = iidsAdded
-        self.iidsDuplicates = iidsDuplicates
-    }
 }
 
 extension Stream {

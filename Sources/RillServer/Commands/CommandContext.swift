@@ -3,9 +3,11 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-/// What a command handler works with: the request's arguments, the server, the calling client and the reply
-/// being built. One context lives per connection and is reused for every command it sends, so running a
-/// command allocates nothing here.
+/// What a command handler works with: the request's arguments, the calling client, the reply being built, and the
+/// server's parts it may use (its database and the keyspace, the change feed through `keyModified` and `propagate`,
+/// the client and blocking registries, persistence, and `control` for what only the server does), never the server
+/// itself: the server calls commands, commands use their context. One context lives per connection and is reused
+/// for every command it sends, so running a command allocates nothing here.
 final class CommandContext {
     /// The request, the command name first. Slices of the connection's read buffer: valid for this call only.
     var arguments: [ByteBuffer] = []
