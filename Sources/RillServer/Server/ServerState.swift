@@ -3,8 +3,11 @@ import Logging
 import NIOCore
 import RillCore
 
-/// The server's whole mutable state. Owned by the single event loop that runs commands: no locks on the
-/// command path, as in Redis.
+/// The server: the keyspace, the configuration and the command table, composed with the parts that own each
+/// concern (clients, blocked clients, the change feed, the cron's jobs, persistence; each in its own file, with its
+/// own tests), and the glue between them: running commands (CommandExecutor.swift), serving blocked clients after
+/// writes, the memory limit (ServerState+Memory.swift). Owned by the single event loop that runs commands: no locks
+/// on the command path, as in Redis.
 final class ServerState {
     var configuration: ServerConfiguration {
         didSet {
