@@ -148,6 +148,8 @@ struct StreamModelTests {
                 var expectedError: StreamError?
                 if let maxDeleted, id < maxDeleted {
                     expectedError = .setIDSmallerThanMaxDeletedID
+                } else if id < model.maxDeletedEntryID {
+                    expectedError = .setIDSmallerThanCurrentMaxDeletedID
                 } else if let top = model.entries.last?.id, id < top {
                     expectedError = .setIDSmallerThanTopItem
                 } else if !model.entries.isEmpty, let entriesAdded, UInt64(model.entries.count) > entriesAdded {
@@ -252,17 +254,20 @@ struct StreamModelTests {
     }
 
     @Test func setLastIDFollowsRedis() throws {
-        // Observed: XADD 1-1 2-2 3-3, XDEL 3-3; XSETID 2-5 OK; 1-5 -> top item error;
-        // 5-0 MAXDELETEDID 6-0 -> provided max_deleted error; 3-4 ENTRIESADDED 1 -> entries_added
-        // error; 1-0 ENTRIESADDED 1 -> top item error (checked first); 3-2 OK although
-        // max-deleted-entry-id is 3-3; MAXDELETEDID 0-0 leaves it unchanged.
+        // Observed on Redis 8.2: XADD 1-1 2-2 3-3, XDEL 3-3; XSETID 2-5 -> current max_deleted error
+        // (2-5 MAXDELETEDID 1-0 too: a given one does not lower the bar); 1-5 -> the same error,
+        // checked before the top item; 5-0 MAXDELETEDID 6-0 -> provided max_deleted error; 3-4
+        // ENTRIESADDED 1 -> entries_added error; MAXDELETEDID 0-0 leaves it unchanged.
         var stream = Stream()
         let fields: [[UInt8]] = [Array("a".utf8), Array("1".utf8)]
         for n in 1...3 { try stream.append(id: StreamID(ms: UInt64(n), seq: UInt64(n)), fieldsAndValues: fields) }
         stream.delete([StreamID(ms: 3, seq: 3)])
-        try stream.setLastID(StreamID(ms: 2, seq: 5))
-        #expect(stream.lastID == StreamID(ms: 2, seq: 5) && stream.maxDeletedEntryID == StreamID(ms: 3, seq: 3))
-        #expect(throws: StreamError.setIDSmallerThanTopItem) { try stream.setLastID(StreamID(ms: 1, seq: 5)) }
+        #expect(throws: StreamError.setIDSmallerThanCurrentMaxDeletedID) { try stream.setLastID(StreamID(ms: 2, seq: 5)) }
+        #expect(throws: StreamError.setIDSmallerThanCurrentMaxDeletedID) {
+            try stream.setLastID(StreamID(ms: 2, seq: 5), maxDeletedEntryID: StreamID(ms: 1, seq: 0))
+        }
+        #expect(throws: StreamError.setIDSmallerThanCurrentMaxDeletedID) { try stream.setLastID(StreamID(ms: 1, seq: 5)) }
+        #expect(stream.lastID == StreamID(ms: 3, seq: 3) && stream.maxDeletedEntryID == StreamID(ms: 3, seq: 3))
         #expect(throws: StreamError.setIDSmallerThanMaxDeletedID) {
             try stream.setLastID(StreamID(ms: 5, seq: 0), maxDeletedEntryID: StreamID(ms: 6, seq: 0))
         }
@@ -270,17 +275,22 @@ struct StreamModelTests {
             try Stream.validateSetLastIDArguments(StreamID(ms: 1, seq: 0), maxDeletedEntryID: StreamID(ms: 6, seq: 0))
         }
         #expect(throws: StreamError.setIDEntriesAddedSmallerThanLength) { try stream.setLastID(StreamID(ms: 3, seq: 4), entriesAdded: 1) }
-        #expect(throws: StreamError.setIDSmallerThanTopItem) { try stream.setLastID(StreamID(ms: 1, seq: 0), entriesAdded: 1) }
         try stream.setLastID(StreamID(ms: 3, seq: 4), entriesAdded: 2, maxDeletedEntryID: StreamID(ms: 3, seq: 3))
-        try stream.setLastID(StreamID(ms: 3, seq: 2))
+        try stream.setLastID(StreamID(ms: 3, seq: 3))
         try stream.setLastID(StreamID(ms: 3, seq: 4), maxDeletedEntryID: .zero)
         #expect(stream.lastID == StreamID(ms: 3, seq: 4) && stream.entriesAdded == 2 && stream.maxDeletedEntryID == StreamID(ms: 3, seq: 3))
-        // An empty stream accepts any ID (observed: XSETID e 0-0 after deleting its only entry).
+        // An emptied stream has no top item, but still its largest deleted ID (observed: XSETID e 0-0 after deleting
+        // its only entry 1-0 is refused; 1-0 is accepted).
         var empty = Stream()
         try empty.append(id: StreamID(ms: 1, seq: 0), fieldsAndValues: fields)
         empty.delete([StreamID(ms: 1, seq: 0)])
-        try empty.setLastID(.zero)
-        #expect(empty.lastID == .zero && empty.nodeCount == 0 && empty.recordedFirstEntryID == .zero)
+        #expect(throws: StreamError.setIDSmallerThanCurrentMaxDeletedID) { try empty.setLastID(.zero) }
+        try empty.setLastID(StreamID(ms: 1, seq: 0))
+        #expect(empty.lastID == StreamID(ms: 1, seq: 0) && empty.nodeCount == 0 && empty.recordedFirstEntryID == .zero)
+        // A stream that never had a deletion accepts any ID once empty.
+        var fresh = Stream()
+        try fresh.setLastID(.zero)
+        #expect(fresh.lastID == .zero)
         #expect(stream.validate() == [] && empty.validate() == [])
     }
 

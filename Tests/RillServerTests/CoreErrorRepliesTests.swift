@@ -19,6 +19,8 @@ struct CoreErrorRepliesTests {
              "ERR The entries_added specified in XSETID is smaller than the target stream length"),
             (.setIDSmallerThanMaxDeletedID,
              "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"),
+            (.setIDSmallerThanCurrentMaxDeletedID,
+             "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"),
         ]
         for (error, message) in expected {
             #expect(error.redisError.message == message)

@@ -195,7 +195,7 @@ def test_xgroup_help(r, raw):
     reply = raw().call("XGROUP", "HELP")
     assert reply.startswith(b"*17\r\n+XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n")
     assert b"+SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]\r\n" in reply
-    assert reply.endswith(b"+HELP\r\n+    Prints this help.\r\n")
+    assert reply.endswith(b"+HELP\r\n+    Print this help.\r\n")
 
 
 @pytest.mark.rill_only
@@ -878,7 +878,7 @@ def test_xinfo_help_lists_group_subcommands(r, raw):
     assert reply.startswith(b"*9\r\n+XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
                             b"+CONSUMERS <key> <groupname>\r\n+    Show consumers of <groupname>.\r\n"
                             b"+GROUPS <key>\r\n+    Show the stream consumer groups.\r\n")
-    assert reply.endswith(b"+HELP\r\n+    Prints this help.\r\n")
+    assert reply.endswith(b"+HELP\r\n+    Print this help.\r\n")
 
 
 # --- Lag ------------------------------------------------------------------------------------------------------------

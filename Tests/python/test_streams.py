@@ -486,6 +486,25 @@ def test_xsetid_errors(r):
     assert r.xinfo_stream("s")["last-generated-id"] == "2-1"
 
 
+def test_xsetid_refuses_an_id_below_the_largest_deleted_one(r):
+    """Redis 8: an ID below max-deleted-entry-id would let a later XADD reuse a deleted entry's ID. A MAXDELETEDID
+    given with the command does not lower the bar, and the check comes before the top-item one."""
+    for ms in (1, 2, 3):
+        r.xadd("s", {"f": "v"}, id=f"{ms}-1")
+    r.xdel("s", "3-1")
+    current = r"^The ID specified in XSETID is smaller than current max_deleted_entry_id$"
+    for args in (("2-5",), ("2-5", "MAXDELETEDID", "1-0"), ("1-0",)):
+        with pytest.raises(redis.ResponseError, match=current):
+            r.execute_command("XSETID", "s", *args)
+    assert r.execute_command("XSETID", "s", "3-1") == "OK"
+    r.xadd("e", {"f": "v"}, id="5-1")
+    r.xdel("e", "5-1")
+    with pytest.raises(redis.ResponseError, match=current):
+        r.execute_command("XSETID", "e", "4-0")
+    info = r.xinfo_stream("e")
+    assert (info["last-generated-id"], info["max-deleted-entry-id"]) == ("5-1", "5-1")
+
+
 def test_xsetid_on_wrong_type(r):
     r.set("str", "x")
     with pytest.raises(redis.ResponseError, match=r"^WRONGTYPE"):
@@ -605,7 +624,7 @@ def test_xread_errors(four):
     cases = [
         (("STREAMS", "s"), r"^wrong number of arguments for 'xread' command$"),
         (("STREAMS", "s", "t", "0"),
-         r"^Unbalanced XREAD list of streams: for each stream key an ID or '\$' must be specified\.$"),
+         r"^Unbalanced 'xread' list of streams: for each stream key an ID, '\+', or '\$' must be specified\.$"),
         (("COUNT", "abc", "STREAMS", "s", "0"), NOT_INTEGER),
         (("STREAMS", "s", "abc"), INVALID_ID),
         (("BLOCK", "-1", "STREAMS", "s", "0"), r"^timeout is negative$"),

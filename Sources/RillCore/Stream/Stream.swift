@@ -593,10 +593,10 @@ public struct Stream: Sendable {
     }
 
     /// XSETID: sets `lastID`, and optionally `entriesAdded` and `maxDeletedEntryID` (a given
-    /// 0-0 leaves it unchanged, as in Redis). Checks, in Redis's order: the ID against the given
-    /// max deleted ID, then (only if the stream has live entries) the ID against the newest live
-    /// entry and `entriesAdded` against `length`. The ID may be lower than the current `lastID`
-    /// or `maxDeletedEntryID`: Redis only compares it with live entries.
+    /// 0-0 leaves it unchanged, as in Redis). Checks, in Redis 8's order: the ID against the given
+    /// max deleted ID, then against the stream's current one (a given one does not lower it), then
+    /// (only if the stream has live entries) against the newest live entry, and `entriesAdded`
+    /// against `length`. The ID may be lower than the current `lastID` otherwise.
     /// - Complexity: O(m) to find the newest live entry.
     public mutating func setLastID(
         _ id: StreamID,
@@ -604,6 +604,8 @@ public struct Stream: Sendable {
         maxDeletedEntryID newMaxDeletedEntryID: StreamID? = nil
     ) throws(StreamError) {
         try Stream.validateSetLastIDArguments(id, maxDeletedEntryID: newMaxDeletedEntryID)
+        // An ID below a deleted one would let XADD give a later entry that deleted entry's ID.
+        if id < maxDeletedEntryID { throw .setIDSmallerThanCurrentMaxDeletedID }
         if length > 0 {
             if let top = lastEntryID, id < top { throw .setIDSmallerThanTopItem }
             if let newEntriesAdded, length > newEntriesAdded { throw .setIDEntriesAddedSmallerThanLength }

@@ -22,4 +22,6 @@ public enum StreamError: Error, Sendable, Hashable {
     case setIDEntriesAddedSmallerThanLength
     /// XSETID: the new last ID is smaller than the MAXDELETEDID given with it.
     case setIDSmallerThanMaxDeletedID
+    /// XSETID: the new last ID is smaller than the stream's largest deleted ID.
+    case setIDSmallerThanCurrentMaxDeletedID
 }

@@ -223,7 +223,7 @@ enum ConsumerGroupCommands {
             "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
             "    Set the current group ID and entries_read counter.",
             "HELP",
-            "    Prints this help.",
+            "    Print this help.",
         ]
         context.replyHelp(lines)
     }

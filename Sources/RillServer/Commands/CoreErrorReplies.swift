@@ -20,6 +20,8 @@ extension StreamError: RedisErrorConvertible {
             return RedisError("ERR The entries_added specified in XSETID is smaller than the target stream length")
         case .setIDSmallerThanMaxDeletedID:
             return RedisError("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+        case .setIDSmallerThanCurrentMaxDeletedID:
+            return RedisError("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
         }
     }
 }

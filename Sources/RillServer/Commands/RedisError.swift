@@ -135,7 +135,7 @@ struct RedisError: Error, Equatable, Sendable {
     static let unbalancedXreadgroupStreams = RedisError(
         "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
     static let unbalancedXreadStreams = RedisError(
-        "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
+        "ERR Unbalanced 'xread' list of streams: for each stream key an ID, '+', or '$' must be specified.")
     static let missingGroupOption = RedisError("ERR Missing GROUP option for XREADGROUP")
     static let newEntriesIDWithoutGroup = RedisError(
         "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")

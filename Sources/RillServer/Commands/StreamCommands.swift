@@ -52,7 +52,7 @@ enum StreamCommands {
                             "CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.",
                             "GROUPS <key>", "    Show the stream consumer groups.",
                             "STREAM <key> [FULL [COUNT <count>]", "    Show information about the stream.",
-                            "HELP", "    Prints this help.",
+                            "HELP", "    Print this help.",
                         ]
                         context.replyHelp(lines)
                     },
