@@ -1134,3 +1134,46 @@ def test_worker_pool_recovers_entries_of_killed_workers(server, r):
     info = group_info(r, STREAM)[GROUP]
     assert info["lag"] == 0 and info["entries-read"] == ENTRIES
     assert {c["name"] for c in r.xinfo_consumers(STREAM, GROUP)} >= set(victims)
+
+
+def test_xreadgroup_changes_counted_as_redis_8_counts_them(r):
+    """rdb_changes_since_last_save: one change per stream whose group moved, one per consumer created; re-reading
+    one's own pending entries changes nothing."""
+    def changes():
+        return r.info("persistence")["rdb_changes_since_last_save"]
+
+    for ms in range(1, 4):
+        r.xadd("s", {"f": "v"}, id=f"{ms}-1")
+    r.xgroup_create("s", "g", "0")
+    steps = [
+        (lambda: r.xreadgroup("g", "alice", {"s": ">"}, count=2), 2),  # alice created, the group moved
+        (lambda: r.xreadgroup("g", "alice", {"s": "0"}), 0),  # her own pending entries again
+        (lambda: r.xreadgroup("g", "bob", {"s": "0"}), 1),  # bob created, nothing pending
+        (lambda: r.xreadgroup("g", "alice", {"s": ">"}), 1),  # the last entry
+        (lambda: r.xreadgroup("g", "alice", {"s": ">"}), 0),  # nothing new
+        (lambda: r.xreadgroup("g", "carol", {"s": ">"}), 1),  # carol created, nothing new
+    ]
+    for number, (step, expected) in enumerate(steps):
+        before = changes()
+        step()
+        assert changes() - before == expected, f"step {number}"
+
+
+def test_a_blocked_read_answered_with_an_error_counts_as_a_failed_call(r, raw):
+    """Redis 8: XREADGROUP woken by XGROUP DESTROY answers NOGROUP; commandstats count one call, failed, with the
+    time of its two attempts, and errorstats count the error."""
+    r.config_resetstat()
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    reader = raw()
+    reader.send(reader.encode("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"))
+    wait_for_blocked_clients(r, 1)
+    r.xgroup_destroy("s", "g")
+    assert reader.read_reply().startswith(b"-NOGROUP ")
+    stats = r.info("commandstats")["cmdstat_xreadgroup"]
+    assert (stats["calls"], stats["failed_calls"], stats["rejected_calls"]) == (1, 1, 0)
+    assert stats["usec"] >= 1
+    assert r.info("errorstats")["errorstat_NOGROUP"]["count"] == 1
+    # A blocked read that times out is one call, not failed.
+    reader.call("XREAD", "BLOCK", "20", "STREAMS", "t", "$")
+    stats = r.info("commandstats")["cmdstat_xread"]
+    assert (stats["calls"], stats["failed_calls"]) == (1, 0)

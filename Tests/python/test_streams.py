@@ -660,6 +660,45 @@ def test_xread_block_times_out_with_null(r, raw):
     assert connection.call("XREAD", "BLOCK", "50", "STREAMS", "s", "$") == b"_\r\n"
 
 
+def test_xread_after_which_only_deleted_entries_remain_answers_null_and_blocks(r, raw):
+    """Redis 8: what counts is a live entry after the id, not the stream's last ID (deleted entries, XSETID)."""
+    for ms in (1, 2, 3):
+        r.xadd("s", {"f": "v"}, id=f"{ms}-1")
+    r.xdel("s", "2-1", "3-1")
+    connection = raw()
+    assert connection.call("XREAD", "STREAMS", "s", "1-1") == b"*-1\r\n"
+    start = time.monotonic()
+    assert connection.call("XREAD", "BLOCK", "100", "STREAMS", "s", "1-1") == b"*-1\r\n"
+    assert 0.09 <= time.monotonic() - start < 2
+    r.execute_command("XSETID", "s", "9-0")
+    assert connection.call("XREAD", "STREAMS", "s", "1-1") == b"*-1\r\n"
+    assert connection.call("XREAD", "STREAMS", "s", "0-0")[:4] == b"*1\r\n"
+
+
+@pytest.mark.parametrize("overwrite", [
+    [["SET", "s", "x"]],
+    [["DEL", "s"], ["LPUSH", "s", "a"]],
+    [["MULTI"], ["DEL", "s"], ["SADD", "s", "a"], ["EXEC"]],
+])
+def test_blocked_xread_keeps_waiting_while_its_key_holds_another_type(r, raw, overwrite):
+    """Redis 8: a blocked XREAD (unlike XREADGROUP) is not answered WRONGTYPE when its key is overwritten; it waits
+    until the key is a stream again with an entry after the id resolved when it blocked."""
+    r.xadd("s", {"f": "v"}, id="5-0")
+    reader = raw()
+    reader.send(reader.encode("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
+    wait_for_blocked_clients(r, 1)
+    writer = raw()
+    for command in overwrite:
+        writer.call(*command)
+    writer.call("DEL", "s")
+    r.xadd("s", {"f": "v"}, id="1-1")
+    time.sleep(0.05)
+    wait_for_blocked_clients(r, 1)
+    r.xadd("s", {"g": "w"}, id="6-0")
+    assert reader.read_reply() == b"*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n6-0\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n"
+    wait_for_blocked_clients(r, 0)
+
+
 def test_xread_block_returns_at_once_when_data_exists(four):
     start = time.monotonic()
     assert ids(four.xread({"s": "2-1"}, block=5000)[0][1]) == ["3-0"]

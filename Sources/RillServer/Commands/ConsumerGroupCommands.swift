@@ -349,7 +349,7 @@ enum ConsumerGroupCommands {
         }
         /// Reads one stream of the request (nil: a `>` read with nothing new).
         func perform(_ read: GroupRead, on stream: inout Stream, count: Int) throws -> [StreamID]? {
-            let consumersBefore = recordsEffects ? stream.group(named: request.group)?.consumerCount ?? 0 : 0
+            let consumersBefore = stream.group(named: request.group)?.consumerCount ?? 0
             let ids: [StreamID]?
             switch read.position {
             case .newEntries:
@@ -359,8 +359,11 @@ enum ConsumerGroupCommands {
                 ids = try stream.readPendingHistory(group: request.group, consumer: request.consumer, after: after,
                                                     count: count, nowMilliseconds: now)
             }
+            let created = (stream.group(named: request.group)?.consumerCount ?? 0) > consumersBefore
+            // Creating the consumer is a change even when nothing is delivered, as in Redis; re-reading one's own
+            // pending entries is not.
+            if created { noteGroupChange(context) }
             if recordsEffects {
-                let created = (stream.group(named: request.group)?.consumerCount ?? 0) > consumersBefore
                 context.propagate(effects: deliveryEffects(request, read, ids ?? [], in: stream,
                                                            createdConsumer: created, nowMilliseconds: now))
             }

@@ -637,7 +637,7 @@ enum StreamCommands {
             reads.append(StreamRead(key: key, after: after, onlyLast: onlyLast))
         }
         let limit = count == 0 ? Int.max : count
-        if try serveRead(context, reads, limit: limit, caps: caps) { return }
+        if try serveRead(context, reads, limit: limit, caps: caps, waiting: false) { return }
         guard let timeout else {
             context.reply.nullArray()
             return
@@ -646,7 +646,7 @@ enum StreamCommands {
         let waiting = reads.map { StreamRead(key: $0.key, after: $0.after, onlyLast: false) }
         context.block(keys: waiting.map(\.key), timeoutMilliseconds: timeout, retry: { context in
             do {
-                return try serveRead(context, waiting, limit: limit, caps: caps)
+                return try serveRead(context, waiting, limit: limit, caps: caps, waiting: true)
             } catch {
                 context.replyError(RedisError.from(error))
                 return true
@@ -664,14 +664,24 @@ enum StreamCommands {
         let onlyLast: Bool
     }
 
-    /// Writes the XREAD reply if any stream has entries after its id; returns false (writing nothing) otherwise.
+    /// Writes the XREAD reply if any stream has live entries after its id; returns false (writing nothing) otherwise.
+    /// A blocked reader (`waiting`) whose key now holds another type keeps waiting, as in Redis 8: it is served once
+    /// the key is a stream again with entries after its id.
     private static func serveRead(_ context: CommandContext, _ reads: [StreamRead], limit: Int,
-                                  caps: ReadReplyCaps) throws -> Bool {
+                                  caps: ReadReplyCaps, waiting: Bool) throws -> Bool {
         var ready: [(read: StreamRead, stream: Stream, limit: Int)] = []
         var budget = ReadReplyBudget(caps)
         for read in reads {
-            guard let stream = try context.database.streamGet(read.key, nowMilliseconds: context.nowMilliseconds),
-                  stream.length > 0, stream.lastID > read.after else { continue }
+            let found: Stream?
+            do {
+                found = try context.database.streamGet(read.key, nowMilliseconds: context.nowMilliseconds)
+            } catch {
+                if waiting, case .wrongType = error { continue }
+                throw error
+            }
+            guard let stream = found, stream.length > 0, stream.lastID > read.after,
+                  // Entries deleted after the id (or an XSETID past the last entry) leave nothing to read.
+                  stream.firstEntryID(after: read.after) != nil else { continue }
             var streamLimit = read.onlyLast ? 1 : limit
             if budget.isActive {
                 streamLimit = budget.admitEntries(after: read.after, limit: budget.entryLimit(count: streamLimit),

@@ -79,4 +79,6 @@ struct BlockedClient {
     let database: Int
     /// Pending timeout, cancelled when the client is served, killed or disconnects.
     var timeout: Scheduled<Void>?
+    /// The command that blocked: the attempt that serves it adds its time, and a failure, to its statistics.
+    var command: Command? = nil
 }

@@ -67,7 +67,6 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
-        // A call that blocks is not timed: its time is mostly waiting. XREADGROUP answered at once is.
         let waits = context.blockRequest != nil
         if changes.isRecording {
             // Inside EXEC the feed wraps the whole transaction, not each command's effects.
@@ -78,19 +77,20 @@ extension ServerState {
         if let request = context.blockRequest {
             context.blockRequest = nil
             if allowBlocking && !persistence.loadingAppendOnlyFile {
-                block(client, request, context: context)
+                block(client, request, command: command, context: context)
             } else {
                 request.onTimeout(context)
             }
         }
         command.counters.calls += 1
         if failed { command.counters.failedCalls += 1 }
-        if !waits {
-            // Wall-clock time can step back (NTP); a negative duration counts as zero.
-            let elapsedMicroseconds = max(0, Clock.microseconds() - startedMicroseconds)
-            command.counters.microseconds += elapsedMicroseconds
-            if let metrics { metrics.recordLatency(of: command, nanoseconds: UInt64(elapsedMicroseconds) * 1000) }
-        }
+        // Redis counts a call's own execution, not its wait: a call that blocks adds this first attempt now and the
+        // attempt that answers it when it is served (`serveReadyKeys`). Wall-clock time can step back (NTP); a
+        // negative duration counts as zero.
+        let elapsedMicroseconds = max(0, Clock.microseconds() - startedMicroseconds)
+        command.counters.microseconds += elapsedMicroseconds
+        // The latency histograms (Prometheus) take calls answered at once: a blocked call's latency is its wait.
+        if !waits, let metrics { metrics.recordLatency(of: command, nanoseconds: UInt64(elapsedMicroseconds) * 1000) }
     }
 
     /// Writes an error reply and counts it (INFO stats total_error_replies and errorstats).

@@ -86,8 +86,8 @@ final class ServerState {
 
     // MARK: Blocking
 
-    func block(_ client: ClientSession, _ request: BlockRequest, context: CommandContext) {
-        var blocked = BlockedClient(request: request, database: client.databaseIndex, timeout: nil)
+    func block(_ client: ClientSession, _ request: BlockRequest, command: Command, context: CommandContext) {
+        var blocked = BlockedClient(request: request, database: client.databaseIndex, timeout: nil, command: command)
         blocking.add(client, keys: request.keys, database: client.databaseIndex)
         if request.timeoutMilliseconds > 0 {
             blocked.timeout = eventLoop.scheduleTask(in: .milliseconds(request.timeoutMilliseconds)) { [weak self, weak client] in
@@ -121,14 +121,22 @@ final class ServerState {
             for key in blocking.takeReadyKeys() {
                 for client in blocking.waiters(of: key) {
                     guard let blocked = client.blocked, let context = client.context else { continue }
-                    context.nowMilliseconds = Clock.milliseconds()
+                    let retryStarted = Clock.microseconds()
+                    context.nowMilliseconds = retryStarted / 1000
                     let previousDatabase = client.databaseIndex
                     client.databaseIndex = blocked.database
+                    let errorsBefore = stats.totalErrorReplies
                     let served = blocked.request.retry(context)
                     if changes.isRecording {
                         recordEffects(of: context, database: blocked.database, recordingRequest: false)
                     }
                     client.databaseIndex = previousDatabase
+                    if served, let command = blocked.command {
+                        // As Redis: the attempt that answers counts in the command's time, and as a failed call
+                        // when its answer is an error (XREADGROUP after XGROUP DESTROY).
+                        command.counters.microseconds += max(0, Clock.microseconds() - retryStarted)
+                        if stats.totalErrorReplies != errorsBefore { command.counters.failedCalls += 1 }
+                    }
                     if served {
                         blocking.remove(client)
                         client.flushOutput()
