@@ -730,10 +730,11 @@ enum ConsumerGroupCommands {
     // MARK: XDELEX and XACKDEL
 
     /// Parses `[KEEPREF | DELREF | ACKED] IDS numids id...` starting at `index`: one policy at
-    /// most, the IDS block exactly once, nothing else.
-    private static func parseDeletion(_ context: CommandContext, from index: Int) throws -> (StreamDeletionPolicy, [StreamID]) {
+    /// most, the IDS block exactly once, nothing else. The IDs themselves are parsed later
+    /// (`parseIDs`): Redis looks the key up first, answering -1 per ID for a missing key whatever they are.
+    private static func parseDeletion(_ context: CommandContext, from index: Int) throws -> (StreamDeletionPolicy, Range<Int>) {
         var policy: StreamDeletionPolicy?
-        var ids: [StreamID]?
+        var ids: Range<Int>?
         var index = index
         while index < context.argumentCount {
             let given: StreamDeletionPolicy?
@@ -751,7 +752,7 @@ enum ConsumerGroupCommands {
                 policy = given
                 index += 1
             } else if ids == nil, context.argument(index, is: "ids"), index + 1 < context.argumentCount {
-                ids = try parseIDsBlock(context, at: &index)
+                ids = try idsBlock(context, at: &index)
             } else {
                 throw RedisError.syntax
             }
@@ -763,17 +764,24 @@ enum ConsumerGroupCommands {
     /// Parses `IDS numids id...` at `index` (which holds IDS, with at least one argument after it) and moves
     /// `index` past it.
     static func parseIDsBlock(_ context: CommandContext, at index: inout Int) throws -> [StreamID] {
+        try parseIDs(context, in: idsBlock(context, at: &index))
+    }
+
+    /// Checks the count of `IDS numids id...` at `index` and moves `index` past the block; the IDs' argument range.
+    private static func idsBlock(_ context: CommandContext, at index: inout Int) throws -> Range<Int> {
         let countError = RedisError.idCountNotPositive
         let count = try context.integer(index + 1, error: countError)
         guard count > 0 else { throw countError }
         guard count <= context.argumentCount - index - 2 else {
             throw RedisError.idCountMismatch
         }
-        var parsed: [StreamID] = []
-        parsed.reserveCapacity(Int(count))
-        for argument in (index + 2)..<(index + 2 + Int(count)) { parsed.append(try parseID(context, argument)) }
-        index += 2 + Int(count)
-        return parsed
+        let range = (index + 2)..<(index + 2 + Int(count))
+        index = range.upperBound
+        return range
+    }
+
+    private static func parseIDs(_ context: CommandContext, in arguments: Range<Int>) throws -> [StreamID] {
+        try arguments.map { try parseID(context, $0) }
     }
 
     private static func writeResults(_ results: [StreamDeletionResult], to reply: inout RESPWriter) {
@@ -782,13 +790,14 @@ enum ConsumerGroupCommands {
     }
 
     private static func xdelex(_ context: CommandContext) throws {
-        let (policy, ids) = try parseDeletion(context, from: 2)
+        let (policy, idArguments) = try parseDeletion(context, from: 2)
         let key = context.bytes(1)
         let now = context.nowMilliseconds
         guard try context.database.streamGroups(key, nowMilliseconds: now, { _ in () }) != nil else {
-            writeResults(Array(repeating: .notFound, count: ids.count), to: &context.reply)
+            writeResults(Array(repeating: .notFound, count: idArguments.count), to: &context.reply)
             return
         }
+        let ids = try parseIDs(context, in: idArguments)
         let results = try context.database.streamModify(key, nowMilliseconds: now) { stream in
             stream.delete(ids, policy: policy)
         } ?? []
@@ -798,15 +807,16 @@ enum ConsumerGroupCommands {
     }
 
     private static func xackdel(_ context: CommandContext) throws {
-        let (policy, ids) = try parseDeletion(context, from: 3)
+        let (policy, idArguments) = try parseDeletion(context, from: 3)
         let key = context.bytes(1)
         let group = context.bytes(2)
         let now = context.nowMilliseconds
         let hasGroup = try context.database.streamGroups(key, nowMilliseconds: now) { $0.group(named: group) != nil }
         guard hasGroup == true else {
-            writeResults(Array(repeating: .notFound, count: ids.count), to: &context.reply)
+            writeResults(Array(repeating: .notFound, count: idArguments.count), to: &context.reply)
             return
         }
+        let ids = try parseIDs(context, in: idArguments)
         let results = try context.database.streamModify(key, nowMilliseconds: now) { stream in
             stream.acknowledgeAndDelete(group: group, ids: ids, policy: policy) ?? []
         } ?? []

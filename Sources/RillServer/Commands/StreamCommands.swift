@@ -174,11 +174,15 @@ enum StreamCommands {
                 break
             }
         }
+        // Redis' order: the ID (the first argument that is no option) is parsed with the options, before the checks
+        // of their combination; a missing ID or fields is an arity error after both.
+        let idSpec = index < context.argumentCount
+            ? try context.arguments[index].withUnsafeReadableBytes { bytes throws(StreamError) in
+                try StreamIDSpec.parse(bytes)
+            }
+            : nil
         try validate(options)
-        guard index < context.argumentCount else { throw RedisError.wrongArity("xadd") }
-        let idSpec = try context.arguments[index].withUnsafeReadableBytes { bytes throws(StreamError) in
-            try StreamIDSpec.parse(bytes)
-        }
+        guard let idSpec else { throw RedisError.wrongArity("xadd") }
         let fieldCount = context.argumentCount - index - 1
         guard fieldCount >= 2, fieldCount % 2 == 0 else { throw RedisError.wrongArity("xadd") }
         if idSpec.isExplicitZero { throw StreamError.idZero }
@@ -309,14 +313,16 @@ enum StreamCommands {
     }
 
     private static func xdel(_ context: CommandContext) throws {
-        var ids: [StreamID] = []
-        ids.reserveCapacity(context.argumentCount - 2)
-        for index in 2..<context.argumentCount { ids.append(try parseID(context, index, strict: true)) }
+        // As Redis: the key first (a missing key answers 0 and a key of another type WRONGTYPE, whatever the IDs),
+        // then every ID before any is deleted, so a bad one changes nothing.
         let key = context.bytes(1)
         guard try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds) != nil else {
             context.reply.integer(0)
             return
         }
+        var ids: [StreamID] = []
+        ids.reserveCapacity(context.argumentCount - 2)
+        for index in 2..<context.argumentCount { ids.append(try parseID(context, index, strict: true)) }
         let removed = try context.database.streamModify(key, nowMilliseconds: context.nowMilliseconds) { stream in
             stream.delete(ids)
         } ?? 0
