@@ -1,5 +1,6 @@
 """Connection and server commands: PING, HELLO, AUTH, SELECT, CLIENT, COMMAND, INFO, CONFIG, MULTI/EXEC."""
 
+import re
 import time
 
 import pytest
@@ -593,3 +594,15 @@ def test_redis_py_pipeline_raises_watch_error(server, r):
         pipe.incr("counter")
         with pytest.raises(redis.WatchError):
             pipe.execute()
+
+
+@pytest.mark.rill_only
+def test_versions_rill_reports_its_own_and_announces_the_redis_of_its_newest_stream_commands(r, r3):
+    """rill_version is Rill's; redis_version (and HELLO's version), which clients gate features on, is the Redis
+    release that added XNACK, the newest stream command Rill has, so gated clients send it."""
+    info = r.info("server")
+    assert info["redis_version"] == "8.8.0"
+    assert r3.execute_command("HELLO", "3")["version"] == info["redis_version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", info["rill_version"])
+    assert info["rill_version"] != info["redis_version"]
+    assert "xnack" in r.execute_command("COMMAND", "INFO", "xnack")

@@ -79,7 +79,7 @@ enum ConnectionCommands {
         context.reply.version = version
         context.reply.mapHeader(7)
         context.reply.bulkString("server"); context.reply.bulkString("redis")
-        context.reply.bulkString("version"); context.reply.bulkString(rillVersion)
+        context.reply.bulkString("version"); context.reply.bulkString(announcedRedisVersion)
         context.reply.bulkString("proto"); context.reply.integer(Int64(version.rawValue))
         context.reply.bulkString("id"); context.reply.integer(Int64(client.id))
         context.reply.bulkString("mode"); context.reply.bulkString("standalone")

@@ -36,7 +36,7 @@ enum InfoReport {
             let now = Clock.microseconds()
             let uptime = (now / 1000 - server.startedAt) / 1000
             lines = [
-                "redis_version:\(rillVersion)", "rill_version:\(rillVersion)", "redis_git_sha1:00000000",
+                "redis_version:\(announcedRedisVersion)", "rill_version:\(rillVersion)", "redis_git_sha1:00000000",
                 "redis_git_dirty:0", "redis_build_id:0", "redis_mode:standalone", "os:\(ProcessFacts.operatingSystem)",
                 "arch_bits:64", "multiplexing_api:epoll", "process_id:\(ProcessFacts.processID)", "run_id:\(runID)",
                 "tcp_port:\(server.boundPort)", "server_time_usec:\(now)", "uptime_in_seconds:\(uptime)",

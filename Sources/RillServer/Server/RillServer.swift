@@ -9,9 +9,16 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// Rill's version, reported by INFO, HELLO and the start-up banner. Redis-compatible tools read it as a Redis
-/// version, so it follows the Redis 7 feature level that Rill implements.
-let rillVersion = "7.4.0"
+/// Rill's own version (INFO rill_version, the start-up banner, the producer of its files); 0.x while the
+/// campaign's issues land.
+let rillVersion = "0.3.0"
+
+/// The Redis version Rill announces (INFO redis_version, HELLO's version), which clients and tools gate features on:
+/// the release that added the newest stream commands Rill implements (XNACK and XIDMPRECORD, Redis 8.8), so a client
+/// that checks the version before sending them does send them. Rill's replies follow Redis 8.2.3, its reference,
+/// and Redis' documentation for commands added later; Rill has no hashes, JSON, search or vector sets, whatever the
+/// version says (they answer "unknown command").
+let announcedRedisVersion = "8.8.0"
 
 /// Starts the server from `rill-server [config-file] [--directive value ...]` and runs until SHUTDOWN or a signal.
 public enum RillServerMain {
@@ -30,7 +37,7 @@ public enum RillServerMain {
         LoggingSystem.bootstrap { _ in RedisStyleLogHandler(level: level, sink: sink) }
         let logger = Logger(label: "rill")
         logger.notice("Rill is starting oO0OoO0OoO0Oo")
-        logger.notice("Rill version=\(rillVersion), bits=64, pid=\(getpid()), just started")
+        logger.notice("Rill version=\(rillVersion) (announces redis_version \(announcedRedisVersion)), bits=64, pid=\(getpid()), just started")
         if let configFile {
             logger.notice("Configuration loaded from \(configFile)")
         } else {
