@@ -5,6 +5,14 @@ import Testing
 
 private func command(_ words: String...) -> [ByteBuffer] { words.map { ByteBuffer(string: $0) } }
 
+/// A feed with one recording subscriber.
+private func recordedFeed() -> (ChangeFeed, RecordingSubscriber) {
+    let feed = ChangeFeed()
+    let log = RecordingSubscriber()
+    feed.subscribe(log)
+    return (feed, log)
+}
+
 @Suite("ChangeFeed")
 struct ChangeFeedTests {
     @Test func withoutSubscribersNothingIsRecordedButChangesAreCounted() {
@@ -19,9 +27,7 @@ struct ChangeFeedTests {
     }
 
     @Test func theRequestIsRecordedWithASelectFirst() throws {
-        let feed = ChangeFeed()
-        let log = RecordingSubscriber()
-        feed.subscribe(log)
+        let (feed, log) = recordedFeed()
         #expect(feed.isRecording)
         feed.commandFinished(request: command("DEL", "a"), database: 0, recordingRequest: true)
         feed.commandFinished(request: command("DEL", "b"), database: 0, recordingRequest: true)
@@ -33,9 +39,7 @@ struct ChangeFeedTests {
     }
 
     @Test func effectsReplaceTheRequestAndSeveralAreWrappedInMultiExec() throws {
-        let feed = ChangeFeed()
-        let log = RecordingSubscriber()
-        feed.subscribe(log)
+        let (feed, log) = recordedFeed()
         feed.propagate(command("XADD", "s", "5-0", "f", "v"))
         feed.commandFinished(request: command("XADD", "s", "*", "f", "v"), database: 0, recordingRequest: true)
         feed.propagate(effects: [command("XCLAIM", "s", "g", "c", "0", "5-0"), command("XGROUP", "SETID", "s", "g", "5-0")])
@@ -50,9 +54,7 @@ struct ChangeFeedTests {
     }
 
     @Test func aTransactionIsHandedOverWholeAtItsEndWithOneMulti() throws {
-        let feed = ChangeFeed()
-        let log = RecordingSubscriber()
-        feed.subscribe(log)
+        let (feed, log) = recordedFeed()
         feed.beginTransaction()
         feed.commandFinished(request: command("DEL", "a"), database: 1, recordingRequest: true)
         feed.propagate(effects: [command("DEL", "b"), command("DEL", "c")])
@@ -64,9 +66,7 @@ struct ChangeFeedTests {
     }
 
     @Test func aTransactionThatRecordsNothingWritesNoMulti() {
-        let feed = ChangeFeed()
-        let log = RecordingSubscriber()
-        feed.subscribe(log)
+        let (feed, log) = recordedFeed()
         feed.beginTransaction()
         feed.commandFinished(request: command("GET", "a"), database: 0, recordingRequest: false)
         feed.endTransaction()
@@ -86,9 +86,7 @@ struct ChangeFeedTests {
     }
 
     @Test func unsubscribingInsideATransactionHandsOverItsEnd() throws {
-        let feed = ChangeFeed()
-        let log = RecordingSubscriber()
-        feed.subscribe(log)
+        let (feed, log) = recordedFeed()
         feed.beginTransaction()
         feed.commandFinished(request: command("DEL", "a"), database: 0, recordingRequest: true)
         feed.unsubscribe(log)

@@ -11,6 +11,9 @@ private func request(_ keys: [String]) -> BlockRequest {
     BlockRequest(keys: keys.map { Array($0.utf8) }, timeoutMilliseconds: 0, retry: { _ in true }, onTimeout: { _ in })
 }
 
+/// The row of XREAD, the command a blocked client of these tests waits in.
+private let xread = CommandTable(CommandCatalog.all).lookup("xread")!  // the catalog has XREAD
+
 @Suite("ClientRegistry")
 struct ClientRegistryTests {
     @Test func idsIncreaseFromOneAndAreNeverReused() {
@@ -30,7 +33,7 @@ struct ClientRegistryTests {
         let client = session(registry)
         _ = session(registry)
         #expect(registry.blockedCount == 0)
-        client.blocked = BlockedClient(request: request(["k"]), database: 0, timeout: nil)
+        client.blocked = BlockedClient(request: request(["k"]), database: 0, command: xread, timeout: nil)
         #expect(registry.blockedCount == 1)
     }
 }
@@ -40,7 +43,7 @@ struct BlockingRegistryTests {
     private func block(_ client: ClientSession, on keys: [String], in registry: BlockingRegistry, database: Int = 0) {
         let blockRequest = request(keys)
         registry.add(client, keys: blockRequest.keys, database: database)
-        client.blocked = BlockedClient(request: blockRequest, database: database, timeout: nil)
+        client.blocked = BlockedClient(request: blockRequest, database: database, command: xread, timeout: nil)
     }
 
     @Test func waitersAreServedOldestFirstAndOnlyForKeysTheyWaitOn() {

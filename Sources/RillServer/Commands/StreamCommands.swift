@@ -685,9 +685,10 @@ enum StreamCommands {
                 if waiting, case .wrongType = error { continue }
                 throw error
             }
-            guard let stream = found, stream.length > 0, stream.lastID > read.after,
-                  // Entries deleted after the id (or an XSETID past the last entry) leave nothing to read.
-                  stream.firstEntryID(after: read.after) != nil else { continue }
+            // The newest live entry, not `lastID`, decides: entries deleted after the id (or an XSETID past the
+            // last entry) leave nothing to read. `lastID` first, as the cheap test that rules most streams out.
+            guard let stream = found, stream.lastID > read.after,
+                  let newest = stream.lastEntryID, newest > read.after else { continue }
             var streamLimit = read.onlyLast ? 1 : limit
             if budget.isActive {
                 streamLimit = budget.admitEntries(after: read.after, limit: budget.entryLimit(count: streamLimit),

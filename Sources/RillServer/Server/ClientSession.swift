@@ -77,8 +77,8 @@ struct WatchedKey {
 struct BlockedClient {
     let request: BlockRequest
     let database: Int
+    /// The command that blocked: the attempt that serves it adds its time, and a failure, to its statistics.
+    let command: Command
     /// Pending timeout, cancelled when the client is served, killed or disconnects.
     var timeout: Scheduled<Void>?
-    /// The command that blocked: the attempt that serves it adds its time, and a failure, to its statistics.
-    var command: Command? = nil
 }

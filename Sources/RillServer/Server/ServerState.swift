@@ -87,7 +87,7 @@ final class ServerState {
     // MARK: Blocking
 
     func block(_ client: ClientSession, _ request: BlockRequest, command: Command, context: CommandContext) {
-        var blocked = BlockedClient(request: request, database: client.databaseIndex, timeout: nil, command: command)
+        var blocked = BlockedClient(request: request, database: client.databaseIndex, command: command, timeout: nil)
         blocking.add(client, keys: request.keys, database: client.databaseIndex)
         if request.timeoutMilliseconds > 0 {
             blocked.timeout = eventLoop.scheduleTask(in: .milliseconds(request.timeoutMilliseconds)) { [weak self, weak client] in
@@ -131,13 +131,11 @@ final class ServerState {
                         recordEffects(of: context, database: blocked.database, recordingRequest: false)
                     }
                     client.databaseIndex = previousDatabase
-                    if served, let command = blocked.command {
+                    if served {
                         // As Redis: the attempt that answers counts in the command's time, and as a failed call
                         // when its answer is an error (XREADGROUP after XGROUP DESTROY).
-                        command.counters.microseconds += max(0, Clock.microseconds() - retryStarted)
-                        if stats.totalErrorReplies != errorsBefore { command.counters.failedCalls += 1 }
-                    }
-                    if served {
+                        blocked.command.counters.microseconds += max(0, Clock.microseconds() - retryStarted)
+                        if stats.totalErrorReplies != errorsBefore { blocked.command.counters.failedCalls += 1 }
                         blocking.remove(client)
                         client.flushOutput()
                         // Later, not nested inside the command that woke it: its pipelined requests run in order,
