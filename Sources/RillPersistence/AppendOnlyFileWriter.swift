@@ -22,7 +22,7 @@ public struct AppendOnlyFileWriter {
     public mutating func appendArgument(_ argument: UnsafeRawBufferPointer) {
         appendPrefixedLength(UInt8(ascii: "$"), argument.count)
         bytes.append(contentsOf: argument)
-        bytes.append(contentsOf: Self.lineEnd)
+        appendLineEnd()
     }
 
     /// A whole command given as words (SELECT, MULTI, EXEC and the like).
@@ -39,17 +39,25 @@ public struct AppendOnlyFileWriter {
         bytes.removeAll(keepingCapacity: bytes.capacity <= retainedCapacity)
     }
 
-    private static let lineEnd: [UInt8] = [13, 10]
+    // Byte by byte rather than from a constant array or a String: this runs for every argument of every write the
+    // append-only file or a replica records, and the generic paths cost more than the bytes.
+    private mutating func appendLineEnd() {
+        bytes.append(13)
+        bytes.append(10)
+    }
 
-    /// `prefix`, the decimal `value`, CRLF: the header of an array or a bulk string.
+    /// `prefix`, the decimal `value` (never negative: a count or a length), CRLF: the header of an array or a bulk
+    /// string.
     private mutating func appendPrefixedLength(_ prefix: UInt8, _ value: Int) {
         bytes.append(prefix)
-        if value < 10 {
-            // Most headers (argument counts, short arguments) are one digit: skip the String.
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-        } else {
-            bytes.append(contentsOf: String(value).utf8)
-        }
-        bytes.append(contentsOf: Self.lineEnd)
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        } while divisor > 0
+        appendLineEnd()
     }
 }

@@ -9,17 +9,20 @@ import Darwin
 // With `appendonly yes` the append-only data is several files in `dir`/`appenddirname`, listed by the manifest
 // `<appendfilename>.manifest` in Redis 7's line format:
 //
-//     file appendonly.aof.3.base.rill seq 3 type b
+//     file appendonly.aof.3.base.rdb seq 3 type b
 //     file appendonly.aof.3.incr.aof seq 3 type i
 //     file appendonly.aof.4.incr.aof seq 4 type i
 //
-// - `type b`: the base, at most one: a RILLSNAP snapshot (SnapshotFormat.swift) of the keyspace when a rewrite
-//   started. Loaded first.
+// - `type b`: the base, at most one: the keyspace when a rewrite started, loaded first. An RDB file
+//   (`.base.rdb`, RDBFileFormat.swift) with `aof-use-rdb-preamble yes`, else the commands that rebuild it
+//   (`.base.aof`); a base written by an earlier Rill (`.base.rill`, RILLSNAP) still loads. Loaders tell them apart
+//   by content, as Redis does.
 // - `type i`: incremental files, RESP commands (AppendOnlyFileReader.swift) replayed in manifest order after the
 //   base; their sequence numbers strictly increase. Writes go to the last one.
 // - `type h`: history, files replaced by a rewrite and about to be deleted; never loaded.
 //
-// Each line holds `key value` pairs (`file`, `seq`, `type`, in any order) separated by single spaces and ends
+// Each line holds `key value` pairs (`file`, `seq`, `type`, in any order; Redis 8's `startoffset` and
+// `endoffset`, replication offsets, are checked to be numbers and not kept) separated by single spaces and ends
 // with a newline; a name with spaces or unusual bytes is written in double quotes with C-like escapes. Lines
 // starting with `#` are comments. A manifest naming no base and no incremental file is refused, and so is a file
 // name containing `/` (the files live beside the manifest).
@@ -66,8 +69,9 @@ public struct AppendOnlyManifest: Sendable, Hashable {
 
     public static func manifestFileName(appendFileName: String) -> String { appendFileName + ".manifest" }
 
-    public static func baseFileName(appendFileName: String, sequence: Int64) -> String {
-        "\(appendFileName).\(sequence).base.rill"
+    /// `rdbPreamble`: the base is an RDB file (`.base.rdb`), else commands (`.base.aof`), as Redis names them.
+    public static func baseFileName(appendFileName: String, sequence: Int64, rdbPreamble: Bool) -> String {
+        "\(appendFileName).\(sequence).base.\(rdbPreamble ? "rdb" : "aof")"
     }
 
     public static func incrementalFileName(appendFileName: String, sequence: Int64) -> String {
@@ -89,9 +93,14 @@ public struct AppendOnlyManifest: Sendable, Hashable {
     public func encoded() -> [UInt8] {
         var text = ""
         for entry in (base.map { [$0] } ?? []) + history + incrementals {
-            text += "file \(Self.quotedIfNeeded(entry.name)) seq \(entry.sequence) type \(entry.type.rawValue)\n"
+            text += Self.line(for: entry) + "\n"
         }
         return Array(text.utf8)
+    }
+
+    /// The line that lists `entry`, without its newline.
+    private static func line(for entry: Entry) -> String {
+        "file \(quotedIfNeeded(entry.name)) seq \(entry.sequence) type \(entry.type.rawValue)"
     }
 
     /// Writes the manifest to `path` atomically (temporary file, fsync, rename, directory fsync).
@@ -146,6 +155,11 @@ public struct AppendOnlyManifest: Sendable, Hashable {
             }
             if line.first == UInt8(ascii: "#") { continue }
             let entry = try parseLine(line, number: lineNumber)
+            // A name read unquoted can need escapes once written (control bytes become \xHH): refused here rather
+            // than accepted and then written as a line no reader takes (found by the manifest fuzzer).
+            guard Self.line(for: entry).utf8.count <= maxLineLength else {
+                throw AppendOnlyManifestError(line: lineNumber, reason: "line longer than \(maxLineLength) bytes once written")
+            }
             guard names.insert(entry.name).inserted else {
                 throw AppendOnlyManifestError(line: lineNumber, reason: "file \(entry.name) is listed twice")
             }
@@ -203,6 +217,12 @@ public struct AppendOnlyManifest: Sendable, Hashable {
                 sequence = try once(sequence, parsed, "invalid sequence number")
             case "type":
                 type = try once(type, FileType(rawValue: String(decoding: value, as: UTF8.self)), "unknown file type")
+            case "startoffset", "endoffset":
+                guard !value.isEmpty, value.count <= 19,
+                      value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+                else {
+                    throw AppendOnlyManifestError(line: number, reason: "invalid \(key): '\(String(decoding: value, as: UTF8.self))'")
+                }
             default:
                 throw AppendOnlyManifestError(line: number, reason: "unknown key '\(key)'")
             }

@@ -6,7 +6,7 @@ import CRillChecksum
 ///
 /// Usage: `var crc = CRC32C(); crc.update(bytes); crc.value`. `CRC32C.checksum(of: Array("123456789".utf8))` is
 /// 0xE3069283, the standard check value.
-public struct CRC32C: Sendable {
+public struct CRC32C: StreamingChecksum {
     /// The running, not yet finalised register (inverted CRC); `0xFFFFFFFF` before any byte.
     private var register: UInt32 = 0xFFFF_FFFF
 
@@ -53,23 +53,6 @@ public struct CRC32C: Sendable {
             }
         }
         return crc
-    }
-
-    /// Feeds `bytes`.
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
-    /// Feeds `bytes[range]`.
-    public mutating func update(_ bytes: [UInt8], _ range: Range<Int>) {
-        bytes.withUnsafeBytes { update(UnsafeRawBufferPointer(rebasing: $0[range])) }
-    }
-
-    /// The CRC of `bytes` alone.
-    public static func checksum(of bytes: [UInt8]) -> UInt32 {
-        var crc = CRC32C()
-        crc.update(bytes)
-        return crc.value
     }
 
     /// The CRC of the concatenation `first + second`, from the CRCs of the two parts and the length of the second,

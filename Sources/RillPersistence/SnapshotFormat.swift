@@ -1,5 +1,8 @@
 // # The RILLSNAP snapshot format, version 1
 //
+// What earlier Rill versions wrote as snapshots and append-only bases. Rill now writes Redis' RDB format
+// (RDBFile/RDBFileFormat.swift) and only reads this one (SnapshotReader), so an upgrade starts on the old files.
+//
 // All integers are little-endian. "varint" is unsigned LEB128 (7 bits per byte, low groups first, at most 10
 // bytes). "bytes" is a varint length followed by that many raw bytes. "id" is a stream ID as two varints (ms, seq).
 //
@@ -38,7 +41,7 @@
 //     key        bytes
 //     value      the value body of `type`
 //
-// ## Value bodies (also the body of a DUMP payload)
+// ## Value bodies (also the body of Rill's former DUMP payloads)
 //
 // - string: bytes.
 // - list: varint count (>= 1), then count × bytes, head first.
@@ -124,7 +127,8 @@
 //
 //   A consumer's own PEL is exactly the PEL entries naming it, so it is not written separately.
 
-// ## DUMP payload
+// ## Former DUMP payload (DUMP now writes Redis' format, see DumpPayload.swift; RESTORE still reads this one so
+// ## that append-only files logged by older versions replay)
 //
 //     type      u8        as in key records
 //     value     value body
@@ -133,8 +137,8 @@
 //
 // ## Durability of writes
 //
-// A snapshot is written to `temp-<pid>-<n>.rill` in the target directory, fsynced, renamed over the target name,
-// and the directory is fsynced so the rename itself survives a crash.
+// Snapshots were written to `temp-<pid>-<n>.rill` in the target directory, fsynced, renamed over the target name,
+// and the directory fsynced; RDB files are written the same way (SnapshotFiles.writeAtomically, `.rdb`).
 
 /// Constants of the RILLSNAP format; the layout is described at the top of this file.
 public enum SnapshotFormat {

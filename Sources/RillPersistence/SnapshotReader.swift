@@ -33,8 +33,9 @@ public struct SnapshotLoadProgress: Sendable {
     public var keysLoaded: Int
 }
 
-/// Loads RILLSNAP snapshots (see SnapshotFormat.swift), checking every checksum and every structure: any damaged
-/// byte makes loading fail with its offset and the reason, and nothing partial is returned.
+/// Loads RILLSNAP snapshots (see SnapshotFormat.swift), the format earlier Rill versions wrote (Rill now writes
+/// RDB files and reads these for upgrades), checking every checksum and every structure: any damaged byte makes
+/// loading fail with its offset and the reason, and nothing partial is returned.
 public enum SnapshotReader {
     /// Decodes a snapshot held in memory.
     /// - Parameters:
@@ -63,32 +64,10 @@ public enum SnapshotReader {
         path: String, databaseCount: Int?, nowMilliseconds: Int64?,
         progress: (SnapshotLoadProgress) -> Void = { _ in }
     ) throws(SnapshotError) -> SnapshotLoadResult {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw SnapshotFiles.systemError("open \(path)") }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw SnapshotFiles.systemError("fstat \(path)") }
-        return try load(totalBytes: Int(status.st_size), databaseCount: databaseCount,
+        let file = try InputFile(path: path)
+        return try load(totalBytes: file.size, databaseCount: databaseCount,
                         nowMilliseconds: nowMilliseconds, progress: progress) { count throws(SnapshotError) -> [UInt8] in
-            var buffer = [UInt8](repeating: 0, count: count)
-            var filled = 0
-            var failure: SnapshotError?
-            buffer.withUnsafeMutableBytes { raw in
-                while filled < count {
-                    // count > 0 here, so the buffer has a base address.
-                    let result = read(descriptor, raw.baseAddress! + filled, count - filled)
-                    if result < 0 {
-                        if errno == EINTR { continue }
-                        failure = SnapshotFiles.systemError("read \(path)")
-                        return
-                    }
-                    if result == 0 { return }
-                    filled += result
-                }
-            }
-            if let failure { throw failure }
-            if filled < count { buffer.removeLast(count - filled) }
-            return buffer
+            try file.read(upTo: count)
         }
     }
 
@@ -239,7 +218,9 @@ public enum SnapshotReader {
         let key = try source.string()
         let value = try ValueCodec.decodeBody(type, from: &source)
         if let deadline, let nowMilliseconds, deadline < nowMilliseconds { return nil }
-        guard keyspace[database].insertLoaded(value, forKey: key, deadline: deadline) else {
+        guard keyspace[database].insertLoaded(
+            value, forKey: key, deadline: deadline, lastAccess: nowMilliseconds.map(AccessClock.reading(atMilliseconds:))
+        ) else {
             throw source.failure("duplicate key in database \(database)", at: keyOffset)
         }
         if case .stream(let stream) = value { return stream.length }

@@ -5,11 +5,6 @@ import RillCore
 struct ByteSink {
     /// Everything written so far.
     var bytes: [UInt8] = []
-    /// Called at points where a long value may hand its bytes over (see `SectionEncoder.spillIfLarge`), so a
-    /// snapshot writer need not hold a whole big key in memory. Nil for DUMP payloads.
-    var spill: ((inout [UInt8]) -> Void)?
-
-    mutating func spillIfLarge() { spill?(&bytes) }
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
@@ -172,13 +167,11 @@ enum ValueCodec {
             sink.varint(list.count)
             for element in list {
                 sink.string(element)
-                sink.spillIfLarge()
             }
         case .set(let set):
             sink.varint(set.count)
             for member in set {
                 sink.string(member)
-                sink.spillIfLarge()
             }
         case .stream(let stream):
             encodeStream(stream, to: &sink)
@@ -197,7 +190,6 @@ enum ValueCodec {
             sink.id(image.masterID)
             sink.varint(image.masterFieldCount)
             sink.raw(image.bytes)
-            sink.spillIfLarge()
         }
         // A stream without groups has no extension, so its encoding is the same as before groups existed.
         let groups = stream.consumerGroups

@@ -11,6 +11,16 @@ public struct RESPDecoderLimits: Sendable, Equatable {
     /// Longest inline line, `*` line or `$` line, in bytes before its terminator (Redis PROTO_INLINE_MAX_SIZE).
     /// Default 64 KiB (65536): a line of exactly that length is accepted, one byte more is an error.
     public var maxInlineLength: Int
+    /// Whether the request comes from a client that has yet to authenticate (a password is required and AUTH has
+    /// not succeeded). Redis then refuses a `*` count over ``maxUnauthenticatedMultibulkLength`` and a `$` length
+    /// over ``maxUnauthenticatedBulkLength``, so a stranger cannot make the server buffer a large request. Checked
+    /// after the limits above, as Redis orders them. Default false.
+    public var unauthenticated: Bool
+
+    /// Redis' fixed limits before authentication: 10 arguments, 16 KiB per argument (a length equal to them is
+    /// accepted).
+    public static let maxUnauthenticatedMultibulkLength = 10
+    public static let maxUnauthenticatedBulkLength = 16 * 1024
 
     /// Redis 7's defaults: 512 MiB bulks, INT_MAX arguments, 64 KiB lines.
     public static let redisDefaults = RESPDecoderLimits()
@@ -18,10 +28,12 @@ public struct RESPDecoderLimits: Sendable, Equatable {
     public init(
         maxBulkLength: Int = 512 * 1024 * 1024,
         maxMultibulkLength: Int = Int(Int32.max),
-        maxInlineLength: Int = 64 * 1024
+        maxInlineLength: Int = 64 * 1024,
+        unauthenticated: Bool = false
     ) {
         self.maxBulkLength = maxBulkLength
         self.maxMultibulkLength = maxMultibulkLength
         self.maxInlineLength = maxInlineLength
+        self.unauthenticated = unauthenticated
     }
 }

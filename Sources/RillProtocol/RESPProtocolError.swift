@@ -19,6 +19,14 @@ public struct RESPProtocolError: Error, Equatable, Sendable, CustomStringConvert
     public static let invalidMultibulkLength = RESPProtocolError(message: "Protocol error: invalid multibulk length")
     /// A `$` length that is not a plain decimal integer, is negative, or exceeds ``RESPDecoderLimits/maxBulkLength``.
     public static let invalidBulkLength = RESPProtocolError(message: "Protocol error: invalid bulk length")
+    /// A `*` count over ``RESPDecoderLimits/maxUnauthenticatedMultibulkLength`` from a client that has not
+    /// authenticated.
+    public static let unauthenticatedMultibulkLength = RESPProtocolError(
+        message: "Protocol error: unauthenticated multibulk length")
+    /// A `$` length over ``RESPDecoderLimits/maxUnauthenticatedBulkLength`` from a client that has not
+    /// authenticated.
+    public static let unauthenticatedBulkLength = RESPProtocolError(
+        message: "Protocol error: unauthenticated bulk length")
     /// An inline request with a quote that is never closed, or whose closing quote is glued to the next character.
     public static let unbalancedQuotes = RESPProtocolError(message: "Protocol error: unbalanced quotes in request")
     /// An inline line longer than ``RESPDecoderLimits/maxInlineLength``.

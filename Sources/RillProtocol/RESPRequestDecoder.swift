@@ -278,6 +278,9 @@ public struct RESPRequestDecoder: Sendable {
             guard let count = Self.parseRedisInteger(bytes, from: self.lineStart + 1, to: carriageReturn),
                 count <= self.limits.maxMultibulkLength
             else { throw .invalidMultibulkLength }
+            if self.limits.unauthenticated && count > RESPDecoderLimits.maxUnauthenticatedMultibulkLength {
+                throw .unauthenticatedMultibulkLength
+            }
             let next = carriageReturn + 2
             if count <= 0 { return .skip(next) }
             self.remainingArguments = Int(count)
@@ -299,6 +302,9 @@ public struct RESPRequestDecoder: Sendable {
                 guard let length = Self.parseRedisInteger(bytes, from: self.lineStart + 1, to: carriageReturn),
                     length >= 0, length <= self.limits.maxBulkLength
                 else { throw .invalidBulkLength }
+                if self.limits.unauthenticated && length > RESPDecoderLimits.maxUnauthenticatedBulkLength {
+                    throw .unauthenticatedBulkLength
+                }
                 self.bulkLength = Int(length)
                 self.phase = .bulkPayload
                 self.lineStart = carriageReturn + 2

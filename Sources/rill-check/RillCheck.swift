@@ -2,24 +2,26 @@ import ArgumentParser
 import Foundation
 import RillPersistence
 
-/// `rill-check <file>`: checks a snapshot, an append-only file or a manifest (with every file it names) and
-/// prints OK or the first bad offset and why. `--fix` truncates a damaged append-only file after the last
+/// `rill-check <file>`: checks a snapshot (an RDB file, Rill's or Redis', or an earlier Rill's RILLSNAP file), an
+/// append-only file or a manifest (with every file it names, the base being an RDB file or commands) and prints
+/// OK or the offset of the first bad byte and why, as redis-check-rdb and redis-check-aof do. `--fix` truncates a damaged append-only file after the last
 /// complete command, after asking, as redis-check-aof does.
 @main
 struct RillCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rill-check",
-        abstract: "Check a Rill snapshot, append-only file or append-only manifest.",
+        abstract: "Check an RDB snapshot, append-only file or append-only manifest.",
         discussion: """
-            The kind of file is detected from its content: a RILLSNAP snapshot (every section checksum and the \
-            end-of-file checksum are verified by reading it fully), an append-only file of RESP commands, or a \
-            manifest, whose listed files are all checked. Exit status 0 when everything is sound, 1 otherwise.
+            The kind of file is detected from its content: an RDB snapshot (every object is decoded and validated \
+            and the CRC-64 verified, by reading it fully; an earlier Rill's RILLSNAP file likewise), an \
+            append-only file of RESP commands, or a manifest, whose listed files are all checked (the base is an \
+            RDB file or commands). Exit status 0 when everything is sound, 1 otherwise.
             """)
 
     @Flag(name: .long, help: "Truncate a damaged append-only file after its last complete command (asks first).")
     var fix = false
 
-    @Argument(help: "A snapshot (.rill), an append-only file (.aof) or a manifest (.manifest).")
+    @Argument(help: "A snapshot (.rdb), an append-only file (.aof) or a manifest (.manifest).")
     var file: String
 
     func run() throws {
@@ -27,7 +29,7 @@ struct RillCheck: ParsableCommand {
             print("\(file): can't open the file")
             throw ExitCode.failure
         }
-        let leadingBytes = [UInt8](handle.readData(ofLength: SnapshotFormat.magic.count))
+        let leadingBytes = [UInt8](handle.readData(ofLength: PersistenceFileKind.leadingByteCount))
         handle.closeFile()
         var problems: [Problem] = []
         // A snapshot is streamed by its reader; the other kinds are small enough to check in memory.
@@ -56,7 +58,7 @@ struct RillCheck: ParsableCommand {
 
     private func checkSnapshot(_ path: String) -> Problem? {
         do {
-            let result = try SnapshotReader.load(path: path, databaseCount: nil, nowMilliseconds: nil)
+            let result = try SnapshotLoader.load(path: path, databaseCount: nil, nowMilliseconds: nil)
             print("\(path): snapshot OK (\(result.keyCount) keys, \(result.byteCount) bytes, written by \(result.producer))")
             return nil
         } catch {
@@ -88,7 +90,7 @@ struct RillCheck: ParsableCommand {
         for entry in manifest.loadOrder {
             let filePath = directory.isEmpty ? entry.name : directory + "/" + entry.name
             var found: Problem?
-            if entry.type == .base {
+            if entry.type == .base && AppendOnlyCommandBase.isSnapshot(path: filePath) {
                 found = checkSnapshot(filePath)
             } else if let fileBytes = try? readFile(filePath) {
                 found = checkAppendOnlyFile(filePath, fileBytes)

@@ -84,7 +84,7 @@ struct KeyspaceDatabaseTests {
         #expect(keyspace[1].count == 0)
         #expect(keyspace.keyCount == 3 && keyspace.expiresCount == 1)
         #expect(keyspace.infoKeyspaceLines(nowMilliseconds: now) == [
-            "db0:keys=2,expires=1,avg_ttl=10000", "db5:keys=1,expires=0,avg_ttl=0",
+            "db0:keys=2,expires=1,avg_ttl=10000,subexpiry=0", "db5:keys=1,expires=0,avg_ttl=0,subexpiry=0",
         ])
         #expect(keyspace.removeExpiredKeys(nowMilliseconds: now + 10_001) == 1)
         #expect(keyspace.statistics.expiredKeys == 1)

@@ -15,7 +15,9 @@ struct StreamIdempotencyTests {
 
     @Test func remembersPairsPerProducerAndCounts() throws {
         var stream = try Self.stream(entries: 2)
-        #expect(stream.idempotencyInfo(nowMilliseconds: 0) == nil)
+        // Before any IDMP use: the default settings and zero counters.
+        #expect(stream.idempotencyInfo(nowMilliseconds: 0) == IdempotencyInfo(
+            durationSeconds: 100, maxSize: 100, producersTracked: 0, iidsTracked: 0, iidsAdded: 0, iidsDuplicates: 0))
         let recorded = stream.recordIdempotentEntry(producer: Self.p1, iid: bytes("a"), entryID: Self.id(1), nowMilliseconds: 0)
         #expect(recorded)
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: bytes("a"), nowMilliseconds: 10) == Self.id(1))
@@ -42,8 +44,8 @@ struct StreamIdempotencyTests {
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: bytes("i1"), nowMilliseconds: 3000) == nil)
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: bytes("i2"), nowMilliseconds: 3000) == Self.id(2))
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: bytes("i2"), nowMilliseconds: 4000) == nil)
-        #expect(stream.idempotencyInfo(nowMilliseconds: 4000)?.iidsTracked == 1)
-        #expect(stream.idempotencyInfo(nowMilliseconds: 5000)?.producersTracked == 0)
+        #expect(stream.idempotencyInfo(nowMilliseconds: 4000).iidsTracked == 1)
+        #expect(stream.idempotencyInfo(nowMilliseconds: 5000).producersTracked == 0)
     }
 
     @Test func changingASettingClearsThePairsButNotTheCounters() throws {
@@ -53,8 +55,8 @@ struct StreamIdempotencyTests {
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: bytes("a"), nowMilliseconds: 0) == Self.id(1))
         stream.configureIdempotency(durationSeconds: nil, maxSize: 5)
         #expect(stream.idempotentEntryID(producer: Self.p1, iid: bytes("a"), nowMilliseconds: 0) == nil)
-        #expect(stream.idempotencyInfo(nowMilliseconds: 0)?.iidsAdded == 1)
-        #expect(stream.idempotencyInfo(nowMilliseconds: 0)?.maxSize == 5)
+        #expect(stream.idempotencyInfo(nowMilliseconds: 0).iidsAdded == 1)
+        #expect(stream.idempotencyInfo(nowMilliseconds: 0).maxSize == 5)
     }
 
     @Test func automaticIDIgnoresPairOrderButNotContent() {

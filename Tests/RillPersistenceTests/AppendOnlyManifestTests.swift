@@ -106,7 +106,10 @@ struct AppendOnlyManifestTests {
 
     @Test func fileNamesFollowTheAppendFileName() {
         #expect(AppendOnlyManifest.manifestFileName(appendFileName: "appendonly.aof") == "appendonly.aof.manifest")
-        #expect(AppendOnlyManifest.baseFileName(appendFileName: "appendonly.aof", sequence: 3) == "appendonly.aof.3.base.rill")
+        #expect(AppendOnlyManifest.baseFileName(appendFileName: "appendonly.aof", sequence: 3, rdbPreamble: true)
+                == "appendonly.aof.3.base.rdb")
+        #expect(AppendOnlyManifest.baseFileName(appendFileName: "appendonly.aof", sequence: 3, rdbPreamble: false)
+                == "appendonly.aof.3.base.aof")
         #expect(AppendOnlyManifest.incrementalFileName(appendFileName: "x", sequence: 12) == "x.12.incr.aof")
     }
 }
@@ -164,6 +167,7 @@ struct AppendOnlyFileCheckTests {
 
     @Test func kindIsDetectedFromContentOrName() {
         #expect(PersistenceFileKind.detect(leadingBytes: Array("RILLSNAP".utf8), fileName: "x.aof") == .snapshot)
+        #expect(PersistenceFileKind.detect(leadingBytes: Array("REDIS001".utf8), fileName: "x.rdb") == .snapshot)
         #expect(PersistenceFileKind.detect(leadingBytes: Array("*1\r\n$4".utf8), fileName: "a.aof") == .appendOnlyFile)
         #expect(PersistenceFileKind.detect(leadingBytes: [], fileName: "a.incr.aof") == .appendOnlyFile)
         #expect(PersistenceFileKind.detect(leadingBytes: Array("file a.1".utf8), fileName: "m") == .manifest)
@@ -173,17 +177,26 @@ struct AppendOnlyFileCheckTests {
 
 @Suite("Snapshot check without a server configuration")
 struct SnapshotCheckTests {
-    @Test func databaseCountIsTakenFromTheFile() throws {
-        var keyspace = Keyspace(databaseCount: 3)
-        let inserted = keyspace[2].insertLoaded(.string(Array("v".utf8)), forKey: Array("k".utf8), deadline: 1)
+    @Test func anyDatabaseIsAcceptedAndEveryKeyCounted() throws {
+        var keyspace = Keyspace(databaseCount: 30)
+        let inserted = keyspace[29].insertLoaded(.string(Array("v".utf8)), forKey: Array("k".utf8), deadline: 1)
         #expect(inserted)
-        let path = NSTemporaryDirectory() + "rill-check-\(UUID().uuidString).rill"
+        let path = NSTemporaryDirectory() + "rill-check-\(UUID().uuidString).rdb"
         defer { unlink(path) }
-        _ = try SnapshotWriter.write(keyspace, toPath: path, createdAtMilliseconds: 5, producer: "test")
-        // A deadline long past is kept: checking (and loading an append-only base) must not drop keys.
-        let result = try SnapshotReader.load(path: path, databaseCount: nil, nowMilliseconds: nil)
-        #expect(result.keyspace.databaseCount == 3)
+        _ = try RDBFileWriter.write(keyspace, toPath: path, options: RDBFileOptions(
+            createdAtMilliseconds: 5, redisVersion: "8.8.0", rillVersion: "test"))
+        // A deadline long past is counted: checking (and loading an append-only base) must not drop keys.
+        let result = try SnapshotLoader.load(path: path, databaseCount: nil, nowMilliseconds: nil)
         #expect(result.keyCount == 1 && result.expiredKeysSkipped == 0)
-        #expect(throws: SnapshotError.self) { try SnapshotReader.load(path: path, databaseCount: 2, nowMilliseconds: nil) }
+        #expect(throws: SnapshotError.self) { try SnapshotLoader.load(path: path, databaseCount: 16, nowMilliseconds: nil) }
+    }
+
+    @Test func startAndEndOffsetsOfRedis8ManifestsAreAccepted() throws {
+        let manifest = try AppendOnlyManifest.parse(Array(
+            "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i startoffset 1 endoffset 90\n".utf8))
+        #expect(manifest.base?.name == "appendonly.aof.2.base.rdb" && manifest.incrementals.count == 1)
+        #expect(throws: AppendOnlyManifestError.self) {
+            try AppendOnlyManifest.parse(Array("file a.1.incr.aof seq 1 type i startoffset x\n".utf8))
+        }
     }
 }

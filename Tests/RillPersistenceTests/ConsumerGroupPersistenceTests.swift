@@ -126,29 +126,30 @@ private func groupExtension(groups: [(name: String, consumers: [(String, Int)], 
             for bit in 0..<8 {
                 var damaged = payload
                 damaged[position] ^= UInt8(1) << UInt8(bit)
-                #expect(throws: SnapshotError.self) { try DumpPayload.decode(damaged) }
+                #expect(throws: DumpPayloadError.self) { try DumpPayload.decode(damaged) }
             }
         }
         for length in 0..<payload.count {
-            #expect(throws: SnapshotError.self) { try DumpPayload.decode(Array(payload[0..<length])) }
+            #expect(throws: DumpPayloadError.self) { try DumpPayload.decode(Array(payload[0..<length])) }
         }
     }
 
     @Test func snapshotWithGroupsHasEveryFlipDetected() throws {
         var keyspace = Keyspace(databaseCount: 1)
         _ = keyspace[0].insertLoaded(.stream(try streamWithGroups()), forKey: Array("s".utf8), deadline: nil)
-        let bytes = SnapshotWriter.encode(keyspace, createdAtMilliseconds: 5, producer: "groups")
-        let loaded = try SnapshotReader.decode(bytes, databaseCount: 1)
+        let bytes = RDBFileWriter.encode(keyspace, options: RDBFileOptions(
+            createdAtMilliseconds: 5, redisVersion: "8.8.0", rillVersion: "groups"))
+        let loaded = try RDBFileReader.decode(bytes, databaseCount: 1)
         expectEqualKeyspaces(keyspace, loaded.keyspace)
         for position in 0..<bytes.count {
             var damaged = bytes
             damaged[position] ^= 0x04
-            #expect(throws: SnapshotError.self) { try SnapshotReader.decode(damaged, databaseCount: 1) }
+            #expect(throws: SnapshotError.self) { try RDBFileReader.decode(damaged, databaseCount: 1) }
         }
     }
 
     @Test func wellFormedHandWrittenGroupsLoad() throws {
-        let value = try DumpPayload.decode(payload(for: tenEntryStream(), groupExtension: groupExtension(groups: [
+        let value = try LegacyDumpPayload.decode(payload(for: tenEntryStream(), groupExtension: groupExtension(groups: [
             (name: "g", consumers: [("a", 1), ("b", 2)], pel: [(2, 1), (3, 0), (9, 1)]),
         ])))
         guard case .stream(let stream) = value else {
@@ -174,9 +175,9 @@ private func groupExtension(groups: [(name: String, consumers: [(String, Int)], 
     ] as [(String, [(name: String, consumers: [(String, Int)], pel: [(UInt64, Int)])])])
     func inconsistentGroupsAreRefused(label: String, groups: [(name: String, consumers: [(String, Int)], pel: [(UInt64, Int)])]) {
         let bytes = payload(for: tenEntryStream(), groupExtension: groupExtension(groups: groups))
-        #expect(DumpPayload.hasValidTrailer(bytes), "\(label)")
+        #expect(LegacyDumpPayload.hasValidTrailer(bytes), "\(label)")
         do {
-            _ = try DumpPayload.decode(bytes)
+            _ = try LegacyDumpPayload.decode(bytes)
             Issue.record("\(label) accepted")
         } catch {
             #expect(error.reason.contains("consumer group") || error.reason.contains("pending entry"), "\(label): \(error)")
@@ -186,7 +187,7 @@ private func groupExtension(groups: [(name: String, consumers: [(String, Int)], 
     @Test func malformedExtensionsAreRefused() {
         var trailing = groupExtension(groups: [(name: "g", consumers: [], pel: [])])
         trailing.byte(0)
-        #expect(throws: SnapshotError.self) { try DumpPayload.decode(payload(for: tenEntryStream(), groupExtension: trailing)) }
+        #expect(throws: SnapshotError.self) { try LegacyDumpPayload.decode(payload(for: tenEntryStream(), groupExtension: trailing)) }
         var badFlag = ByteSink()
         badFlag.varint(1)
         badFlag.string(Array("g".utf8))
@@ -194,6 +195,6 @@ private func groupExtension(groups: [(name: String, consumers: [(String, Int)], 
         badFlag.byte(2)
         badFlag.varint(0)
         badFlag.varint(0)
-        #expect(throws: SnapshotError.self) { try DumpPayload.decode(payload(for: tenEntryStream(), groupExtension: badFlag)) }
+        #expect(throws: SnapshotError.self) { try LegacyDumpPayload.decode(payload(for: tenEntryStream(), groupExtension: badFlag)) }
     }
 }

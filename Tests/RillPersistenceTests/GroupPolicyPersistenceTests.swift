@@ -46,7 +46,7 @@ struct GroupPolicyPersistenceTests {
         for index in payload.indices {
             var damaged = payload
             damaged[index] ^= 0x41
-            #expect(throws: SnapshotError.self) { try DumpPayload.decode(damaged) }
+            #expect(throws: DumpPayloadError.self) { try DumpPayload.decode(damaged) }
         }
     }
 

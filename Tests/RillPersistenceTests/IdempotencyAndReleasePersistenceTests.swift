@@ -58,7 +58,7 @@ struct IdempotencyAndReleasePersistenceTests {
         for index in payload.indices {
             var damaged = payload
             damaged[index] ^= 0x41
-            #expect(throws: SnapshotError.self) { try DumpPayload.decode(damaged) }
+            #expect(throws: DumpPayloadError.self) { try DumpPayload.decode(damaged) }
         }
     }
 }

@@ -83,4 +83,37 @@ struct RESPDecoderLimitsTests {
         buffer.writeBytes(multibulk("SET", "k", "0123456789"))
         #expect(throws: RESPProtocolError.invalidBulkLength) { try decoder.decode(&buffer) }
     }
+
+    @Test("before AUTH, a count over 10 and a length over 16 KiB are refused, after the absolute limits")
+    func unauthenticatedLimits() {
+        let stranger = RESPDecoderLimits(unauthenticated: true)
+        let tenArguments = multibulk(Array(repeating: [UInt8](Array("a")), count: 10))
+        for pattern in everyFeedingPattern {
+            let sizes = pattern.sizes
+            #expect(decode(tenArguments, chunkSizes: sizes, limits: stranger).commands.count == 1)
+            #expect(decode(Array("*11\r\n"), chunkSizes: sizes, limits: stranger).error == .unauthenticatedMultibulkLength)
+            let atLimit = [UInt8](repeating: UInt8(ascii: "x"), count: 16384)
+            #expect(decode(multibulk([Array("ECHO"), atLimit]), chunkSizes: sizes, limits: stranger).commands.count == 1)
+            // Refused from the length line alone: the payload never has to arrive.
+            #expect(decode(Array("*2\r\n$4\r\nECHO\r\n$16385\r\n"), chunkSizes: sizes, limits: stranger).error
+                == .unauthenticatedBulkLength)
+        }
+        // Redis checks the absolute limits first.
+        #expect(decode(Array("*3000000000\r\n"), limits: stranger).error == .invalidMultibulkLength)
+        #expect(decode(Array("*1\r\n$600000000\r\n"), limits: stranger).error == .invalidBulkLength)
+        #expect(decode(Array("*-5\r\n*1\r\n$4\r\nPING\r\n"), limits: stranger).commands == [[Array("PING")]])
+        // Inline requests have only the line limit, before AUTH too.
+        let longInline = Array("ECHO ") + [UInt8](repeating: UInt8(ascii: "y"), count: 20000) + Array("\r\n")
+        #expect(decode(longInline, limits: stranger).commands.count == 1)
+    }
+
+    @Test("a client that authenticates mid-pipeline gets the full limits from its next request")
+    func authenticationLiftsTheLimits() throws {
+        var decoder = RESPRequestDecoder(limits: RESPDecoderLimits(unauthenticated: true))
+        var buffer = ByteBuffer(bytes: multibulk("AUTH", "pw") + Array("*11\r\n")
+            + Array(repeating: multibulk("a").dropFirst(4), count: 11).flatMap { $0 })
+        #expect(try decoder.decode(&buffer)?.count == 2)
+        decoder.limits.unauthenticated = false
+        #expect(try decoder.decode(&buffer)?.count == 11)
+    }
 }

@@ -95,4 +95,46 @@ struct ChangeFeedTests {
         feed.endTransaction()
         #expect(try log.commands == [["MULTI"], ["SELECT", "0"], ["DEL", "a"], ["EXEC"]])
     }
+
+    @Test func aRequestForReplicasOnlyReachesTheReplicasStreamAndNotTheFile() throws {
+        let feed = ChangeFeed()
+        let file = RecordingSubscriber()
+        feed.subscribe(file)
+        // Without replicas, asking costs nothing and records nothing.
+        feed.sendRequestToReplicas()
+        feed.commandFinished(request: command("PUBLISH", "c", "m"), database: 0, recordingRequest: false)
+        #expect(file.chunks.isEmpty)
+        let replica = RecordingSubscriber(audience: .replicas)
+        feed.subscribe(replica)
+        #expect(feed.isRecordingForReplicas)
+        feed.sendRequestToReplicas()
+        feed.commandFinished(request: command("PUBLISH", "c", "m"), database: 2, recordingRequest: false)
+        feed.commandFinished(request: command("DEL", "k"), database: 2, recordingRequest: true)
+        #expect(try file.commands == [["SELECT", "2"], ["DEL", "k"]])
+        #expect(try replica.commands == [["SELECT", "2"], ["PUBLISH", "c", "m"], ["DEL", "k"]])
+        // The request is forwarded once: the next command that asks nothing is not.
+        feed.commandFinished(request: command("GET", "k"), database: 2, recordingRequest: false)
+        #expect(try replica.commands.count == 3)
+    }
+
+    @Test func inATransactionEachStreamOpensItsOwnMultiAtItsFirstCommand() throws {
+        let feed = ChangeFeed()
+        let file = RecordingSubscriber()
+        let replica = RecordingSubscriber(audience: .replicas)
+        feed.subscribe(file)
+        feed.subscribe(replica)
+        feed.beginTransaction()
+        feed.sendRequestToReplicas()
+        feed.commandFinished(request: command("PUBLISH", "c", "m"), database: 0, recordingRequest: false)
+        feed.endTransaction()
+        #expect(file.chunks.isEmpty)
+        #expect(try replica.commands == [["MULTI"], ["SELECT", "0"], ["PUBLISH", "c", "m"], ["EXEC"]])
+        feed.beginTransaction()
+        feed.sendRequestToReplicas()
+        feed.commandFinished(request: command("PUBLISH", "c", "m"), database: 0, recordingRequest: false)
+        feed.commandFinished(request: command("DEL", "k"), database: 0, recordingRequest: true)
+        feed.endTransaction()
+        #expect(try file.commands == [["MULTI"], ["SELECT", "0"], ["DEL", "k"], ["EXEC"]])
+        #expect(try replica.commands.suffix(4) == [["MULTI"], ["PUBLISH", "c", "m"], ["DEL", "k"], ["EXEC"]])
+    }
 }

@@ -171,7 +171,42 @@ struct ConfigDirectiveTests {
         case .words: return [["127.0.0.1"], ["127.0.0.1", "::1"]]
         case .savePoints: return [[], ["900", "1"], ["3600", "1", "300", "100"]]
         case .fileName: return [["dump.rdb"]]
+        case .percentiles: return [[], ["50"], ["50", "99", "99.9"], ["0", "100"]]
+        case .memoryOrPercent: return [["0"], ["4194304"], ["10%"], ["100%"]]
+        case .outputBufferLimits:
+            return [["normal", "0", "0", "0", "slave", "1", "2", "3", "pubsub", "33554432", "8388608", "60"]]
         }
+    }
+
+    /// Each group changes the class it names only; a bad group changes nothing, with Redis' reasons.
+    @Test func outputBufferLimitsChangeTheNamedClassesOnly() throws {
+        var configuration = ServerConfiguration()
+        try configuration.set("client-output-buffer-limit", ["pubsub 1mb 512kb 10"])
+        try configuration.set("client-output-buffer-limit", ["replica", "1gb", "0", "0"])
+        #expect(configuration["client-output-buffer-limit"]
+            == "normal 0 0 0 slave 1073741824 0 0 pubsub 1048576 524288 10")
+        expectRejected("client-output-buffer-limit", ["master 1 2 3"],
+                       "Invalid client class specified in buffer limit configuration.")
+        expectRejected("client-output-buffer-limit", ["pubsub 1 2"],
+                       "Wrong number of arguments in buffer limit configuration.")
+        expectRejected("client-output-buffer-limit", ["pubsub 1 2 3 normal -1 0 0"],
+                       "Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+    }
+
+    /// The soft limit closes a client only once it has stayed reached for longer than its seconds; the hard one at
+    /// once; dropping below forgets when the soft limit was reached.
+    @Test func outputBufferLimitSoftAndHard() {
+        let limit = OutputBufferLimit(hardBytes: 100, softBytes: 10, softSeconds: 2)
+        var since: Int64 = 0
+        #expect(!limit.isExceeded(unsentBytes: 10, softSince: &since, now: 1000))
+        #expect(since == 1000)
+        #expect(!limit.isExceeded(unsentBytes: 50, softSince: &since, now: 1002))
+        #expect(limit.isExceeded(unsentBytes: 50, softSince: &since, now: 1003))
+        #expect(!limit.isExceeded(unsentBytes: 9, softSince: &since, now: 1004))
+        #expect(since == 0)
+        #expect(limit.isExceeded(unsentBytes: 100, softSince: &since, now: 1004))
+        #expect(!OutputBufferLimit(hardBytes: 0, softBytes: 0, softSeconds: 0)
+            .isExceeded(unsentBytes: Int.max, softSince: &since, now: 1))
     }
 
     private func expectRejected(_ name: String, _ arguments: [String], _ message: String,

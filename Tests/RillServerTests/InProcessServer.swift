@@ -138,6 +138,10 @@ final class InProcessClient {
 
     /// Sends a request and returns its one reply.
     func call(_ words: String...) throws -> Reply {
+        try call(words)
+    }
+
+    func call(_ words: [String]) throws -> Reply {
         try send(words)
         let received = try replies()
         guard received.count == 1 else { throw UnexpectedReplies(replies: received) }
@@ -153,7 +157,13 @@ struct UnexpectedReplies: Error {
 
 /// A change-feed subscriber that keeps every hand-over as its own chunk and parses them back into commands.
 final class RecordingSubscriber: ChangeFeedSubscriber {
+    let audience: ChangeFeedAudience
     var chunks: [[UInt8]] = []
+
+    init(audience: ChangeFeedAudience = .appendOnlyFile) {
+        self.audience = audience
+    }
+
     func receive(_ commands: UnsafeRawBufferPointer) { chunks.append(Array(commands)) }
 
     /// Every command received, as words.

@@ -35,6 +35,24 @@ struct InProcessServerTests {
         #expect(abs(deadline - (Clock.milliseconds() + 100_000)) < 10_000)
     }
 
+    /// PUBLISH reaches the subscribers and the replicas' stream of the change feed, never the append-only file's.
+    @Test func publishGoesToSubscribersAndReplicasButNotToTheFile() throws {
+        let harness = try InProcessServer()
+        let file = RecordingSubscriber()
+        let replicas = RecordingSubscriber(audience: .replicas)
+        harness.server.changes.subscribe(file)
+        harness.server.changes.subscribe(replicas)
+        let (subscriber, publisher) = (try harness.connect(), try harness.connect())
+        #expect(try subscriber.call("SUBSCRIBE", "c") == .array([.bulk("subscribe"), .bulk("c"), .integer(1)]))
+        #expect(try publisher.call("PUBLISH", "c", "m") == .integer(1))
+        #expect(try subscriber.replies() == [.array([.bulk("message"), .bulk("c"), .bulk("m")])])
+        for request in [["MULTI"], ["PUBLISH", "c", "n"], ["SET", "k", "v"]] { _ = try publisher.call(request) }
+        #expect(try publisher.call("EXEC") == .array([.integer(1), .status("OK")]))
+        #expect(try file.commands == [["MULTI"], ["SELECT", "0"], ["SET", "k", "v"], ["EXEC"]])
+        #expect(try replicas.commands == [["SELECT", "0"], ["PUBLISH", "c", "m"],
+                                          ["MULTI"], ["PUBLISH", "c", "n"], ["SET", "k", "v"], ["EXEC"]])
+    }
+
     @Test func aDeliveryIsRecordedAsClaimAndGroupPositionInOneTransaction() throws {
         let (_, client, feed) = try recordedServer()
         #expect(try client.call("XADD", "s", "1-1", "f", "v") == .bulk("1-1"))

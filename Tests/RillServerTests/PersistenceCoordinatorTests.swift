@@ -12,6 +12,7 @@ private final class KeyspaceOnlyHost: PersistenceHost {
     var configuration: ServerConfiguration
     var keyspace = Keyspace()
     var executingTransaction = false
+    let latencyEvents = LatencyMonitor()
     var expiredKeyRecords = 0
 
     init(directory: String) {
@@ -61,11 +62,13 @@ struct PersistenceCoordinatorTests {
         #expect(try target.keyspace[0].stringGet(Array("k".utf8), nowMilliseconds: 2) == Array("v".utf8))
     }
 
-    @Test func aSaveThatCannotWriteFailsAndIsReported() throws {
+    @Test func aSaveThatCannotWriteFailsWithoutStoppingWrites() throws {
         let host = KeyspaceOnlyHost(directory: "/nonexistent-rill-directory/below")
         let saving = coordinator(for: host)
         #expect(!saving.saveSynchronously())
-        #expect(!saving.snapshots.lastSaveSucceeded)
+        // As in Redis, only a failed background save sets rdb_last_bgsave_status to err (and refuses writes).
+        #expect(saving.snapshots.lastSaveSucceeded)
+        #expect(saving.diskErrorDenyingWrites == nil)
     }
 
     @Test func theAppendOnlyFileSubscribesToTheFeedAndReceivesWhatItCarries() throws {

@@ -8,7 +8,7 @@ private func session(_ registry: ClientRegistry) -> ClientSession {
 }
 
 private func request(_ keys: [String]) -> BlockRequest {
-    BlockRequest(keys: keys.map { Array($0.utf8) }, timeoutMilliseconds: 0, retry: { _ in true }, onTimeout: { _ in })
+    BlockRequest(keys: keys.map { Array($0.utf8) }, timeoutMilliseconds: 0, retry: { _ in true }, onTimeout: { _ in }, onDenied: { _ in })
 }
 
 /// The row of XREAD, the command a blocked client of these tests waits in.
@@ -75,6 +75,19 @@ struct BlockingRegistryTests {
         #expect(registry.waiters(of: BlockingKey(database: 0, key: Array("x".utf8))).map(\.id) == [b.id])
         registry.keyWritten(Array("y".utf8), database: 0)
         #expect(!registry.hasReadyKeys)
+    }
+
+    @Test func aKeyNamedTwiceQueuesItsClientOnce() {
+        let clients = ClientRegistry()
+        let registry = BlockingRegistry()
+        let (a, b) = (session(clients), session(clients))
+        block(a, on: ["x", "y", "x"], in: registry)
+        block(b, on: ["x"], in: registry)
+        let x = BlockingKey(database: 0, key: Array("x".utf8))
+        #expect(registry.waiters(of: x).map(\.id) == [a.id, b.id])
+        registry.remove(a)
+        #expect(registry.waiters(of: x).map(\.id) == [b.id])
+        #expect(registry.keyCount == 1)
     }
 
     @Test func flushingADatabaseReadiesOnlyItsKeys() {

@@ -11,12 +11,13 @@ import threading
 import time
 
 import pytest
+import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from support import aof_path, free_port, join_or_fail
 from test_aof_effects import strip_fields
-from test_persistence import client_of, fill_keyspace, observe
+from test_persistence import client_of, fill_keyspace, observe, wait_for_rewrite
 
 pytestmark = pytest.mark.rill_only
 
@@ -148,64 +149,182 @@ def test_existing_snapshot_becomes_the_start_of_the_aof(start_server, tmp_path):
     second = start_aof(start_server, tmp_path)
     assert observe(client_of(second)) == before
     kill(second)
-    os.remove(os.path.join(tmp_path, "dump.rill"))
+    os.remove(os.path.join(tmp_path, "dump.rdb"))
     third = start_aof(start_server, tmp_path)
     assert observe(client_of(third)) == before
 
 
-def test_crash_loop_keeps_every_acknowledged_write(start_server, tmp_path):
-    """20 SIGKILLs at random moments under `appendfsync always` while a worker adds, reads and acknowledges.
+def stream_id(entry_id):
+    return tuple(map(int, entry_id.split(b"-")))
 
-    The model: every XADD, XREADGROUP delivery and XACK whose reply arrived must be in the restarted state; the
-    only freedom is the one request in flight when the server died (its effect may or may not have landed)."""
+
+class CrashLoopModel:
+    """What the crash loop's worker was told, and so what every restart must show.
+
+    Only answered requests count; the one request in flight at each kill may or may not have landed, and the checks
+    allow exactly that: an unanswered XADD may add one entry, an unanswered XREADGROUP may deliver entries, an
+    unanswered XACK may acknowledge, an unanswered XCLAIM may move its entries, an unanswered trim may remove."""
+
+    MAXLEN = 300
+
+    def __init__(self):
+        self.added = []              # ids whose XADD was answered, in order
+        self.adds_in_flight = 0      # XADDs cut by a kill (each may have added one entry)
+        self.maxlen_trims = []       # (id, MAXLEN) of answered `XADD MAXLEN =`: at most MAXLEN entries up to id
+        self.minid_sent = (0, 0)     # highest MINID of any XTRIM sent: acknowledged adds below it may be gone
+        self.minid_answered = (0, 0) # highest MINID of an answered XTRIM: nothing below it may remain
+        self.delivered_up_to = (0, 0)  # highest id an answered XREADGROUP delivered
+        self.pending = {}            # id -> consumer (None when an unanswered XCLAIM may have moved it)
+        self.ack_sent = set()        # ids whose XACK was sent (answered or not)
+        self.acked = set()           # ids whose XACK was answered
+
+    def check(self, client, cycle):
+        stream = [entry[0] for entry in client.xrange("log")]
+        added = set(self.added)
+        unknown = [entry_id for entry_id in stream if entry_id not in added]
+        assert len(unknown) <= self.adds_in_flight, f"cycle {cycle}: entries nobody added {unknown}"
+        # Every answered add is there unless an answered-or-not trim could have removed it: below the highest MINID
+        # sent, or older than the MAXLEN newest (counting each unanswered add that may sit among them).
+        keep_newest = self.MAXLEN - self.adds_in_flight if self.maxlen_trims else len(self.added)
+        present = set(stream)
+        lost = [entry_id for entry_id in self.added[-keep_newest:]
+                if stream_id(entry_id) >= self.minid_sent and entry_id not in present]
+        assert not lost, f"cycle {cycle}: acknowledged adds lost {lost}"
+        # Answered trims stay done.
+        assert all(stream_id(entry_id) >= self.minid_answered for entry_id in stream), f"cycle {cycle}: MINID undone"
+        for last_id, maxlen in self.maxlen_trims[-5:]:
+            upto = sum(1 for entry_id in stream if stream_id(entry_id) <= stream_id(last_id))
+            assert upto <= maxlen, f"cycle {cycle}: MAXLEN {maxlen} at {last_id} undone ({upto} entries)"
+        group = client.xinfo_groups("log")[0]
+        assert stream_id(group["last-delivered-id"]) >= self.delivered_up_to, f"cycle {cycle}: deliveries undone"
+        pel = {entry["message_id"]: entry["consumer"]
+               for entry in client.xpending_range("log", "workers", "-", "+", 1_000_000)}
+        assert not (set(pel) & self.acked), f"cycle {cycle}: acknowledged entries pending again"
+        for entry_id, consumer in self.pending.items():
+            if entry_id in self.ack_sent:
+                continue
+            assert entry_id in pel, f"cycle {cycle}: delivered entry {entry_id} left the PEL unacknowledged"
+            assert consumer is None or pel[entry_id] == consumer, f"cycle {cycle}: claim of {entry_id} undone"
+        # Entries an unanswered XACK may have acknowledged are settled by what the server says now.
+        for entry_id in list(self.pending):
+            if entry_id in self.ack_sent:
+                del self.pending[entry_id]
+            else:
+                self.pending[entry_id] = pel[entry_id]
+        return len(stream)
+
+    def work(self, connection, rng, stop):
+        """One worker's requests until the kill: adds (some with MAXLEN), deliveries, claims, acks, MINID trims."""
+        while not stop.is_set():
+            roll = rng.random()
+            if roll < 0.15:
+                self.adds_in_flight += 1
+                entry_id = connection.execute_command("XADD", "log", "MAXLEN", "=", self.MAXLEN, "*", "n", len(self.added))
+                self.adds_in_flight -= 1
+                self.added.append(entry_id)
+                self.maxlen_trims.append((entry_id, self.MAXLEN))
+            elif roll < 0.55:
+                self.adds_in_flight += 1
+                entry_id = connection.xadd("log", {"n": len(self.added)})
+                self.adds_in_flight -= 1
+                self.added.append(entry_id)
+            elif roll < 0.75:
+                batch = connection.xreadgroup("workers", "w", {"log": ">"}, count=4)
+                for entry_id, _ in (batch[0][1] if batch else []):
+                    self.pending[entry_id] = b"w"
+                    self.delivered_up_to = max(self.delivered_up_to, stream_id(entry_id))
+            elif roll < 0.85:
+                # The newest deliveries: still in the stream (trims only remove old entries), so XCLAIM keeps them.
+                ids = [entry_id for entry_id in list(self.pending)[-3:] if entry_id not in self.ack_sent]
+                if ids:
+                    consumer = rng.choice([b"w", b"c2"])
+                    for entry_id in ids:
+                        self.pending[entry_id] = None
+                    claimed = set(connection.xclaim("log", "workers", consumer, 0, ids, justid=True))
+                    for entry_id in ids:
+                        if entry_id in claimed:
+                            self.pending[entry_id] = consumer
+                        else:
+                            # Trimmed from the stream since its delivery: XCLAIM drops it from the PEL.
+                            self.ack_sent.add(entry_id)
+            elif roll < 0.97:
+                ids = [entry_id for entry_id in list(self.pending)[:4] if entry_id not in self.ack_sent]
+                if ids:
+                    self.ack_sent.update(ids)
+                    assert connection.xack("log", "workers", *ids) == len(ids)
+                    self.acked.update(ids)
+            elif len(self.added) > 150:
+                minid = self.added[-120]
+                self.minid_sent = max(self.minid_sent, stream_id(minid))
+                connection.xtrim("log", minid=minid, approximate=False)
+                self.minid_answered = max(self.minid_answered, stream_id(minid))
+
+
+def background_job_running_at_kill(server):
+    """Whether the killed server's log shows a BGREWRITEAOF or BGSAVE started and not finished."""
+    with open(server.log_path, errors="replace") as log:
+        text = log.read()
+    rewrite = text.rfind("Background append only file rewriting started") > text.rfind("Background AOF rewrite finished")
+    save = text.rfind("Background saving started") > text.rfind("Background saving terminated")
+    return rewrite or save
+
+
+def test_crash_loop_keeps_every_acknowledged_write(start_server, tmp_path):
+    """100 SIGKILLs at random moments under `appendfsync always` while a worker adds (some with MAXLEN), reads
+    through a consumer group, claims, acknowledges and trims with MINID; a third of the kills land while a
+    BGREWRITEAOF or a BGSAVE of a 10,000-entry stream runs, and every sixth cycle a rewrite completes first. After each restart (which must succeed) everything
+    answered is there: see CrashLoopModel."""
     rng = random.Random(42)
-    added = []          # ids whose XADD was acknowledged, in order
-    acked = set()       # ids whose XACK reply arrived
-    ack_sent = set()    # ids whose XACK was sent (it may have landed without its reply arriving)
-    for cycle in range(20):
+    model = CrashLoopModel()
+    kills_during_jobs = 0
+    for cycle in range(int(os.environ.get("RILL_CRASH_CYCLES", "100"))):
         server = start_aof(start_server, tmp_path, "--appendfsync", "always")
         client = client_of(server)
         if cycle == 0:
             client.xgroup_create("log", "workers", id="0", mkstream=True)
-        stream_ids = [entry[0] for entry in client.xrange("log")]
-        pending = {entry["message_id"] for entry in client.xpending_range("log", "workers", "-", "+", 1_000_000)}
-        # Acknowledged adds are all there, in order; at most one unacknowledged add per earlier crash follows them.
-        added_set = set(added)
-        assert [entry_id for entry_id in stream_ids if entry_id in added_set] == added, f"cycle {cycle}: lost adds"
-        assert len(stream_ids) - len(added) <= cycle
-        assert not (pending & acked), f"cycle {cycle}: acknowledged entries pending again"
-        group = client.xinfo_groups("log")[0]
-        delivered_up_to = group["last-delivered-id"]
-        # Everything delivered and not acknowledged is still pending (nothing delivered was forgotten).
-        unacked_delivered = {entry_id for entry_id in stream_ids
-                             if entry_id not in acked and tuple(map(int, entry_id.split(b"-")))
-                             <= tuple(map(int, delivered_up_to.split(b"-")))}
-        assert unacked_delivered - pending <= ack_sent, f"cycle {cycle}: delivered entries left the PEL unacked"
+            # Ballast that makes a rewrite or snapshot last long enough for a kill to land in it.
+            pipe = client.pipeline(transaction=False)
+            for i in range(10_000):
+                pipe.xadd("ballast", {"i": i})
+            pipe.execute()
+            assert client.bgrewriteaof()
+            wait_for_rewrite(client)
+        length = model.check(client, cycle)
+        if cycle % 10 == 0:
+            print(f"crash loop cycle {cycle}: {len(model.added)} adds answered, {length} entries in the stream")
+        assert client.xlen("ballast") == 10_000
         stop = threading.Event()
+        worker_failures = []
 
         def worker():
             # No retries: a request cut by the kill must fail at once, not reconnect with backoff.
             connection = server.client(protocol=2, decode_responses=False, retry=Retry(NoBackoff(), 0))
             try:
-                while not stop.is_set():
-                    added.append(connection.xadd("log", {"cycle": cycle}))
-                    if rng.random() < 0.5:
-                        batch = connection.xreadgroup("workers", "w", {"log": ">"}, count=3)
-                        ids = [entry[0] for entry in batch[0][1]] if batch else []
-                        if ids:
-                            ack_sent.update(ids)
-                            if connection.xack("log", "workers", *ids) == len(ids):
-                                acked.update(ids)
-            except Exception:
-                pass  # the server was killed mid-request: that request was never acknowledged
+                model.work(connection, random.Random(cycle), stop)
+            except redis.exceptions.ConnectionError:
+                pass  # the server was killed mid-request: that request was never answered
+            except Exception as failure:  # a wrong answer: reported by the test's thread
+                worker_failures.append(failure)
 
         thread = threading.Thread(target=worker)
         thread.start()
-        time.sleep(rng.uniform(0.05, 0.3))
+        time.sleep(rng.uniform(0.02, 0.12))
+        if cycle % 6 in (2, 4):
+            client.execute_command("BGREWRITEAOF" if cycle % 6 == 2 else "BGSAVE")
+            time.sleep(rng.uniform(0, 0.03))
+        elif cycle % 6 == 5:
+            # A rewrite that completes: the files killed rewrites left behind are compacted, so start-up stays short.
+            assert client.bgrewriteaof()
+            wait_for_rewrite(client)
         kill(server)
         stop.set()
         join_or_fail(thread)
-    assert len(added) > 50 and len(acked) > 10
+        assert not worker_failures, f"cycle {cycle}: {worker_failures[0]!r}"
+        kills_during_jobs += background_job_running_at_kill(server)
+    print(f"crash loop: {len(model.added)} adds and {len(model.acked)} acks answered, "
+          f"{kills_during_jobs} kills during a rewrite or save")
+    assert len(model.added) > 500 and len(model.acked) > 100 and model.minid_answered > (0, 0)
+    assert kills_during_jobs >= 10
 
 
 def test_truncated_tail_is_dropped_with_a_warning(start_server, tmp_path):

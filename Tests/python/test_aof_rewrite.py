@@ -1,7 +1,7 @@
 """Multi-part append-only files: manifest, base and incremental files, BGREWRITEAOF, automatic rewrites, rill-check.
 
 Each test runs its own servers with `--appendonly yes` and a `--dir` under pytest's tmp_path. Rill-only: the files
-are Rill's (a RILLSNAP base), and the shared suite runs redis-server with `--appendonly no`.
+are Rill's, and the shared suite runs redis-server with `--appendonly no`.
 """
 
 import os
@@ -14,7 +14,7 @@ import redis
 
 from support import join_or_fail, unparsed
 from test_aof import full_state, kill, run_to_exit, start_aof
-from test_persistence import client_of, fill_keyspace, observe, persistence_info
+from test_persistence import client_of, fill_keyspace, observe, persistence_info, wait_for_rewrite
 
 pytestmark = pytest.mark.rill_only
 
@@ -38,16 +38,6 @@ def assert_only_listed_files(directory):
     """Old bases and incremental files are deleted once a rewrite is installed: nothing else is left."""
     listed = sorted(name for name, _seq, _type in manifest_entries(directory)) + ["appendonly.aof.manifest"]
     assert files_on_disk(directory) == sorted(listed)
-
-
-def wait_for_rewrite(client, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        info = persistence_info(client)
-        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
-            return info
-        assert time.monotonic() < deadline, "the rewrite did not finish"
-        time.sleep(0.02)
 
 
 def check_tool(server):
@@ -133,10 +123,10 @@ def test_layout_is_a_manifest_with_a_base_and_an_incremental_file(start_server, 
     server = start_aof(start_server, tmp_path)
     client = client_of(server)
     client.xadd("s", {"f": "v"})
-    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rill", 1, "b"),
+    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rdb", 1, "b"),
                                          ("appendonly.aof.1.incr.aof", 1, "i")]
-    with open(os.path.join(aof_dir(tmp_path), "appendonly.aof.1.base.rill"), "rb") as base:
-        assert base.read(8) == b"RILLSNAP"
+    with open(os.path.join(aof_dir(tmp_path), "appendonly.aof.1.base.rdb"), "rb") as base:
+        assert base.read(5) == b"REDIS"
     info = persistence_info(client)
     assert info["aof_enabled"] == 1 and info["aof_rewrites"] == 0 and info["aof_last_bgrewrite_status"] == "ok"
     assert info["aof_current_size"] == sum(os.path.getsize(os.path.join(aof_dir(tmp_path), name))
@@ -302,7 +292,8 @@ def test_rill_check_finds_damage_and_fix_repairs_a_truncated_file(start_server, 
         handle.write(bytes([data[offset] ^ 0x20]))
     result = rill_check(server, base)
     assert result.returncode == 1
-    assert "bad snapshot: offset" in result.stdout and "checksum mismatch" in result.stdout
+    # A flipped byte is caught where the structure breaks, or at the end by the CRC-64.
+    assert "bad snapshot: offset" in result.stdout
     assert rill_check(server, manifest).returncode == 1
     result = rill_check(server, "--fix", base, answer="y\n")
     assert result.returncode == 1 and "cannot be repaired" in result.stdout
@@ -372,7 +363,7 @@ def test_single_file_of_an_older_version_is_loaded_and_listed(start_server, tmp_
     client.set("new", "write")
     assert client.bgrewriteaof() is True
     wait_for_rewrite(client)
-    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rill", 1, "b"), ("appendonly.aof.2.incr.aof", 2, "i")]
+    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rdb", 1, "b"), ("appendonly.aof.2.incr.aof", 2, "i")]
     assert_only_listed_files(tmp_path)
     kill(server)
     client = client_of(start_aof(start_server, tmp_path))
@@ -387,7 +378,7 @@ def test_bgrewriteaof_with_appendonly_off_writes_a_base_for_later(start_server, 
     assert client.bgrewriteaof() is True
     info = wait_for_rewrite(client)
     assert info["aof_enabled"] == 0 and "aof_current_size" not in info
-    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rill", 1, "b")]
+    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rdb", 1, "b")]
     server.stop()
     restarted = start_aof(start_server, tmp_path)
     assert observe(client_of(restarted)) == before
@@ -399,12 +390,12 @@ def test_failed_rewrite_keeps_every_file_and_the_next_one_succeeds(start_server,
     client = client_of(server)
     client.xadd("s", {"before": 1})
     # A directory where the new base must go: its rename fails, even for root.
-    blocker = os.path.join(aof_dir(tmp_path), "appendonly.aof.2.base.rill")
+    blocker = os.path.join(aof_dir(tmp_path), "appendonly.aof.2.base.rdb")
     os.mkdir(blocker)
     assert client.bgrewriteaof() is True
     info = wait_for_rewrite(client)
     assert info["aof_last_bgrewrite_status"] == "err" and info["aof_rewrites_consecutive_failures"] == 1
-    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rill", 1, "b"), ("appendonly.aof.1.incr.aof", 1, "i"),
+    assert manifest_entries(tmp_path) == [("appendonly.aof.1.base.rdb", 1, "b"), ("appendonly.aof.1.incr.aof", 1, "i"),
                                          ("appendonly.aof.2.incr.aof", 2, "i")]
     client.xadd("s", {"after": 2})
     before = client.xrange("s")
@@ -419,7 +410,7 @@ def test_failed_rewrite_keeps_every_file_and_the_next_one_succeeds(start_server,
     assert client.bgrewriteaof() is True
     info = wait_for_rewrite(client)
     assert info["aof_last_bgrewrite_status"] == "ok" and info["aof_rewrites_consecutive_failures"] == 0
-    assert manifest_entries(tmp_path) == [("appendonly.aof.2.base.rill", 2, "b"), ("appendonly.aof.3.incr.aof", 3, "i")]
+    assert manifest_entries(tmp_path) == [("appendonly.aof.2.base.rdb", 2, "b"), ("appendonly.aof.3.incr.aof", 3, "i")]
     assert_only_listed_files(tmp_path)
     kill(restarted)
     assert client_of(start_aof(start_server, tmp_path)).xrange("s") == before
@@ -431,7 +422,7 @@ def test_history_files_left_by_a_crash_are_deleted_at_start_up(start_server, tmp
     kill(server)
     folder = aof_dir(tmp_path)
     # A crash between installing a rewrite's manifest and deleting the files it replaced leaves them as history.
-    for name in ("appendonly.aof.0.incr.aof", "temp-1-1.rill"):
+    for name in ("appendonly.aof.0.incr.aof", "temp-1-1.rdb", "temp-1-2.rill"):
         with open(os.path.join(folder, name), "wb") as handle:
             handle.write(b"stale")
     with open(os.path.join(folder, "appendonly.aof.manifest"), "a") as handle:
@@ -447,7 +438,9 @@ def start_without_aof(start_server, directory, *extra):
 
 
 def add_strings_with_ttl(client):
-    client.set("ttl:ex", "a", ex=1000)
+    # 17 minutes: `observe` rounds TTLs to minutes, so a restart may take up to 30 s (loading the big base in a
+    # debug build on a loaded machine takes several) before the rounded value changes.
+    client.set("ttl:ex", "a", ex=1020)
     client.set("ttl:px", "b", px=2_000_000)
     client.set("ttl:none", "c")
 
@@ -456,14 +449,27 @@ def states_without(state, key):
     return {name: value for name, value in state.items() if name != (0, key)}
 
 
+def assert_same_state_but_elapsed_time(after, before):
+    """`after == before`, except that a TTL (in minutes, rounded) may have dropped by one: on a loaded machine the
+    rewrite of the big base and the restart in a debug build can take longer than the 30 s the rounding hides."""
+    assert after.keys() == before.keys()
+    for name, value in after.items():
+        earlier = before[name]
+        if isinstance(value, dict) and "ttl_minutes" in value:
+            assert earlier["ttl_minutes"] - 1 <= value["ttl_minutes"] <= earlier["ttl_minutes"], name
+            value, earlier = ({k: v for k, v in item.items() if k != "ttl_minutes"} for item in (value, earlier))
+        assert value == earlier, name
+
+
 def test_config_set_appendonly_yes_logs_the_keyspace_and_every_write_during_the_rewrite(start_server, tmp_path):
     server = start_without_aof(start_server, tmp_path, "--appendfsync", "always")
     client = client_of(server)
     fill_keyspace(client, seed=7)  # streams with groups, consumers and pending entries
-    add_strings_with_ttl(client)
     big = client_of(server)
     big.execute_command("SELECT", 5)
     fill_big_keyspace(big, copies=200)  # writing the base takes about a second in a debug build
+    # After the slow fill, so the TTL checks below measure only the rewrite and the restart.
+    add_strings_with_ttl(client)
     assert persistence_info(client)["aof_enabled"] == 0
     assert not os.path.exists(aof_dir(tmp_path))
     with StreamWorkload(server) as workload:
@@ -489,8 +495,8 @@ def test_config_set_appendonly_yes_logs_the_keyspace_and_every_write_during_the_
     restarted = start_aof(start_server, tmp_path)
     client = client_of(restarted)
     workload.assert_survived(client)
-    assert states_without(full_state(client), b"jobs") == earlier
-    assert 990_000 < client.pttl("ttl:ex") <= 1_000_000 and client.ttl("ttl:none") == -1
+    assert_same_state_but_elapsed_time(states_without(full_state(client), b"jobs"), earlier)
+    assert 960_000 < client.pttl("ttl:ex") <= 1_020_000 and client.ttl("ttl:none") == -1
     client.execute_command("SELECT", 5)
     assert client.dbsize() == 201 and client.xlen("big:199") == 5000
 

@@ -606,3 +606,18 @@ def test_versions_rill_reports_its_own_and_announces_the_redis_of_its_newest_str
     assert re.fullmatch(r"\d+\.\d+\.\d+", info["rill_version"])
     assert info["rill_version"] != info["redis_version"]
     assert "xnack" in r.execute_command("COMMAND", "INFO", "xnack")
+
+
+def test_a_client_past_maxclients_is_told_why_before_the_connection_closes(start_server):
+    """The refusal is written at once, before the close (replies otherwise wait for the end of the loop's tick)."""
+    server = start_server("--maxclients", "1")
+    holder = server.raw()
+    try:
+        assert holder.call("PING") == b"+PONG\r\n"
+        refused = server.raw()
+        try:
+            assert refused.read_until_closed(timeout=10) == b"-ERR max number of clients reached\r\n"
+        finally:
+            refused.close()
+    finally:
+        holder.close()

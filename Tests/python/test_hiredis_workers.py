@@ -89,21 +89,31 @@ def test_hiredis_workers_recover_entries_of_killed_workers(server, r, drain_work
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return process, report
 
+    # Survivors start only once both victims are dead: started earlier, they could drain the stream (or reclaim a
+    # victim starved by a loaded machine) before the second victim holds a batch.
     victims = {name: start(name, "--ack-delay-ms", str(VICTIM_ACK_DELAY_MS)) for name in ("victim-1", "victim-2")}
-    survivors = {name: start(name, "--ack-delay-ms", str(SURVIVOR_ACK_DELAY_MS), "--claim-idle-ms",
-                             str(CLAIM_IDLE_MS))
-                 for name in ("survivor-1", "survivor-2", "survivor-3")}
+    survivors = {}
     stranded = {}
     try:
         for name, (process, report) in victims.items():
-            # Kill once the victim has finished a couple of batches and holds the next one unacknowledged.
-            while len(report_lines(report)) < 2 * BATCH or consumer_pending(r, name) == 0:
+            # Kill once the victim has finished a couple of batches and holds the next one unacknowledged. Stopped
+            # first, it cannot acknowledge between the pending count and the kill.
+            while name not in stranded:
                 assert process.poll() is None, f"{name} exited early: {process.stderr.read()}"
                 assert time.monotonic() < deadline, f"{name} never held a batch"
+                if len(report_lines(report)) >= 2 * BATCH:
+                    process.send_signal(signal.SIGSTOP)
+                    held = consumer_pending(r, name)
+                    if held > 0:
+                        process.send_signal(signal.SIGKILL)
+                        process.wait(timeout=5)
+                        stranded[name] = held
+                        break
+                    process.send_signal(signal.SIGCONT)
                 time.sleep(0.002)
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=5)
-            stranded[name] = consumer_pending(r, name)
+        survivors = {name: start(name, "--ack-delay-ms", str(SURVIVOR_ACK_DELAY_MS), "--claim-idle-ms",
+                                 str(CLAIM_IDLE_MS))
+                     for name in ("survivor-1", "survivor-2", "survivor-3")}
         summaries = {}
         for name, (process, _report) in survivors.items():
             stdout, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))

@@ -150,6 +150,17 @@ def persistence_info(client):
     return client.info("persistence")
 
 
+def wait_for_rewrite(client, timeout=60):
+    """Polls INFO until no BGREWRITEAOF runs or is scheduled; returns the persistence section."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = persistence_info(client)
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            return info
+        assert time.monotonic() < deadline, "the rewrite did not finish"
+        time.sleep(0.02)
+
+
 @pytest.mark.rill_only
 def test_save_and_restart_restores_every_value_exactly(start_server, tmp_path):
     first = start_server("--dir", str(tmp_path), "--save", "")
@@ -162,7 +173,7 @@ def test_save_and_restart_restores_every_value_exactly(start_server, tmp_path):
     assert client.save() is True
     assert client.lastsave() > previous_save
     assert persistence_info(client)["rdb_changes_since_last_save"] == 0
-    assert os.path.exists(tmp_path / "dump.rill")
+    assert os.path.exists(tmp_path / "dump.rdb")
     client.close()
     first.stop()
 
@@ -171,7 +182,7 @@ def test_save_and_restart_restores_every_value_exactly(start_server, tmp_path):
     assert observe(client) == before
     with open(second.log_path) as log:
         text = log.read()
-    assert "Done loading snapshot" in text and "DB loaded from disk" in text
+    assert "Done loading RDB" in text and "DB loaded from disk" in text
     client.close()
 
 
@@ -251,7 +262,7 @@ def test_corrupt_snapshot_stops_the_server_with_offset_and_reason(binary, start_
     client.save()
     client.close()
     first.stop()
-    path = tmp_path / "dump.rill"
+    path = tmp_path / "dump.rdb"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x40
     path.write_bytes(bytes(data))
@@ -265,14 +276,22 @@ def test_corrupt_snapshot_stops_the_server_with_offset_and_reason(binary, start_
 @pytest.mark.rill_only
 def test_save_config_directives(r, config):
     assert r.config_get("save") == {"save": "3600 1 300 100 60 10000"}
-    assert r.config_get("dbfilename") == {"dbfilename": "dump.rill"}
+    assert r.config_get("dbfilename") == {"dbfilename": "dump.rdb"}
+    for name in ("rdbcompression", "rdbchecksum", "aof-use-rdb-preamble"):
+        assert r.config_get(name) == {name: "yes"}
+    for name in ("rdbcompression", "aof-use-rdb-preamble"):
+        config(name, "no")
+        assert r.config_get(name) == {name: "no"}
+    with pytest.raises(redis.ResponseError, match="can't set immutable config"):
+        r.config_set("rdbchecksum", "no")
     config("save", "100 10 20 5")
     assert r.config_get("save") == {"save": "100 10 20 5"}
     config("save", "")
     assert r.config_get("save") == {"save": ""}
     with pytest.raises(redis.ResponseError, match="Invalid save parameters"):
         r.config_set("save", "100")
-    with pytest.raises(redis.ResponseError, match="can't be a path"):
+    # dbfilename is a protected config: refused unless enable-protected-configs allows it (see test_protected.py).
+    with pytest.raises(redis.ResponseError, match="can't set protected config"):
         r.config_set("dbfilename", "a/b")
 
 
@@ -394,6 +413,6 @@ def test_save_point_triggers_a_background_save(start_server, tmp_path):
     assert info["rdb_saves"] >= 1
     assert info["rdb_changes_since_last_save"] == 0
     assert info["rdb_last_bgsave_status"] == "ok"
-    assert os.path.exists(tmp_path / "dump.rill")
+    assert os.path.exists(tmp_path / "dump.rdb")
     with open(server.log_path) as log:
         assert "changes in 0 seconds. Saving..." in log.read()

@@ -513,6 +513,10 @@ def test_xsetid_on_wrong_type(r):
 
 # --- XINFO STREAM -------------------------------------------------------------------------------------------------
 
+# Redis 8.6's idempotent-producer fields, present on every stream (after recorded-first-entry-id).
+IDEMPOTENCY_FIELDS = ["idmp-duration", "idmp-maxsize", "pids-tracked", "iids-tracked", "iids-added", "iids-duplicates"]
+
+
 def test_xinfo_stream_fields_in_order(r):
     r.xadd("s", {"a": "1"}, id="1-1")
     r.xadd("s", {"b": "2"}, id="1-2")
@@ -521,7 +525,8 @@ def test_xinfo_stream_fields_in_order(r):
     reply = unparsed(r, "XINFO", "STREAM", "s")
     keys = reply[0::2]
     assert keys == ["length", "radix-tree-keys", "radix-tree-nodes", "last-generated-id", "max-deleted-entry-id",
-                    "entries-added", "recorded-first-entry-id", "groups", "first-entry", "last-entry"]
+                    "entries-added", "recorded-first-entry-id", *IDEMPOTENCY_FIELDS, "groups", "first-entry",
+                    "last-entry"]
     info = dict(zip(keys, reply[1::2]))
     assert info["length"] == 2
     assert info["radix-tree-keys"] == 1
@@ -537,7 +542,7 @@ def test_xinfo_stream_fields_in_order(r):
 def test_xinfo_stream_of_empty_stream_has_null_entries(raw, r):
     r.execute_command("XADD", "s", "MAXLEN", "0", "3-1", "f", "v")
     reply = raw().call("XINFO", "STREAM", "s")
-    assert reply.startswith(b"*20\r\n$6\r\nlength\r\n:0\r\n$15\r\nradix-tree-keys\r\n:0\r\n")
+    assert reply.startswith(b"*32\r\n$6\r\nlength\r\n:0\r\n$15\r\nradix-tree-keys\r\n:0\r\n")
     assert reply.endswith(b"$11\r\nfirst-entry\r\n$-1\r\n$10\r\nlast-entry\r\n$-1\r\n")
     assert b"$23\r\nrecorded-first-entry-id\r\n$3\r\n0-0\r\n" in reply
 
@@ -548,7 +553,7 @@ def test_xinfo_stream_full_lists_entries_and_groups(r):
     reply = unparsed(r, "XINFO", "STREAM", "s", "FULL")
     keys = reply[0::2]
     assert keys == ["length", "radix-tree-keys", "radix-tree-nodes", "last-generated-id", "max-deleted-entry-id",
-                    "entries-added", "recorded-first-entry-id", "entries", "groups"]
+                    "entries-added", "recorded-first-entry-id", *IDEMPOTENCY_FIELDS, "entries", "groups"]
     info = dict(zip(keys, reply[1::2]))
     assert info["entries"] == [["1-1", ["a", "1"]], ["2-1", ["b", "2"]]]
     assert info["groups"] == []

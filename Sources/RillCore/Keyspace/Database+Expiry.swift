@@ -46,7 +46,7 @@ extension Database {
     ///
     /// - Complexity: O(1) average.
     public mutating func expiry(ofKey key: [UInt8], nowMilliseconds: Int64) -> KeyExpiry {
-        guard liveIndex(of: key, nowMilliseconds: nowMilliseconds) != nil else { return .noSuchKey }
+        guard untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds) != nil else { return .noSuchKey }
         return deadline(of: key).map(KeyExpiry.deadline) ?? .persistent
     }
 

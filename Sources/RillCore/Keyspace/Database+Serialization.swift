@@ -20,16 +20,38 @@ extension Database {
         return (value, deadline(of: key))
     }
 
-    /// Inserts a loaded key that must not be stored yet (snapshot loading), with its deadline if any. Counts as one
-    /// change. Storing an empty list or set is a programming error.
+    /// Inserts a loaded key that must not be stored yet (snapshot loading), with its deadline if any, last used at
+    /// `lastAccess`, an `AccessClock` reading (default: the latest lookup's). Counts as one change. Storing an empty list or set is a programming error.
     /// - Returns: false, storing nothing, when the key is already stored (a duplicate in the input).
     /// - Complexity: O(1) average.
-    public mutating func insertLoaded(_ value: RedisValue, forKey key: [UInt8], deadline: Int64?) -> Bool {
+    public mutating func insertLoaded(
+        _ value: RedisValue, forKey key: [UInt8], deadline: Int64?, lastAccess: UInt32? = nil
+    ) -> Bool {
         precondition(!value.isEmptyCollection, "empty lists and sets are not stored")
         guard values[key] == nil else { return false }
-        insertNew(value, forKey: key)
+        insertNew(value, forKey: key, lastAccess: lastAccess)
         if let deadline { setDeadline(deadline, of: key) }
         _checkInvariants()
+        return true
+    }
+}
+
+extension Database {
+    /// What OBJECT, DEBUG OBJECT and MEMORY USAGE report about `key`: its value and the `AccessClock` reading of its
+    /// last use, or nil when absent. Applies lazy expiry but records no access and counts no hit or miss, as Redis'
+    /// LOOKUP_NOTOUCH lookups.
+    /// - Complexity: O(1) average.
+    public mutating func inspect(_ key: [UInt8], nowMilliseconds: Int64) -> (value: RedisValue, lastAccess: UInt32)? {
+        guard let index = untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
+        return (values[index], values.lastAccess(at: index))
+    }
+
+    /// TOUCH: records an access to `key` even when `touchesKeys` is off (CLIENT NO-TOUCH exempts TOUCH) and counts a
+    /// keyspace hit or miss, as a read does; returns whether the key exists.
+    /// - Complexity: O(1) average.
+    public mutating func touch(_ key: [UInt8], nowMilliseconds: Int64) -> Bool {
+        guard let index = indexForRead(key, nowMilliseconds: nowMilliseconds) else { return false }
+        values.touch(at: index, clock: currentAccessClock)
         return true
     }
 }

@@ -87,13 +87,9 @@ extension Database {
         }
         write(.string(value), forKey: key, at: index, keepingExpiry: options.expiry == .keep)
         if let deadline {
+            // A deadline already past is stored as it is: like Redis 8, the key counts in DBSIZE until a lookup or
+            // the expiry cycle reclaims it (and records that expiration then).
             setDeadline(deadline, of: key)
-            // Removed at once, but as part of this SET rather than as an expiration found later: not collected in
-            // `expiredKeys` (the SET's own record says it).
-            if deadline < nowMilliseconds && !isExpiryPaused {
-                removeEntry(key)
-                statistics.expiredKeys += 1
-            }
         }
         _checkInvariants()
         return SetStringResult(written: true, previous: previous)

@@ -55,12 +55,22 @@ public struct Database: Sendable {
     /// loading: expirations are in the file as DEL commands at the point they happened, and a deadline that has
     /// passed since then must not remove a key that later commands in the file still use.
     public var isExpiryPaused = false
+    /// While true (CLIENT PAUSE) a key past its deadline reads as missing but is kept: removing it would be a
+    /// write (a DEL in the append-only file) while writes are held. Redis does the same during a pause.
+    public var keepsExpiredKeys = false
     /// Whether keys removed for being past their deadline (lazily or by active expiry) are collected in
     /// `expiredKeys`, for the append-only file to record them as DEL commands.
     public var recordsExpiredKeys = false
     /// Keys removed because their deadline passed, in removal order, since the last `takeExpiredKeys`; only
     /// collected while `recordsExpiredKeys`.
     public private(set) var expiredKeys: [[UInt8]] = []
+    /// Whether looking a key up records the access (OBJECT IDLETIME). Off while a client with CLIENT NO-TOUCH runs
+    /// a command, and while a background save shares the keyspace: as Redis skips the LRU update while a fork child
+    /// runs, an update would copy the shared shard only to record a time.
+    public var touchesKeys = true
+    /// `AccessClock` reading of the latest lookup: what keys inserted without their own time (snapshot loading,
+    /// writes) record as their access. 0 before the first lookup.
+    private(set) var currentAccessClock: UInt32 = 0
 
     /// An empty database.
     public init() {
@@ -117,14 +127,14 @@ public struct Database: Sendable {
     ///
     /// - Complexity: O(1) average.
     public mutating func exists(_ key: [UInt8], nowMilliseconds: Int64) -> Bool {
-        liveIndex(of: key, nowMilliseconds: nowMilliseconds) != nil
+        untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds) != nil
     }
 
     /// The type of `key`'s value, or nil if absent (TYPE replies "none").
     ///
     /// - Complexity: O(1) average.
     public mutating func type(ofKey key: [UInt8], nowMilliseconds: Int64) -> ValueType? {
-        guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
+        guard let index = untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
         return values[index].type
     }
 
@@ -251,7 +261,8 @@ public struct Database: Sendable {
         let everything = pattern?.matchesEverything ?? true
         for key in candidates {
             if !everything, let pattern, !pattern.matches(key) { continue }
-            guard let index = liveIndex(of: key, nowMilliseconds: nowMilliseconds) else { continue }
+            // SCAN does not count as an access to the keys it returns, as in Redis.
+            guard let index = untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds) else { continue }
             if let typeName, !ASCII.equalIgnoringCase(typeName, values[index].typeName.utf8) { continue }
             keys.append(key)
         }
@@ -269,7 +280,7 @@ public struct Database: Sendable {
     ///
     /// - Complexity: O(1) average.
     public mutating func watch(_ key: [UInt8], nowMilliseconds: Int64) -> KeyVersion {
-        _ = liveIndex(of: key, nowMilliseconds: nowMilliseconds)
+        _ = untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds)
         var record = watchRecords[key] ?? WatchRecord(watcherCount: 0, version: changeCount)
         record.watcherCount += 1
         watchRecords[key] = record
@@ -300,7 +311,7 @@ public struct Database: Sendable {
     ///
     /// - Complexity: O(1) average.
     public mutating func version(of key: [UInt8], nowMilliseconds: Int64) -> KeyVersion? {
-        _ = liveIndex(of: key, nowMilliseconds: nowMilliseconds)
+        _ = untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds)
         return watchRecords[key].map { KeyVersion(rawValue: $0.version) }
     }
 
@@ -309,10 +320,27 @@ public struct Database: Sendable {
 
     // MARK: - Internal primitives, used by the per-type extensions
 
-    /// The storage index of `key` if it is live; deletes it first if its deadline has passed.
+    /// The storage index of `key` if it is live; deletes it first if its deadline has passed. Records the access
+    /// (see `touchesKeys`), as Redis' lookups do for reads and writes alike.
     @inline(__always)
     mutating func liveIndex(of key: [UInt8], nowMilliseconds: Int64) -> KeyTable.Index? {
-        if !expirySlots.isEmpty { expireIfDue(key, nowMilliseconds: nowMilliseconds) }
+        guard let index = untouchedLiveIndex(of: key, nowMilliseconds: nowMilliseconds) else { return nil }
+        if touchesKeys { values.touch(at: index, clock: currentAccessClock) }
+        return index
+    }
+
+    /// `liveIndex` without recording an access: the lookups Redis makes with LOOKUP_NOTOUCH (EXISTS, TYPE, TTL,
+    /// OBJECT, MEMORY USAGE).
+    @inline(__always)
+    mutating func untouchedLiveIndex(of key: [UInt8], nowMilliseconds: Int64) -> KeyTable.Index? {
+        currentAccessClock = AccessClock.reading(atMilliseconds: nowMilliseconds)
+        if !expirySlots.isEmpty {
+            if keepsExpiredKeys {
+                if let deadline = deadline(of: key), deadline < nowMilliseconds, !isExpiryPaused { return nil }
+            } else {
+                expireIfDue(key, nowMilliseconds: nowMilliseconds)
+            }
+        }
         return values.index(forKey: key)
     }
 
@@ -362,9 +390,9 @@ public struct Database: Sendable {
         noteChange(of: key)
     }
 
-    /// Inserts a key that is not stored.
-    mutating func insertNew(_ value: RedisValue, forKey key: [UInt8]) {
-        values[key] = value
+    /// Inserts a key that is not stored; its access time is `lastAccess` (default: the latest lookup's).
+    mutating func insertNew(_ value: RedisValue, forKey key: [UInt8], lastAccess: UInt32? = nil) {
+        values.insert(value, forKey: key, clock: lastAccess ?? currentAccessClock)
         scanIndex.insert(key)
         noteChange(of: key)
     }
@@ -390,7 +418,7 @@ public struct Database: Sendable {
 
     /// `key`'s deadline, or nil if it has none (or is not stored).
     @inline(__always)
-    func deadline(of key: [UInt8]) -> Int64? {
+    public func deadline(of key: [UInt8]) -> Int64? {
         guard !expirySlots.isEmpty, let slot = expirySlots[key] else { return nil }
         return keysWithExpiry[slot].deadline
     }

@@ -30,9 +30,22 @@ public struct Keyspace: Sendable {
         for index in databases.indices { databases[index].removeAll() }
     }
 
+    /// Sets `Database.touchesKeys` of database `index`; writes only when it changes, so the per-command call copies
+    /// nothing a snapshot shares.
+    ///
+    /// - Complexity: O(1).
+    public mutating func setTouchesKeys(_ touches: Bool, inDatabase index: Int) {
+        if databases[index].touchesKeys != touches { databases[index].touchesKeys = touches }
+    }
+
     /// Sets `Database.isExpiryPaused` of every database.
     public mutating func setExpiryPaused(_ paused: Bool) {
         for index in databases.indices { databases[index].isExpiryPaused = paused }
+    }
+
+    /// Sets `Database.keepsExpiredKeys` of every database.
+    public mutating func setKeepsExpiredKeys(_ keeps: Bool) {
+        for index in databases.indices { databases[index].keepsExpiredKeys = keeps }
     }
 
     /// Sets `Database.recordsExpiredKeys` of every database.
@@ -73,7 +86,7 @@ public struct Keyspace: Sendable {
     }
 
     /// One line of INFO's keyspace section per non-empty database, in index order:
-    /// `db<index>:keys=<count>,expires=<expiresCount>,avg_ttl=<averageTimeToLive>`.
+    /// `db<index>:keys=<count>,expires=<expiresCount>,avg_ttl=<averageTimeToLive>,subexpiry=0`.
     ///
     /// - Complexity: O(databaseCount + keys with a deadline).
     public func infoKeyspaceLines(nowMilliseconds: Int64) -> [String] {
@@ -81,7 +94,8 @@ public struct Keyspace: Sendable {
             let database = databases[index]
             guard !database.isEmpty else { return nil }
             let averageTTL = database.averageTimeToLive(nowMilliseconds: nowMilliseconds)
-            return "db\(index):keys=\(database.count),expires=\(database.expiresCount),avg_ttl=\(averageTTL)"
+            // subexpiry: keys with hash fields that expire, which Rill does not store.
+            return "db\(index):keys=\(database.count),expires=\(database.expiresCount),avg_ttl=\(averageTTL),subexpiry=0"
         }
     }
 }

@@ -18,6 +18,8 @@ public enum KeyspaceError: Error, Hashable, Sendable {
     /// An expire time that is out of range once converted to absolute milliseconds, or (for SET and GETEX) not
     /// positive. `command` is the lower-case name of the command that was given the time ("expire", "set", ...).
     case invalidExpireTime(command: String)
+    /// LSET of an index outside the list.
+    case indexOutOfRange
     /// A count that must be positive was negative (LPOP/RPOP's count).
     case notPositive
     /// EXPIRE-family options: NX together with XX, GT or LT.

@@ -197,10 +197,16 @@ extension Stream {
         idempotency = state
     }
 
-    /// XINFO STREAM's idempotency fields, nil for a stream that never used IDMP, IDMPAUTO or XCFGSET.
+    /// XINFO STREAM's idempotency fields; defaults and zero counters for a stream that never used IDMP, IDMPAUTO or
+    /// XCFGSET.
     /// - Complexity: O(pairs).
-    public func idempotencyInfo(nowMilliseconds: Int64) -> IdempotencyInfo? {
-        guard let state = idempotency else { return nil }
+    public func idempotencyInfo(nowMilliseconds: Int64) -> IdempotencyInfo {
+        guard let state = idempotency else {
+            // A stream that never used IDMP reports the settings it would use and zero counters.
+            return IdempotencyInfo(durationSeconds: StreamIdempotency.defaultDurationSeconds,
+                                   maxSize: StreamIdempotency.defaultMaxSize, producersTracked: 0, iidsTracked: 0,
+                                   iidsAdded: 0, iidsDuplicates: 0)
+        }
         var producers = 0
         var iids = 0
         for history in state.producers.values {

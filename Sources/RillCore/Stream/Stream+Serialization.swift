@@ -101,7 +101,7 @@ public struct StreamRestorer {
     /// Live records over all blocks so far.
     private var liveTotal: UInt64 = 0
     /// First live record ID seen, nil while none.
-    private var firstLiveID: StreamID?
+    public private(set) var firstLiveID: StreamID?
 
     public init() {}
 

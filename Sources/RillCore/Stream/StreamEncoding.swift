@@ -274,7 +274,7 @@ func skipRecordBody(_ base: UnsafePointer<UInt8>, at offset: inout Int, flags: U
 // MARK: - Redis listpack size emulation
 
 /// Sizes of Redis listpack elements, following listpack.c's encoding rules.
-enum ListpackSize {
+public enum ListpackSize {
     /// Listpack header (total bytes + element count) plus the end marker.
     static let emptyListpack = 7
 
@@ -305,8 +305,11 @@ enum ListpackSize {
         return string(byteCount: byteCount)
     }
 
+    /// Bytes of the back-length after an element whose encoding and data take `encodedSize` bytes. Redis' limits
+    /// are one below the powers of 128 (16383 takes three bytes, with a leading zero group), and its validation
+    /// expects exactly this width, so listpack writers and readers must use it too.
     @inline(__always)
-    static func backLength(_ encodedSize: Int) -> Int {
+    public static func backLength(_ encodedSize: Int) -> Int {
         if encodedSize <= 127 { return 1 }
         if encodedSize < 16383 { return 2 }
         if encodedSize < 2_097_151 { return 3 }

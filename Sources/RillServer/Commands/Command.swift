@@ -1,5 +1,4 @@
 import NIOCore
-import Prometheus
 import RillCore
 import RillProtocol
 
@@ -19,8 +18,7 @@ final class Command: @unchecked Sendable {
         static let admin = Flags(rawValue: 1 << 5)
         /// Allowed before AUTH when requirepass is set.
         static let noAuth = Flags(rawValue: 1 << 6)
-        /// Redis refuses the command inside MULTI (SAVE, SHUTDOWN); shown by COMMAND only: Rill runs those at once
-        /// inside MULTI (`notQueuedInMulti`).
+        /// Refused inside MULTI (SAVE, SHUTDOWN), which also makes EXEC abort the transaction.
         static let noMulti = Flags(rawValue: 1 << 7)
         static let loading = Flags(rawValue: 1 << 8)
         static let stale = Flags(rawValue: 1 << 9)
@@ -32,8 +30,17 @@ final class Command: @unchecked Sendable {
         /// Keys are found by parsing the arguments (XREAD's STREAMS), so first/last/step do not describe them.
         static let movableKeys = Flags(rawValue: 1 << 15)
         /// Rill's own, not shown by COMMAND: not queued inside MULTI but run at once (MULTI, EXEC, DISCARD, WATCH
-        /// and QUIT, which Redis treats so by name; also SAVE and SHUTDOWN).
+        /// and QUIT, which Redis treats so by name).
         static let notQueuedInMulti = Flags(rawValue: 1 << 16)
+        /// Redis' CMD_PROTECTED, not shown by COMMAND: refused unless its `enable-*-command` directive lets the client
+        /// run it (DEBUG).
+        static let protected = Flags(rawValue: 1 << 17)
+        /// Rill's own, not shown by COMMAND: allowed to a RESP2 client listening to Pub/Sub ((P|S)SUBSCRIBE,
+        /// (P|S)UNSUBSCRIBE, PING, QUIT, RESET; Redis lists them by name).
+        static let allowedWhileSubscribed = Flags(rawValue: 1 << 18)
+        /// Redis' CMD_MAY_REPLICATE, not shown by COMMAND: changes no data but is sent to replicas (PUBLISH), so
+        /// CLIENT PAUSE WRITE holds it like a write.
+        static let mayReplicate = Flags(rawValue: 1 << 19)
 
         /// The flags COMMAND shows, in Redis' order.
         static let names: [(Flags, String)] = [
@@ -66,8 +73,17 @@ final class Command: @unchecked Sendable {
     let subcommands: [Command]
     /// Calls and time spent (INFO commandstats). Mutated only on the event loop.
     var counters = CommandCounters()
-    /// Latency histogram of the Prometheus endpoint, made on the first call once `metrics-port` is set.
-    var latencyHistogram: DurationHistogram?
+    /// Latencies of the calls answered (LATENCY HISTOGRAM, INFO latencystats, Prometheus), while
+    /// `latency-tracking` is on. Mutated only on the event loop.
+    var latencyHistogram = LatencyHistogram()
+    /// Argument tree, key specs, tips and history (Commands/Documentation), attached when the table is built.
+    private(set) var documentation: CommandDocumentation?
+    /// The COMMAND DOCS description as sent in RESP2 and RESP3, rendered on first request (it never changes).
+    /// Mutated only on the event loop.
+    var renderedDocs: [RESPVersion: ByteBuffer] = [:]
+    /// The command's number in the ACL rules' command sets (`ACLCommandCatalog`), given when the server's table is
+    /// built; 0 before.
+    var aclID = 0
 
     /// `categories` are only those Redis writes by hand in its command files ("stream", "keyspace", "connection",
     /// "dangerous" for some commands that are not admin, ...); the ones flags imply are added by `aclCategories`.
@@ -127,6 +143,7 @@ struct CommandTable: Sendable {
 
     init(_ commands: [Command]) {
         self.commands = commands.sorted { $0.name < $1.name }
+        for command in self.commands { command.attachDocumentation() }
         var buckets: [[(bytes: [UInt8], index: Int)]] = []
         for (index, command) in self.commands.enumerated() {
             let bytes = Array(command.name.utf8)
@@ -152,9 +169,24 @@ struct CommandTable: Sendable {
     func lookup(_ name: String) -> Command? {
         lookup(ByteBuffer(string: name))
     }
+
+    /// A command or, written "parent|sub", a subcommand (COMMAND INFO and COMMAND DOCS accept both).
+    func lookup(fullName name: ByteBuffer) -> Command? {
+        guard let bar = name.readableBytesView.firstIndex(of: UInt8(ascii: "|")) else { return lookup(name) }
+        let start = name.readerIndex
+        guard let parent = lookup(name.getSlice(at: start, length: bar - start)!),  // within the readable bytes
+              let sub = name.getSlice(at: bar + 1, length: name.writerIndex - bar - 1),  // idem
+              !sub.readableBytesView.contains(UInt8(ascii: "|")) else { return nil }
+        return parent.subcommand(named: sub)
+    }
 }
 
 extension Command {
+    fileprivate func attachDocumentation() {
+        documentation = CommandDocumentation.table[name]
+        for sub in subcommands { sub.attachDocumentation() }
+    }
+
     func subcommand(named name: ByteBuffer) -> Command? {
         name.withUnsafeReadableBytes { requested in
             subcommands.first { sub in

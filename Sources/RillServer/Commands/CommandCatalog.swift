@@ -1,8 +1,10 @@
 /// Every command Rill answers. A command missing here answers `-ERR unknown command`.
 enum CommandCatalog {
     static var all: [Command] {
-        ConnectionCommands.all + ServerCommands.all + TransactionCommands.all + KeyspaceCommands.all + StreamCommands.all
+        ConnectionCommands.all + ACLCommands.all + ServerCommands.all + TransactionCommands.all + KeyspaceCommands.all + ListCommands.all + StreamCommands.all
             + StreamCommands.idempotentProducerCommands
-            + PersistenceCommands.all + ConsumerGroupCommands.all + ConsumerGroupCommands.negativeAcknowledgementCommands
+            + PersistenceCommands.all + IntrospectionCommands.all + ConsumerGroupCommands.all
+            + ConsumerGroupCommands.negativeAcknowledgementCommands + ObservabilityCommands.all + PubSubCommands.all
+            + ReplicationCommands.all
     }
 }

@@ -66,6 +66,12 @@ final class CommandContext {
     var changes: ChangeFeed { server.changes }
     var persistence: PersistenceCoordinator { server.persistence }
     var commands: CommandTable { server.commands }
+    var accessControl: AccessControl { server.accessControl }
+    var slowLog: SlowLog { server.slowLog }
+    var latencyEvents: LatencyMonitor { server.latencyEvents }
+    var monitors: MonitorFeed { server.monitors }
+    var pubSub: PubSubRegistry { server.pubSub }
+    var replication: ReplicationPrimary { server.replication }
     var logger: Logger { server.logger }
     var eventLoop: any EventLoop { server.eventLoop }
     /// What only the server itself can do (transactions, statistics, configuration, shutdown), for the admin,
@@ -126,9 +132,20 @@ final class CommandContext {
         server.keyModified(key, database: client.databaseIndex)
     }
 
+    /// `keyModified` counting `changes` in the dirty counter instead of one: Redis counts some writes per element
+    /// (RPUSH of three elements is three changes), and a key touched by a write that moved nothing as none.
+    func keyModified(_ key: [UInt8], changes: Int) {
+        server.keyModified(key, database: client.databaseIndex, changes: Int64(changes))
+    }
+
     /// Every key of `database` (of all databases when nil) changed at once (FLUSHDB, FLUSHALL).
     func allKeysModified(database: Int?) {
         server.allKeysModified(database: database)
+    }
+
+    /// PUBLISH / SPUBLISH from this client: delivers `payload` and answers the number of deliveries.
+    func publish(_ payload: ByteBuffer, to channel: ByteBuffer, shard: Bool) -> Int {
+        server.publish(payload, to: channel, shard: shard, publisher: client)
     }
 
     /// Writes `error` as this context's next reply and counts it (INFO errorstats), for a handler that answers an
@@ -157,11 +174,12 @@ final class CommandContext {
     var recordsEffects: Bool { server.changes.isRecording }
 
     /// Asks the server to run `retry` again when one of `keys` changes, until it answers or `timeoutMilliseconds`
-    /// (0 = forever) passes; on timeout `onTimeout` writes the reply.
+    /// (0 = forever) passes; on timeout `onTimeout` writes the reply. Where the client may not block (inside
+    /// MULTI, while the append-only file replays) `onDenied` answers, `onTimeout` when it is nil.
     func block(keys: [[UInt8]], timeoutMilliseconds: Int64, retry: @escaping (CommandContext) -> Bool,
-               onTimeout: @escaping (CommandContext) -> Void) {
+               onTimeout: @escaping (CommandContext) -> Void, onDenied: ((CommandContext) -> Void)? = nil) {
         blockRequest = BlockRequest(keys: keys, timeoutMilliseconds: timeoutMilliseconds, retry: retry,
-                                    onTimeout: onTimeout)
+                                    onTimeout: onTimeout, onDenied: onDenied ?? onTimeout)
     }
 }
 
@@ -171,4 +189,7 @@ struct BlockRequest {
     let timeoutMilliseconds: Int64
     let retry: (CommandContext) -> Bool
     let onTimeout: (CommandContext) -> Void
+    /// The answer when the client may not block (Redis answers a BLMOVE in MULTI with a null bulk string, its
+    /// timeout with a null array).
+    let onDenied: (CommandContext) -> Void
 }

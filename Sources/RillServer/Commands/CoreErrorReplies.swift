@@ -34,6 +34,7 @@ extension KeyspaceError: RedisErrorConvertible {
         case .incrementOverflow: return RedisError("ERR increment or decrement would overflow")
         case .decrementOverflow: return RedisError("ERR decrement would overflow")
         case .noSuchKey: return .noSuchKey
+        case .indexOutOfRange: return RedisError("ERR index out of range")
         case .invalidExpireTime(let command): return RedisError("ERR invalid expire time in '\(command)' command")
         case .notPositive: return RedisError("ERR value is out of range, must be positive")
         case .expireNXWithOtherOptions:

@@ -2,10 +2,10 @@ import NIOCore
 import RillCore
 import RillProtocol
 
-/// Generic key commands (DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, the EXPIRE/TTL family) and the small string, list
-/// and set types that scripts mixing types expect.
+/// Generic key commands (DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, the EXPIRE/TTL family) and the small string and set
+/// types that scripts mixing types expect (lists: ListCommands.swift).
 enum KeyspaceCommands {
-    static var all: [Command] { generic + expiry + strings + lists + sets }
+    static var all: [Command] { generic + expiry + strings + sets }
 
     // MARK: Generic
 
@@ -18,12 +18,7 @@ enum KeyspaceCommands {
         Command("exists", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1),
                 categories: ["keyspace"], group: "generic",
                 summary: "Determines whether one or more keys exist.") { context in
-            var found: Int64 = 0
-            for index in 1..<context.argumentCount
-            where context.database.exists(context.bytes(index), nowMilliseconds: context.nowMilliseconds) {
-                found += 1
-            }
-            context.reply.integer(found)
+            replyKeyCount(context) { context.database.exists($0, nowMilliseconds: context.nowMilliseconds) }
         },
         Command("type", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", summary: "Determines the type of value stored at a key.") { context in
@@ -43,8 +38,9 @@ enum KeyspaceCommands {
             let (source, destination) = (context.bytes(1), context.bytes(2))
             try context.database.rename(source, to: destination, nowMilliseconds: context.nowMilliseconds)
             context.reply.simpleString("OK")
+            // One change, as Redis counts a rename; both keys are written (WATCH, blocked clients).
             context.keyModified(source)
-            context.keyModified(destination)
+            context.keyModified(destination, changes: 0)
         },
         Command("renamenx", arity: 3, flags: [.write, .fast], keys: (1, 2, 1),
                 categories: ["keyspace"], group: "generic",
@@ -55,7 +51,7 @@ enum KeyspaceCommands {
             context.reply.integer(moved ? 1 : 0)
             if moved {
                 context.keyModified(source)
-                context.keyModified(destination)
+                context.keyModified(destination, changes: 0)
             }
         },
     ]
@@ -149,9 +145,10 @@ enum KeyspaceCommands {
                                       _ time: @escaping (Int64) -> ExpireTime) -> Command {
         Command(name, arity: -3, flags: [.write, .fast], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: since, summary: summary) { context in
-            let amount = try context.integer(2)
+            // Options are checked before the time, as Redis does.
             let condition = try ExpireCondition(
                 parsing: (3..<context.argumentCount).map { context.bytes($0) })
+            let amount = try context.integer(2)
             let key = context.bytes(1)
             let now = context.nowMilliseconds
             let deadline = try time(amount).deadlineForExpire(nowMilliseconds: now)
@@ -187,6 +184,11 @@ enum KeyspaceCommands {
                 context.reply.nullBulkString()
             }
         },
+        Command("strlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["string"],
+                group: "string", since: "2.2.0", summary: "Counts the bytes of a string value.") { context in
+            let value = try context.database.stringGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
+            context.reply.integer(Int64(value?.count ?? 0))
+        },
         Command("set", arity: -3, flags: [.write, .denyOOM], keys: (1, 1, 1), categories: ["string"],
                 group: "string",
                 summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
@@ -220,6 +222,13 @@ enum KeyspaceCommands {
     }
 
     /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]
+    /// Replies how many of the key arguments (repeats counted each time) satisfy `test` (EXISTS, TOUCH).
+    static func replyKeyCount(_ context: CommandContext, where test: ([UInt8]) -> Bool) {
+        var found: Int64 = 0
+        for index in 1..<context.argumentCount where test(context.bytes(index)) { found += 1 }
+        context.reply.integer(found)
+    }
+
     private static func set(_ context: CommandContext) throws {
         var options = SetStringOptions()
         var hasCondition = false
@@ -261,18 +270,13 @@ enum KeyspaceCommands {
         }
         if result.written { context.keyModified(key) }
         if case .set(let time) = options.expiry {
-            // The deadline in absolute milliseconds; one already past deleted the key at once.
+            // The deadline in absolute milliseconds (one already past is reclaimed, and its DEL recorded, later).
             let deadline = (try? time.deadlineForSet(nowMilliseconds: context.nowMilliseconds)) ?? 0
-            context.propagate(effects: !result.written ? [] : setEffects(
-                key: key, value: context.arguments[2], deadline: deadline, nowMilliseconds: context.nowMilliseconds))
+            context.propagate(effects: !result.written ? [] : [
+                [ByteBuffer(string: "SET"), ByteBuffer(bytes: key), context.arguments[2], ByteBuffer(string: "PXAT"),
+                 ByteBuffer(string: String(deadline))],
+            ])
         }
-    }
-
-    private static func setEffects(key: [UInt8], value: ByteBuffer, deadline: Int64,
-                                   nowMilliseconds: Int64) -> [[ByteBuffer]] {
-        let set = [ByteBuffer(string: "SET"), ByteBuffer(bytes: key), value, ByteBuffer(string: "PXAT"),
-                   ByteBuffer(string: String(deadline))]
-        return deadline < nowMilliseconds ? [set, Propagation.delete(key)] : [set]
     }
 
     private static func expiryForm(_ context: CommandContext, _ index: Int) -> ((Int64) -> ExpireTime)? {
@@ -281,63 +285,6 @@ enum KeyspaceCommands {
         if context.argument(index, is: "exat") { return ExpireTime.unixSeconds }
         if context.argument(index, is: "pxat") { return ExpireTime.unixMilliseconds }
         return nil
-    }
-
-    // MARK: Lists
-
-    private static let lists: [Command] = [
-        pushCommand("lpush", end: .head, summary: "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
-        pushCommand("rpush", end: .tail, summary: "Appends one or more elements to a list. Creates the key if it doesn't exist."),
-        popCommand("lpop", end: .head, summary: "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
-        popCommand("rpop", end: .tail, summary: "Returns and removes the last elements of the list. Deletes the list if the last element was popped."),
-        Command("lrange", arity: 4, flags: [.readonly], keys: (1, 1, 1), categories: ["list"],
-                group: "list", summary: "Returns a range of elements from a list.") { context in
-            let start = try context.integer(2)
-            let stop = try context.integer(3)
-            let elements = try context.database.listRange(forKey: context.bytes(1), start: start, stop: stop,
-                                                          nowMilliseconds: context.nowMilliseconds)
-            context.reply.bulkStrings(elements)
-        },
-        Command("llen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["list"],
-                group: "list", summary: "Returns the length of a list.") { context in
-            context.reply.integer(Int64(try context.database.listLength(forKey: context.bytes(1),
-                                                                        nowMilliseconds: context.nowMilliseconds)))
-        },
-    ]
-
-    private static func pushCommand(_ name: String, end: ListEnd, summary: String) -> Command {
-        Command(name, arity: -3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1),
-                categories: ["list"], group: "list", summary: summary) { context in
-            let key = context.bytes(1)
-            let length = try context.database.listPush((2..<context.argumentCount).map { context.bytes($0) },
-                                                       at: end, forKey: key, nowMilliseconds: context.nowMilliseconds)
-            context.reply.integer(Int64(length))
-            context.keyModified(key)
-        }
-    }
-
-    private static func popCommand(_ name: String, end: ListEnd, summary: String) -> Command {
-        Command(name, arity: -2, flags: [.write, .fast], keys: (1, 1, 1), categories: ["list"],
-                group: "list", summary: summary) { context in
-            guard context.argumentCount <= 3 else { throw RedisError.wrongArity(name) }
-            let key = context.bytes(1)
-            if context.argumentCount == 2 {
-                let element = try context.database.listPop(at: end, forKey: key, nowMilliseconds: context.nowMilliseconds)
-                if let element { context.reply.bulkString(element) } else { context.reply.nullBulkString() }
-                if element != nil { context.keyModified(key) }
-                return
-            }
-            let count = try context.integer(2, error: RedisError.notPositive)
-            guard count >= 0 else { throw RedisError.notPositive }
-            let elements = try context.database.listPop(at: end, forKey: key, count: Int(count),
-                                                        nowMilliseconds: context.nowMilliseconds)
-            guard let elements else {
-                context.reply.nullArray()
-                return
-            }
-            context.reply.bulkStrings(elements)
-            if !elements.isEmpty { context.keyModified(key) }
-        }
     }
 
     // MARK: Sets

@@ -6,7 +6,7 @@ import RillProtocol
 /// Snapshots (SAVE, BGSAVE, LASTSAVE), append-only rewriting (BGREWRITEAOF) and single-key serialisation (DUMP, RESTORE).
 enum PersistenceCommands {
     static let all: [Command] = [
-        Command("save", arity: 1, flags: [.admin, .noScript, .noAsyncLoading, .noMulti, .notQueuedInMulti],
+        Command("save", arity: 1, flags: [.admin, .noScript, .noAsyncLoading, .noMulti],
                 group: "server", summary: "Synchronously saves the database(s) to disk.") { context in
             guard !context.persistence.snapshots.backgroundSaveInProgress else {
                 throw RedisError.backgroundSaveInProgress
@@ -53,13 +53,12 @@ enum PersistenceCommands {
         },
         Command("dump", arity: 2, flags: [.readonly], keys: (1, 1, 1), categories: ["keyspace"],
                 group: "generic", since: "2.6.0", summary: "Returns a serialized representation of the value stored at a key.") { context in
-            let key = context.bytes(1)
-            guard context.database.exists(key, nowMilliseconds: context.nowMilliseconds),
-                  let entry = context.database.storedEntry(forKey: key) else {
+            // A read as Redis makes it: counts a keyspace hit or miss and records the access.
+            guard let value = context.database.value(forKey: context.bytes(1), nowMilliseconds: context.nowMilliseconds) else {
                 context.reply.nullBulkString()
                 return
             }
-            context.reply.bulkString(DumpPayload.encode(entry.value))
+            context.reply.bulkString(DumpPayload.encode(value))
         },
         Command("restore", arity: -4, flags: [.write, .denyOOM], keys: (1, 1, 1),
                 categories: ["keyspace", "dangerous"], group: "generic", since: "2.6.0",
@@ -67,12 +66,13 @@ enum PersistenceCommands {
     ]
 
     /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], with Redis' checks in
-    /// Redis' order: options, TTL, existing key, payload trailer, payload body. IDLETIME and FREQ are validated
-    /// and otherwise ignored (Rill keeps no LRU/LFU data).
+    /// Redis' order: options, TTL, existing key, payload trailer, payload body. IDLETIME sets the key's access
+    /// time (OBJECT IDLETIME); FREQ is validated and otherwise ignored (Rill has no LFU policy).
     private static func restore(_ context: CommandContext) throws {
         var replace = false
         var absolute = false
         var sawIdleTime = false
+        var idleSeconds: Int64?
         var sawFrequency = false
         var index = 4
         while index < context.argumentCount {
@@ -85,6 +85,7 @@ enum PersistenceCommands {
                 let idle = try context.integer(index + 1)
                 guard idle >= 0 else { throw RedisError.invalidIdleTime }
                 sawIdleTime = true
+                idleSeconds = idle
                 index += 1
             } else if context.argument(index, is: "freq"), more, !sawIdleTime {
                 let frequency = try context.integer(index + 1)
@@ -106,14 +107,15 @@ enum PersistenceCommands {
             throw RedisError.targetKeyExists
         }
         let payload = context.bytes(3)
-        guard DumpPayload.hasValidTrailer(payload) else {
-            throw RedisError.badDumpPayload
-        }
         let value: RedisValue
         do {
             value = try DumpPayload.decode(payload)
         } catch {
-            throw RedisError.badDataFormat
+            switch error {
+            case .badFooter: throw RedisError.badDumpPayload
+            case .corrupt: throw RedisError.badDataFormat
+            case .unsupportedType(let name): throw RedisError.unsupportedDumpPayloadType(name)
+            }
         }
         var deadline: Int64?
         if ttl > 0 {
@@ -128,7 +130,8 @@ enum PersistenceCommands {
             context.propagate(effects: existed ? [Propagation.delete(key)] : [])
             return
         }
-        _ = context.database.insertLoaded(value, forKey: key, deadline: deadline)
+        let lastAccess = idleSeconds.map { AccessClock.reading(idleSeconds: $0, nowMilliseconds: now) }
+        _ = context.database.insertLoaded(value, forKey: key, deadline: deadline, lastAccess: lastAccess)
         context.keyModified(key)
         context.reply.simpleString("OK")
         if let deadline, !absolute {

@@ -20,14 +20,19 @@ import RillCore
 // - A dead-letter move (XGROUP SETPOLICY MAXDELIVERIES; after the delivery command's own effects): `XADD dlq <id>
 //   fields...`, `XACK key group id`, `XGROUP SETPOLICY key group DEADLETTERED <count>`; an idle consumer removed by
 //   a command or the cron: `XGROUP DELCONSUMER`. See ConsumerGroupCommands+GroupPolicy.swift.
+// - Blocking list pops (ListCommands.swift), when served at once or later: BLPOP/BRPOP as `LPOP/RPOP key`,
+//   BLMPOP and LMPOP as `LPOP/RPOP key <count popped>`, BLMOVE as `LMOVE src dst LEFT|RIGHT LEFT|RIGHT`,
+//   BRPOPLPUSH as `RPOPLPUSH src dst`; one that pops nothing (it blocks, times out, or runs in MULTI) records
+//   nothing.
 // - Several effects of one command are wrapped in MULTI/EXEC (unless EXEC already wraps them).
 //
 // Recorded as sent, because their result depends only on the data they find: DEL, UNLINK, RENAME, RENAMENX,
-// PERSIST, INCR, DECR, INCRBY, DECRBY, LPUSH, RPUSH, LPOP, RPOP, SADD, SREM, FLUSHDB, FLUSHALL, FUNCTION FLUSH,
+// PERSIST, INCR, DECR, INCRBY, DECRBY, LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LSET, LINSERT, LREM, LTRIM,
+// LMOVE, RPOPLPUSH, SADD, SREM, FLUSHDB, FLUSHALL, FUNCTION FLUSH,
 // XDEL, XACK, XSETID, XADD with an explicit ID and `=` or no trimming, XTRIM with `=`, XGROUP DESTROY /
 // CREATECONSUMER / DELCONSUMER, XGROUP CREATE / SETID with an explicit ID, RESTORE with ABSTTL or no TTL, and
-// XDELEX / XACKDEL (Redis 8.2; Redis 7 cannot replay those). Rill has no SPOP, INCRBYFLOAT, GETEX, SETEX, PSETEX
-// or blocking list pops.
+// XDELEX / XACKDEL (Redis 8.2; Redis 7 cannot replay those). Rill has no SPOP, INCRBYFLOAT, GETEX, SETEX or
+// PSETEX.
 //
 // Not recorded (as in Redis): consumers' seen and active times, which a replay sets to the time it runs; and the
 // stream node limits, which only decide where blocks are cut now that trimming is exact.

@@ -19,12 +19,32 @@ struct RedisError: Error, Equatable, Sendable {
     // MARK: Arguments and commands
 
     static let syntax = RedisError("ERR syntax error")
+    static let notEnoughGoodReplicas = RedisError("NOREPLICAS Not enough good replicas to write.")
+    static let readOnlyReplica = RedisError("READONLY You can't write against a read only replica.")
+    static let primaryLinkDown = RedisError(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+    static let invalidPrimaryPort = RedisError("ERR Invalid master port")
+    static let waitOnReplica = RedisError(
+        "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is "
+            + "configured to be writable (which is not the default) writes to replicas are just local and are not "
+            + "propagated.")
     static let notAnInteger = RedisError("ERR value is not an integer or out of range")
     static let notAFloat = RedisError("ERR value is not a valid float")
     /// LPOP/RPOP count.
     static let notPositive = RedisError("ERR value is out of range, must be positive")
     static let timeoutNotInteger = RedisError("ERR timeout is not an integer or out of range")
     static let timeoutNegative = RedisError("ERR timeout is negative")
+    /// Blocking list commands' timeouts in seconds (BLPOP, BLMOVE, BLMPOP...).
+    static let timeoutNotFloat = RedisError("ERR timeout is not a float or out of range")
+    static let timeoutOutOfRange = RedisError("ERR timeout is out of range")
+    static let numKeysNotPositive = RedisError("ERR numkeys should be greater than 0")
+    static let popCountNotPositive = RedisError("ERR count should be greater than 0")
+    static let rankZero = RedisError(
+        "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
+    static let outsideSymmetricLongRange = RedisError(
+        "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+    static let countNegative = RedisError("ERR COUNT can't be negative")
+    static let maxLengthNegative = RedisError("ERR MAXLEN can't be negative")
     static let invalidCursor = RedisError("ERR invalid cursor")
 
     static func wrongArity(_ name: String) -> RedisError {
@@ -45,6 +65,28 @@ struct RedisError: Error, Equatable, Sendable {
         RedisError("ERR unknown subcommand or wrong number of arguments for '\(sub)'. Try \(command) HELP.")
     }
 
+    /// A protected command (DEBUG) its directive does not let this client run.
+    static func protectedCommandNotAllowed(_ name: String, directive: String) -> RedisError {
+        RedisError("ERR \(name.uppercased()) command not allowed. If the \(directive) option is set to \"local\", "
+                   + "you can run it from a local connection, otherwise you need to set this option in the "
+                   + "configuration file, and then restart the server.")
+    }
+
+    // MARK: Observability (SLOWLOG, LATENCY, MONITOR)
+
+    static let slowLogCountBelowMinusOne = RedisError("ERR count should be greater than or equal to -1")
+    static func noLatencySamples(_ event: String) -> RedisError {
+        RedisError("ERR No samples available for event '\(event)'")
+    }
+    static let monitorInsideTransaction = RedisError("ERR MONITOR isn't allowed for DENY BLOCKING client")
+
+    // MARK: COMMAND GETKEYS / GETKEYSANDFLAGS
+
+    static let getKeysInvalidCommand = RedisError("ERR Invalid command specified")
+    static let getKeysNoKeyArguments = RedisError("ERR The command has no key arguments")
+    static let getKeysWrongArity = RedisError("ERR Invalid number of arguments specified for command")
+    static let getKeysInvalidArguments = RedisError("ERR Invalid arguments specified for command")
+
     // MARK: Keys and databases
 
     static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -54,6 +96,20 @@ struct RedisError: Error, Equatable, Sendable {
     // MARK: Connections and authentication
 
     static let maxClientsReached = RedisError("ERR max number of clients reached")
+    /// `protected-mode yes`, no password for the default user, and a client from another host: Redis' advice, word
+    /// for word, since clients and operators search for it.
+    static let protectedMode = RedisError(
+        "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
+            + "default user. In this mode connections are only accepted from the loopback interface. If you want to "
+            + "connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable "
+            + "protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+            + "connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+            + "accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+            + "Alternatively you can just disable the protected mode by editing the Redis configuration file, and "
+            + "setting the protected mode option to 'no', and then restarting the server. 3) If you started the "
+            + "server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an "
+            + "authentication password for the default user. NOTE: You only need to do one of the above things in "
+            + "order for the server to start accepting connections from the outside.")
     /// A request the RESP decoder could not read; `message` is the decoder's "Protocol error: ..." text.
     static func protocolError(_ message: String) -> RedisError { RedisError("ERR \(message)") }
     static let noAuth = RedisError("NOAUTH Authentication required.")
@@ -74,6 +130,7 @@ struct RedisError: Error, Equatable, Sendable {
     /// CLIENT KILL ID.
     static let clientIDNotPositive = RedisError("ERR client-id should be greater than 0")
     static let noSuchClient = RedisError("ERR No such client")
+    static let clientPauseMode = RedisError("ERR CLIENT PAUSE mode must be WRITE or ALL")
     static let invalidUnblockReason = RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
     /// The reply of a client unblocked by CLIENT UNBLOCK ... ERROR.
     static let unblockedByClientUnblock = RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
@@ -81,10 +138,31 @@ struct RedisError: Error, Equatable, Sendable {
     // MARK: Transactions
 
     static let nestedMulti = RedisError("ERR MULTI calls can not be nested")
+    static let notAllowedInTransaction = RedisError("ERR Command not allowed inside a transaction")
+
+    // MARK: Pub/Sub, scripting, configuration file
+
+    /// A RESP2 client listening to Pub/Sub sent a command other than the (un)subscribes, PING, QUIT and RESET.
+    static func notAllowedWhileSubscribed(_ fullName: String) -> RedisError {
+        RedisError("ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+    }
+    /// SSUBSCRIBE run by EXEC (Redis refuses it to clients that may not block).
+    static let shardSubscribeDeniedInTransaction = RedisError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+    /// SCRIPT KILL: Rill runs no scripts.
+    static let noScriptRunning = RedisError("NOTBUSY No scripts in execution right now.")
+    static let noConfigFile = RedisError("ERR The server is running without a config file")
+    static func configRewriteFailed(_ reason: String) -> RedisError {
+        RedisError("ERR Rewriting config file: \(reason)")
+    }
     static let discardWithoutMulti = RedisError("ERR DISCARD without MULTI")
     static let watchInsideMulti = RedisError("ERR WATCH inside MULTI is not allowed")
     static let execWithoutMulti = RedisError("ERR EXEC without MULTI")
     static let execAborted = RedisError("EXECABORT Transaction discarded because of previous errors.")
+    /// EXEC itself refused before running (OOM, MISCONF, READONLY...): the transaction is discarded, as Redis'
+    /// execCommandAbort does, and the reason follows.
+    static func execAborted(because reason: RedisError) -> RedisError {
+        RedisError("EXECABORT Transaction discarded because of: \(reason.message)")
+    }
 
     // MARK: Server and configuration
 
@@ -98,9 +176,21 @@ struct RedisError: Error, Equatable, Sendable {
     }
     static func configSetDuplicate(_ name: String) -> RedisError { configSetFailed(name, reason: "duplicate parameter") }
     static func configSetImmutable(_ name: String) -> RedisError { configSetFailed(name, reason: "can't set immutable config") }
+    static func configSetProtected(_ name: String) -> RedisError { configSetFailed(name, reason: "can't set protected config") }
     static let appendOnlyNotTurnedOn = configSetFailed("appendonly", reason: "Unable to turn on AOF. Check server logs.")
 
     // MARK: Persistence
+
+    /// Writes refused after a failed background save, with `stop-writes-on-bgsave-error yes` and save points set.
+    static let snapshotWritesDenied = RedisError(
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands "
+            + "that may modify the data set are disabled, because this instance is configured to report errors "
+            + "during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis "
+            + "logs for details about the RDB error.")
+    /// Writes refused while the append-only file cannot be written or fsynced; `reason` is the system's error text.
+    static func appendOnlyWritesDenied(_ reason: String) -> RedisError {
+        RedisError("MISCONF Errors writing to the AOF file: \(reason)")
+    }
 
     /// SAVE's reply when writing the snapshot failed: Redis gives the bare prefix.
     static let saveFailed = RedisError("ERR")
@@ -110,12 +200,25 @@ struct RedisError: Error, Equatable, Sendable {
     static let appendOnlyRewriteInProgress = RedisError("ERR Background append only file rewriting already in progress")
     static let appendOnlyRewriteFailed = RedisError(
         "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+    static let frequencyNotTracked = RedisError(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching "
+            + "between policies at runtime LRU and LFU data will take some time to adjust.")
+    static let debugReloadOption = RedisError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    static let debugReloadFailed = RedisError("ERR Error trying to load the RDB dump, check server logs.")
     static let invalidIdleTime = RedisError("ERR Invalid IDLETIME value, must be >= 0")
     static let invalidFrequency = RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
     static let invalidTTL = RedisError("ERR Invalid TTL value, must be >= 0")
     static let targetKeyExists = RedisError("BUSYKEY Target key name already exists.")
     static let badDumpPayload = RedisError("ERR DUMP payload version or checksum are wrong")
     static let badDataFormat = RedisError("ERR Bad data format")
+    /// A valid Redis payload of a type Rill does not store: Redis' text, then why.
+    static func unsupportedDumpPayloadType(_ name: String) -> RedisError {
+        RedisError("ERR Bad data format: Rill cannot hold a \(name) value")
+    }
+    static func unrecognizedReplicationOption(_ option: String) -> RedisError {
+        RedisError("ERR Unrecognized REPLCONF option: \(option)")
+    }
+    static let replicationFlagOutOfRange = RedisError("ERR value is out of range, value must between 0 and 1")
 
     // MARK: Stream trimming (XADD, XTRIM)
 

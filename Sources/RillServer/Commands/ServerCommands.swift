@@ -44,7 +44,7 @@ enum ServerCommands {
             context.reply.simpleString("OK")
         },
         Command("shutdown", arity: -1,
-                flags: [.admin, .noScript, .loading, .stale, .noMulti, .notQueuedInMulti, .allowBusy], group: "server",
+                flags: [.admin, .noScript, .loading, .stale, .noMulti, .allowBusy], group: "server",
                 summary: "Synchronously saves the database(s) to disk and shuts down the server.", handler: shutdown),
         Command("function", arity: -2, flags: [], group: "scripting", since: "7.0.0",
                 summary: "A container for function commands.", subcommands: [
@@ -58,6 +58,11 @@ enum ServerCommands {
                             categories: ["scripting"], group: "scripting", since: "2.6.0",
                             summary: "Removes all server-side Lua scripts from the script cache (Rill has none).",
                             handler: flushNothing),
+                    Command("script|kill", arity: 2, flags: [.noScript, .allowBusy],
+                            categories: ["scripting"], group: "scripting", since: "2.6.0",
+                            summary: "Terminates a server-side Lua script during execution (Rill runs none).") { _ in
+                        throw RedisError.noScriptRunning
+                    },
                 ]) { _ in },
     ]
 
@@ -127,7 +132,7 @@ enum ServerCommands {
             }
             context.reply.arrayHeader(context.argumentCount - 2)
             for index in 2..<context.argumentCount {
-                if let command = table.lookup(context.arguments[index]) {
+                if let command = table.lookup(fullName: context.arguments[index]) {
                     writeInfo(command, to: &context.reply)
                 } else {
                     context.reply.nullBulkString()
@@ -143,14 +148,24 @@ enum ServerCommands {
                 selected = table.commands
             } else {
                 for index in 2..<context.argumentCount {
-                    if let command = table.lookup(context.arguments[index]) { selected.append(command) }
+                    if let command = table.lookup(fullName: context.arguments[index]) { selected.append(command) }
                 }
             }
             context.reply.mapHeader(selected.count)
             for command in selected {
                 context.reply.bulkString(command.name)
-                writeDocs(command, to: &context.reply)
+                command.writeDocs(to: &context.reply)
             }
+        },
+        Command("command|getkeys", arity: -3, flags: [.loading, .stale],
+                categories: ["connection"], group: "server", since: "2.8.13",
+                summary: "Extracts the key names from an arbitrary command.") { context in
+            try writeKeys(context, withFlags: false)
+        },
+        Command("command|getkeysandflags", arity: -3, flags: [.loading, .stale],
+                categories: ["connection"], group: "server", since: "7.0.0",
+                summary: "Extracts the key names and access flags for an arbitrary command.") { context in
+            try writeKeys(context, withFlags: true)
         },
     ]
 
@@ -167,25 +182,15 @@ enum ServerCommands {
         reply.integer(Int64(command.keyStep))
         reply.setHeader(command.categories.count)
         for category in command.categories { reply.simpleString(("@" + category).utf8) }
-        reply.setHeader(0)  // tips
-        reply.arrayHeader(0)  // key specifications
-        reply.arrayHeader(command.subcommands.count)
-        for sub in command.subcommands { writeInfo(sub, to: &reply) }
-    }
-
-    private static func writeDocs(_ command: Command, to reply: inout RESPWriter) {
-        reply.mapHeader(command.subcommands.isEmpty ? 3 : 4)
-        reply.bulkString("summary"); reply.bulkString(command.summary)
-        reply.bulkString("since"); reply.bulkString(command.since)
-        reply.bulkString("group"); reply.bulkString(command.group)
-        if !command.subcommands.isEmpty {
-            reply.bulkString("subcommands")
-            reply.mapHeader(command.subcommands.count)
-            for sub in command.subcommands {
-                reply.bulkString(sub.name)
-                writeDocs(sub, to: &reply)
-            }
+        command.writeTips(to: &reply)
+        command.writeKeySpecs(to: &reply)
+        // Redis sends an empty set when there are no subcommands, an array otherwise.
+        if command.subcommands.isEmpty {
+            reply.setHeader(0)
+        } else {
+            reply.arrayHeader(command.subcommands.count)
         }
+        for sub in command.subcommands { writeInfo(sub, to: &reply) }
     }
 
     // MARK: CONFIG
@@ -210,6 +215,19 @@ enum ServerCommands {
         },
         Command("config|set", arity: -4, flags: [.admin, .noScript, .loading, .stale], group: "server",
                 since: "2.0.0", summary: "Sets configuration parameters in-flight.", handler: configSet),
+        Command("config|rewrite", arity: 2, flags: [.admin, .noScript, .loading, .stale], group: "server",
+                since: "2.8.0", summary: "Persists the effective configuration to file.") { context in
+            guard let path = context.control.configFile else { throw RedisError.noConfigFile }
+            do throws(ConfigRewriteError) {
+                try ConfigRewrite.rewriteFile(atPath: path, configuration: context.configuration,
+                                              users: context.accessControl.sortedUsers.map(\.description))
+            } catch {
+                context.logger.warning("CONFIG REWRITE failed: \(error.reason)")
+                throw RedisError.configRewriteFailed(error.reason)
+            }
+            context.logger.notice("CONFIG REWRITE executed with success.")
+            context.reply.simpleString("OK")
+        },
         Command("config|resetstat", arity: 2, flags: [.admin, .noScript, .loading, .stale], group: "server",
                 since: "2.0.0", summary: "Resets the server's statistics.") { context in
             context.control.resetStatistics()
@@ -233,6 +251,10 @@ enum ServerCommands {
             }
             guard directive.mutable else {
                 throw RedisError.configSetImmutable(name)
+            }
+            guard !ConfigDirective.protectedNames.contains(name)
+                    || context.configuration.enableProtectedConfigs.allows(context.client) else {
+                throw RedisError.configSetProtected(name)
             }
             // Multi-word values (bind) arrive as one space-separated argument.
             let value = context.string(index + 1)

@@ -132,11 +132,11 @@ extension StreamCommands {
 
     // MARK: XINFO STREAM
 
-    /// The idempotency fields XINFO STREAM adds after `recorded-first-entry-id` for a stream that uses them.
-    static func idempotencyInfoFieldCount(_ info: IdempotencyInfo?) -> Int { info == nil ? 0 : 6 }
+    /// The six idempotency fields XINFO STREAM writes after `recorded-first-entry-id`, for every stream (Redis 8.6+
+    /// clients read them unconditionally; a stream that never used IDMP shows the defaults).
+    static let idempotencyInfoFieldCount = 6
 
-    static func writeIdempotencyInfo(_ info: IdempotencyInfo?, to reply: inout RESPWriter) {
-        guard let info else { return }
+    static func writeIdempotencyInfo(_ info: IdempotencyInfo, to reply: inout RESPWriter) {
         reply.bulkString("idmp-duration"); reply.integer(info.durationSeconds)
         reply.bulkString("idmp-maxsize"); reply.integer(info.maxSize)
         reply.bulkString("pids-tracked"); reply.integer(Int64(info.producersTracked))

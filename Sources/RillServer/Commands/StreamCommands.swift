@@ -260,7 +260,10 @@ enum StreamCommands {
     /// `XADD key [NOMKSTREAM] [MAXLEN|MINID = threshold [policy]] id field value ...` as it ran.
     private static func xaddEffect(_ context: CommandContext, key: [UInt8], noMakeStream: Bool,
                                    options: TrimOptions, id: StreamID, firstField: Int) -> [ByteBuffer] {
-        var effect = Propagation.command(["XADD"], [ByteBuffer(bytes: key)])
+        var effect: [ByteBuffer] = []
+        effect.reserveCapacity(context.argumentCount + 6)
+        // The name and the key as sent: slices of the request, not copies (this runs for every replicated XADD).
+        effect += context.arguments[0...1]
         if noMakeStream { effect.append(ByteBuffer(string: "NOMKSTREAM")) }
         effect += exactTrimArguments(context, key: key, options)
         effect.append(Propagation.id(id))
@@ -408,7 +411,7 @@ enum StreamCommands {
         guard let stream = try context.database.streamGet(context.bytes(2), nowMilliseconds: context.nowMilliseconds)
         else { throw RedisError.noSuchKey }
         let idempotencyInfo = stream.idempotencyInfo(nowMilliseconds: context.nowMilliseconds)
-        context.reply.mapHeader((full ? 9 : 10) + idempotencyInfoFieldCount(idempotencyInfo))
+        context.reply.mapHeader((full ? 9 : 10) + idempotencyInfoFieldCount)
         context.reply.bulkString("length"); context.reply.integer(Int64(stream.length))
         context.reply.bulkString("radix-tree-keys"); context.reply.integer(Int64(stream.nodeCount))
         context.reply.bulkString("radix-tree-nodes"); context.reply.integer(Int64(radixTreeNodeEstimate(stream)))

@@ -19,8 +19,14 @@ struct ConfigDirective: Sendable {
         case words
         /// `save` points: pairs of non-negative integers "<seconds> <changes> ...", or "" for none.
         case savePoints
+        /// Numbers in 0...100, space separated, or "" for none (`latency-tracking-info-percentiles`).
+        case percentiles
         /// A file name without any directory part (`dbfilename`).
         case fileName
+        /// `class hard soft seconds` groups, each changing one class (`client-output-buffer-limit`).
+        case outputBufferLimits
+        /// A memory size or a percentage of `maxmemory` (`maxmemory-clients`).
+        case memoryOrPercent
     }
 
     let name: String
@@ -54,6 +60,10 @@ struct ConfigDirective: Sendable {
 
     static func named(_ name: String) -> ConfigDirective? { index[name] }
 
+    /// Redis' protected configs: where files are written, which CONFIG SET may change only as
+    /// `enable-protected-configs` allows (a client able to set them could write files anywhere).
+    static let protectedNames: Set<String> = ["dir", "dbfilename"]
+
     private static let index: [String: ConfigDirective] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// The accepted directives, in the order CONFIG GET lists them. `conf/rill.conf` documents each of them.
@@ -66,6 +76,42 @@ struct ConfigDirective: Sendable {
         .integer("databases", \.databases, 1...Int(Int32.max), mutable: false, "Number of databases."),
         .optionalString("requirepass", \.requirePass, mutable: true,
                         "Password clients must AUTH with; empty = none."),
+        .memory("repl-backlog-size", \.replicationBacklogSize, 1...Int(Int64.max), mutable: true,
+                "Stream bytes kept so a replica that reconnects resumes without a full synchronisation."),
+        .integer("repl-backlog-ttl", \.replicationBacklogTTLSeconds, 0...Int(Int32.max), mutable: true,
+                 "Seconds without replicas after which the backlog is dropped; 0 keeps it."),
+        .boolean("repl-diskless-sync", \.replicationDisklessSync, mutable: true,
+                 "Send snapshots to replicas in the $EOF: form, without a length known up front."),
+        .integer("repl-diskless-sync-delay", \.replicationDisklessSyncDelaySeconds, 0...Int(Int32.max),
+                 mutable: true, "Seconds a diskless full synchronisation waits for more replicas to share it; 0: none."),
+        .integer("repl-diskless-sync-max-replicas", \.replicationDisklessSyncMaxReplicas, 0...Int(Int32.max),
+                 mutable: true, "Start a waiting diskless transfer once this many replicas wait; 0: no limit."),
+        .integer("repl-ping-replica-period", \.replicationPingPeriodSeconds, 1...Int(Int32.max), mutable: true,
+                 "Seconds between PINGs sent to replicas in the replication stream."),
+        .integer("repl-timeout", \.replicationTimeoutSeconds, 1...Int(Int32.max), mutable: true,
+                 "Seconds without an acknowledgement after which a replica is disconnected."),
+        .integer("min-replicas-to-write", \.minReplicasToWrite, 0...Int(Int32.max), mutable: true,
+                 "Refuse writes (NOREPLICAS) unless this many replicas are connected with a small lag; 0: off."),
+        .integer("min-replicas-max-lag", \.minReplicasMaxLagSeconds, 0...Int(Int32.max), mutable: true,
+                 "The largest acknowledgement age, in seconds, of a replica counted by min-replicas-to-write."),
+        .words("replicaof", \.replicaOf, mutable: false,
+               "Follow the primary at <host> <port> from start-up (REPLICAOF changes it at run time)."),
+        .optionalString("masterauth", \.primaryPassword, mutable: true,
+                        "Password sent to the primary with AUTH before synchronising."),
+        .optionalString("masteruser", \.primaryUser, mutable: true,
+                        "User name sent to the primary with AUTH, with masterauth."),
+        .boolean("replica-read-only", \.replicaReadOnly, mutable: true,
+                 "A replica refuses clients' writes with READONLY."),
+        .boolean("replica-serve-stale-data", \.replicaServeStaleData, mutable: true,
+                 "A replica whose link is down still serves its data; no answers MASTERDOWN."),
+        .integer("replica-priority", \.replicaPriority, 0...Int(Int32.max), mutable: true,
+                 "Sentinel promotes the replica with the lowest priority; 0 never."),
+        .optionalString("replica-announce-ip", \.replicaAnnounceIP, mutable: true,
+                        "Address this replica gives its primary (REPLCONF ip-address)."),
+        .integer("replica-announce-port", \.replicaAnnouncePort, 0...65535, mutable: true,
+                 "Port this replica gives its primary; 0 gives the listening port."),
+        .boolean("replica-announced", \.replicaAnnounced, mutable: true,
+                 "Whether Sentinel lists this replica (INFO replica_announced)."),
         .integer("maxclients", \.maxClients, 1...Int(Int32.max), mutable: true, "Most simultaneous clients."),
         .integer("hz", \.configuredHz, 0...Int(Int32.max), mutable: true,
                  "Times per second the background task runs, used clamped to 1..500."),
@@ -78,13 +124,24 @@ struct ConfigDirective: Sendable {
                 "Largest bulk string a request may carry."),
         .memory("client-query-buffer-limit", \.queryBufferLimit, (1024 * 1024)...Int(Int64.max), mutable: true,
                 "Most unparsed input one client may accumulate before it is disconnected."),
+        .outputBufferLimits("client-output-buffer-limit", \.outputBufferLimits, mutable: true,
+                            "Unsent reply bytes that disconnect a client of a class, at once or after a while."),
+        .memory("client-output-pause-threshold", \.outputPauseThreshold, 0...Int(Int64.max), mutable: true,
+                "Unsent reply bytes of a client above which its requests and reads wait; 0 = never."),
         .memory("stream-node-max-bytes", \.streamNodeLimits.maxBytes, 0...Int(Int64.max), mutable: true,
                 "Bytes at which a stream starts a new block; 0 = no limit."),
         .integer("stream-node-max-entries", \.streamNodeLimits.maxEntries, 0...Int(Int64.max), mutable: true,
                  "Entries at which a stream starts a new block; 0 = no limit."),
         .savePoints("save", \.savePoints, mutable: true,
                     "Background snapshot after <seconds> with at least <changes> writes; empty = never."),
-        .fileName("dbfilename", \.snapshotFileName, mutable: true, "Snapshot file name inside dir."),
+        .boolean("stop-writes-on-bgsave-error", \.stopWritesOnBackgroundSaveError, mutable: true,
+                 "Refuse writes (MISCONF) while the latest background save failed and save points exist."),
+        .fileName("dbfilename", \.snapshotFileName, mutable: true, "Snapshot (RDB) file name inside dir."),
+        .boolean("rdbcompression", \.snapshotCompression, mutable: true,
+                 "Compress long strings in snapshot files with LZF."),
+        // Immutable, as in Redis: CONFIG SET rdbchecksum answers "can't set immutable config".
+        .boolean("rdbchecksum", \.snapshotChecksum, mutable: false,
+                 "End snapshot files with a CRC-64 of their bytes (else 8 zero bytes)."),
         .boolean("appendonly", \.appendOnly, mutable: true,
                  "Log every write to the append-only file, which start-up replays instead of the snapshot."),
         .word("appendfsync", \.appendFsync, mutable: true, "When the append-only file is fsynced."),
@@ -92,13 +149,27 @@ struct ConfigDirective: Sendable {
                   "Directory of the append-only files inside dir."),
         .fileName("appendfilename", \.appendOnlyFileName, mutable: false,
                   "Stem of the append-only file names."),
+        .boolean("aof-use-rdb-preamble", \.appendOnlyRDBPreamble, mutable: true,
+                 "Write the append-only base as an RDB file; no: as the commands that rebuild the keyspace."),
         .boolean("aof-load-truncated", \.appendOnlyLoadTruncated, mutable: true,
                  "Start after cutting an incomplete last command off the append-only file."),
         .memory("maxmemory", \.maxMemoryBytes, 0...Int(Int64.max), mutable: true,
                 "Used memory above which writes that grow memory are refused; 0 = no limit."),
+        .memoryOrPercent("maxmemory-clients", \.maxMemoryClients, mutable: true,
+                         "Memory of all clients above which the largest are closed (bytes or % of maxmemory); 0 = off."),
         .word("maxmemory-policy", \.maxMemoryPolicy, mutable: true, "Rill never evicts keys: only noeviction."),
         .word("maxmemory-stream-policy", \.maxMemoryStreamPolicy, mutable: true,
               "Whether acknowledged stream entries are trimmed before a write is refused for maxmemory."),
+        .word("enable-debug-command", \.enableDebugCommand, mutable: false,
+              "Who may run DEBUG: no one, every client (yes) or loopback clients (local)."),
+        .word("enable-protected-configs", \.enableProtectedConfigs, mutable: false,
+              "Who may CONFIG SET dir and dbfilename: no one, every client (yes) or loopback clients (local)."),
+        .boolean("protected-mode", \.protectedMode, mutable: true,
+                 "While the default user has no password, refuse clients that are not on the loopback interface."),
+        .optionalString("aclfile", \.aclFile, mutable: false,
+                        "File of users (ACL LIST lines) read at start-up and by ACL LOAD, written by ACL SAVE."),
+        .integer("acllog-max-len", \.aclLogMaxLength, 0...Int(Int64.max), mutable: true,
+                 "Most entries ACL LOG keeps (refused commands, keys, channels and logins)."),
         .integer("metrics-port", \.metricsPort, 0...65535, mutable: false,
                  "TCP port of the Prometheus endpoint; 0 = none."),
         .integer("metrics-max-streams", \.metricsMaxStreams, 0...Int(Int32.max), mutable: true,
@@ -107,6 +178,16 @@ struct ConfigDirective: Sendable {
                  "Growth in percent over the size after the last rewrite that starts one; 0 = never."),
         .memory("auto-aof-rewrite-min-size", \.autoRewriteMinimumSize, 0...Int(Int64.max), mutable: true,
                 "No automatic rewrite while the append-only files are smaller."),
+        .integer("slowlog-log-slower-than", \.slowLogSlowerThanMicroseconds, -1...Int(Int64.max), mutable: true,
+                 "Microseconds from which a command is kept in the slow log; -1 = off, 0 = every command."),
+        .integer("slowlog-max-len", \.slowLogMaxLength, 0...Int(Int64.max), mutable: true,
+                 "Most entries the slow log keeps."),
+        .integer("latency-monitor-threshold", \.latencyMonitorThresholdMilliseconds, 0...Int(Int64.max),
+                 mutable: true, "Milliseconds from which LATENCY records an event; 0 = off."),
+        .boolean("latency-tracking", \.latencyTracking, mutable: true,
+                 "Keep a latency histogram per command (LATENCY HISTOGRAM, INFO latencystats, metrics)."),
+        .percentiles("latency-tracking-info-percentiles", \.latencyTrackingPercentiles, mutable: true,
+                     "Percentiles INFO latencystats shows."),
     ]
 }
 
@@ -219,6 +300,43 @@ private extension ConfigDirective {
                 SavePoint(seconds: numbers[$0], changes: numbers[$0 + 1])
             }
         }, format: { $0.flatMap { [String($0.seconds), String($0.changes)] } })
+    }
+
+    /// Groups of `class hard soft seconds`; each changes the class it names (several lines add up).
+    static func outputBufferLimits(_ name: String, _ field: WritableKeyPath<ServerConfiguration, OutputBufferLimits>,
+                                   mutable: Bool, _ summary: String) -> Self {
+        // Key paths to stored properties hold no state; they are only not declared Sendable.
+        nonisolated(unsafe) let field = field
+        return Self(name: name, kind: .outputBufferLimits, mutable: mutable, summary: summary,
+                    parse: { arguments, configuration throws(ConfigError) in
+                        try configuration[keyPath: field].apply(arguments.flatMap { $0.split(separator: " ").map(String.init) })
+                    },
+                    format: { $0[keyPath: field].words })
+    }
+
+    static func memoryOrPercent(_ name: String, _ field: WritableKeyPath<ServerConfiguration, ClientMemoryLimit>,
+                                mutable: Bool, _ summary: String) -> Self {
+        Self(name, field, .memoryOrPercent, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            try ClientMemoryLimit(parsing: try single(arguments))
+        }, format: { [$0.text] })
+    }
+
+    /// Space-separated numbers in 0...100; empty for none. Shown as printf's "%f" without trailing zeros.
+    static func percentiles(_ name: String, _ field: WritableKeyPath<ServerConfiguration, [Double]>, mutable: Bool,
+                            _ summary: String) -> Self {
+        Self(name, field, .percentiles, mutable: mutable, summary, parse: { arguments throws(ConfigError) in
+            var values: [Double] = []
+            for word in arguments.flatMap({ $0.split(separator: " ") }) {
+                guard let value = Double(word), value.isFinite else {
+                    throw ConfigError(message: "Invalid latency-tracking-info-percentiles parameters")
+                }
+                guard (0...100).contains(value) else {
+                    throw ConfigError(message: "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+                }
+                values.append(value)
+            }
+            return values
+        }, format: { $0.map(trimmedDecimalText) })
     }
 
     /// The one argument of a single-valued directive.

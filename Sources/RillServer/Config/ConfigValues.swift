@@ -30,6 +30,25 @@ enum MaxMemoryStreamPolicy: String, ConfigWord {
     case trimAcked = "trim-acked"
 }
 
+/// `enable-debug-command` and `enable-protected-configs`: who may run DEBUG, or CONFIG SET a protected directive.
+enum ProtectedCommandAccess: String, ConfigWord {
+    /// Nobody.
+    case no
+    /// Every client.
+    case yes
+    /// Clients connected over the loopback interface.
+    case local
+
+    /// Whether `client` may run the command this setting protects.
+    func allows(_ client: ClientSession) -> Bool {
+        switch self {
+        case .no: return false
+        case .yes: return true
+        case .local: return client.isLocal
+        }
+    }
+}
+
 /// `daemonize`: Rill does not fork into the background, so only "no" exists.
 enum DaemonizeOption: String, ConfigWord {
     case no
@@ -61,5 +80,128 @@ enum MemorySize {
         }
         guard let number = Int(lowered), number >= 0 else { return nil }
         return number
+    }
+}
+
+/// One class's `client-output-buffer-limit`: a client whose unsent replies reach `hardBytes` is disconnected at once;
+/// one that stays at `softBytes` or more for longer than `softSeconds` too. 0 bytes means no such limit.
+struct OutputBufferLimit: Sendable, Equatable {
+    var hardBytes: Int
+    var softBytes: Int
+    var softSeconds: Int
+
+    /// Whether a client with `unsentBytes` waiting must be disconnected now (Unix seconds `now`). `softSince` is the
+    /// client's record of when it reached the soft limit (0: it is below): set the first time, cleared once below,
+    /// as Redis keeps `obuf_soft_limit_reached_time`.
+    func isExceeded(unsentBytes: Int, softSince: inout Int64, now: Int64) -> Bool {
+        let overHard = hardBytes > 0 && unsentBytes >= hardBytes
+        guard softBytes > 0 && unsentBytes >= softBytes else {
+            softSince = 0
+            return overHard
+        }
+        if softSince == 0 {
+            softSince = now
+            return overHard
+        }
+        return overHard || now - softSince > Int64(softSeconds)
+    }
+}
+
+/// `client-output-buffer-limit`, per class as Redis sets them by default: none for normal clients, 256mb hard and
+/// 64mb for a minute for replicas, 32mb hard and 8mb for a minute for Pub/Sub subscribers. A client's class is its
+/// `ClientType`, the link to this server's primary counting as normal, as in Redis.
+struct OutputBufferLimits: Sendable, Equatable {
+    var normal = OutputBufferLimit(hardBytes: 0, softBytes: 0, softSeconds: 0)
+    var replica = OutputBufferLimit(hardBytes: 256 << 20, softBytes: 64 << 20, softSeconds: 60)
+    var pubsub = OutputBufferLimit(hardBytes: 32 << 20, softBytes: 8 << 20, softSeconds: 60)
+
+    /// The classes in Redis' order, with the names CONFIG GET and CONFIG REWRITE write (`slave` for replicas).
+    static let classes: [(name: String, limit: WritableKeyPath<OutputBufferLimits, OutputBufferLimit>)] = [
+        ("normal", \.normal), ("slave", \.replica), ("pubsub", \.pubsub),
+    ]
+
+    /// The limit that applies to clients of `type`.
+    subscript(type: ClientType) -> OutputBufferLimit {
+        switch type {
+        case .normal, .master: return normal
+        case .replica: return replica
+        case .pubsub: return pubsub
+        }
+    }
+
+    /// Applies `class hard soft seconds` groups (any number, several classes per line) to the classes they name,
+    /// leaving the others as they are, as Redis does for the directive and CONFIG SET.
+    mutating func apply(_ words: [String]) throws(ConfigError) {
+        guard !words.isEmpty, words.count % 4 == 0 else {
+            throw ConfigError(message: "Wrong number of arguments in buffer limit configuration.")
+        }
+        var updated = self
+        for start in stride(from: 0, to: words.count, by: 4) {
+            guard let type = ClientType(word: words[start]), type != .master,
+                  let path = Self.classes.first(where: { ClientType(word: $0.name) == type })?.limit else {
+                throw ConfigError(message: "Invalid client class specified in buffer limit configuration.")
+            }
+            guard let hard = MemorySize.parse(words[start + 1]), let soft = MemorySize.parse(words[start + 2]),
+                  let seconds = Int(words[start + 3]), seconds >= 0 else {
+                throw ConfigError(message: "Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+            }
+            updated[keyPath: path] = OutputBufferLimit(hardBytes: hard, softBytes: soft, softSeconds: seconds)
+        }
+        self = updated
+    }
+
+    /// Every class as `name hard soft seconds`, sizes in bytes (CONFIG GET).
+    var words: [String] {
+        Self.classes.flatMap { name, path in
+            let limit = self[keyPath: path]
+            return [name, String(limit.hardBytes), String(limit.softBytes), String(limit.softSeconds)]
+        }
+    }
+}
+
+/// `maxmemory-clients`: the memory all normal and Pub/Sub clients may take together (buffers, queued transactions)
+/// before the largest are closed, as a byte count or a percentage of `maxmemory`; 0 (or a percentage while
+/// `maxmemory` is 0) turns client eviction off.
+enum ClientMemoryLimit: Sendable, Equatable {
+    case bytes(Int)
+    case percentOfMaxMemory(Int)
+
+    /// Redis' floor: a limit this low would close every client, the one that could raise it included.
+    static let smallestEffectiveBytes = 128 * 1024
+
+    /// Parses `4mb`, `1048576` or `10%`; nil for anything else (negative, over 100%).
+    init(parsing text: String) throws(ConfigError) {
+        if text.hasSuffix("%") {
+            guard let percent = Int(text.dropLast()), percent >= 0 else {
+                throw ConfigError(message: "argument must be a memory or percent value")
+            }
+            guard percent <= 100 else { throw ConfigError(message: "percentage argument must be less or equal to 100") }
+            self = .percentOfMaxMemory(percent)
+            return
+        }
+        guard let bytes = MemorySize.parse(text) else {
+            throw ConfigError(message: "argument must be a memory or percent value")
+        }
+        self = .bytes(bytes)
+    }
+
+    /// As CONFIG GET shows it: bytes, or the percentage with its sign.
+    var text: String {
+        switch self {
+        case .bytes(let bytes): return String(bytes)
+        case .percentOfMaxMemory(let percent): return "\(percent)%"
+        }
+    }
+
+    /// The limit in bytes given `maxMemoryBytes`; 0 when client eviction is off. Never below
+    /// `smallestEffectiveBytes` otherwise.
+    func effectiveBytes(maxMemoryBytes: Int) -> Int {
+        let bytes: Int
+        switch self {
+        case .bytes(let value): bytes = value
+        case .percentOfMaxMemory(let percent):
+            bytes = maxMemoryBytes == 0 ? 0 : Int(Double(maxMemoryBytes) * Double(percent) / 100)
+        }
+        return bytes == 0 ? 0 : max(bytes, Self.smallestEffectiveBytes)
     }
 }

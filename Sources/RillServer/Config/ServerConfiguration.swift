@@ -43,6 +43,53 @@ struct ServerConfiguration: Sendable {
     var protoMaxBulkLength = 512 * 1024 * 1024
     /// `client-query-buffer-limit`
     var queryBufferLimit = 1024 * 1024 * 1024
+    /// `client-output-buffer-limit`: when a client's unsent replies get it disconnected, per class of client.
+    var outputBufferLimits = OutputBufferLimits()
+    /// `client-output-pause-threshold` (Rill's own): unsent reply bytes of one connection above which Rill stops
+    /// running its pipelined requests and reading its socket, until half of them are sent; 0 never pauses. The
+    /// default keeps what one client that never reads can hold to about twice this plus one reply.
+    var outputPauseThreshold = 1024 * 1024
+    /// `maxmemory-clients`: see `ClientMemoryLimit`; off by default, as in Redis.
+    var maxMemoryClients = ClientMemoryLimit.bytes(0)
+
+    // MARK: Replication
+
+    /// `repl-backlog-size`: stream bytes kept for replicas that reconnect (partial resynchronisation).
+    var replicationBacklogSize = 1024 * 1024
+    /// `repl-backlog-ttl`: seconds without replicas after which the backlog is dropped (0: never).
+    var replicationBacklogTTLSeconds = 3600
+    /// `repl-diskless-sync`: the snapshot goes to replicas in the `$EOF:` form when they accept it.
+    var replicationDisklessSync = true
+    /// `repl-diskless-sync-delay`: seconds a diskless full synchronisation waits for more replicas to share its
+    /// transfer; 0 starts at once.
+    var replicationDisklessSyncDelaySeconds = 5
+    /// `repl-diskless-sync-max-replicas`: a waiting transfer starts as soon as this many replicas wait; 0: no limit.
+    var replicationDisklessSyncMaxReplicas = 0
+    /// `repl-ping-replica-period`: seconds between PINGs in the replication stream.
+    var replicationPingPeriodSeconds = 10
+    /// `repl-timeout`: seconds without an acknowledgement after which a replica is disconnected.
+    var replicationTimeoutSeconds = 60
+    /// `min-replicas-to-write` / `min-replicas-max-lag`: writes are refused (NOREPLICAS) unless this many replicas
+    /// acknowledged within that many seconds; 0 replicas disables the check.
+    var minReplicasToWrite = 0
+    var minReplicasMaxLagSeconds = 10
+
+    /// `replicaof <host> <port>`: the primary to follow from start-up; empty for none.
+    var replicaOf: [String] = []
+    /// `masterauth` / `masteruser`: the credentials sent to the primary with AUTH.
+    var primaryPassword: String?
+    var primaryUser: String?
+    /// `replica-read-only`: clients' writes to a replica answer READONLY.
+    var replicaReadOnly = true
+    /// `replica-serve-stale-data`: while the link is down, a replica still answers with the data it has.
+    var replicaServeStaleData = true
+    /// `replica-priority`: Sentinel promotes the replica with the lowest; 0 never (INFO slave_priority).
+    var replicaPriority = 100
+    /// `replica-announce-ip` / `replica-announce-port` (REPLCONF ip-address / listening-port) and
+    /// `replica-announced` (INFO replica_announced: whether Sentinel lists this replica).
+    var replicaAnnounceIP: String?
+    var replicaAnnouncePort = 0
+    var replicaAnnounced = true
 
     // MARK: Streams
 
@@ -54,11 +101,18 @@ struct ServerConfiguration: Sendable {
     /// `dir`
     var directory = "."
     /// `dbfilename`
-    var snapshotFileName = "dump.rill"
+    var snapshotFileName = "dump.rdb"
+    /// `rdbcompression`: LZF for strings in snapshot files, as Redis.
+    var snapshotCompression = true
+    /// `rdbchecksum`: a CRC-64 ends each snapshot file (else 8 zero bytes, which loaders do not check).
+    var snapshotChecksum = true
     /// `save`; empty when snapshots are only taken on demand. The default is Redis 7's schedule: after an hour with
     /// one change, 5 minutes with 100, a minute with 10000.
     var savePoints = [SavePoint(seconds: 3600, changes: 1), SavePoint(seconds: 300, changes: 100),
                              SavePoint(seconds: 60, changes: 10000)]
+    /// `stop-writes-on-bgsave-error`: while the latest background save failed (and save points exist), write
+    /// commands are refused with MISCONF, as Redis does, so nobody writes on believing the snapshots work.
+    var stopWritesOnBackgroundSaveError = true
     /// `appendonly`
     var appendOnly = false
     /// `appendfsync`
@@ -67,6 +121,8 @@ struct ServerConfiguration: Sendable {
     var appendOnlyDirectoryName = "appendonlydir"
     /// `appendfilename`
     var appendOnlyFileName = "appendonly.aof"
+    /// `aof-use-rdb-preamble`: the append-only base is an RDB file (`.base.rdb`); else RESP commands (`.base.aof`).
+    var appendOnlyRDBPreamble = true
     /// `aof-load-truncated`
     var appendOnlyLoadTruncated = true
     /// `auto-aof-rewrite-percentage`
@@ -83,12 +139,43 @@ struct ServerConfiguration: Sendable {
     /// `maxmemory-stream-policy`
     var maxMemoryStreamPolicy = MaxMemoryStreamPolicy.reject
 
+    // MARK: Debugging
+
+    /// `enable-debug-command`
+    var enableDebugCommand = ProtectedCommandAccess.no
+    /// `enable-protected-configs`
+    var enableProtectedConfigs = ProtectedCommandAccess.no
+    /// `protected-mode`
+    var protectedMode = true
+
+    // MARK: Access control
+
+    /// `acllog-max-len`
+    var aclLogMaxLength = 128
+    /// `aclfile`: where ACL LOAD reads users and ACL SAVE writes them; nil when none.
+    var aclFile: String?
+    /// The `user` lines (name first, then rules), in order; not a CONFIG GET parameter, as in Redis.
+    var userLines: [[String]] = []
+
     // MARK: Metrics
 
     /// `metrics-port`
     var metricsPort = 0
     /// `metrics-max-streams`
     var metricsMaxStreams = 1000
+
+    // MARK: Observability
+
+    /// `slowlog-log-slower-than`: microseconds; -1 = the slow log is off, 0 = every command is logged.
+    var slowLogSlowerThanMicroseconds = 10000
+    /// `slowlog-max-len`
+    var slowLogMaxLength = 128
+    /// `latency-monitor-threshold`: milliseconds; 0 = the latency monitor is off.
+    var latencyMonitorThresholdMilliseconds = 0
+    /// `latency-tracking`: per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats, Prometheus).
+    var latencyTracking = true
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows, each in 0...100.
+    var latencyTrackingPercentiles: [Double] = [50, 99, 99.9]
 
     init() {}
 

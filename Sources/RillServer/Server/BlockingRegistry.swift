@@ -1,8 +1,9 @@
 import Collections
 import NIOCore
 
-/// Clients waiting in a blocking command (XREAD BLOCK, XREADGROUP BLOCK) per key, and the keys written since they
-/// were last served, as Redis' `blocking_keys` and `ready_keys`.
+/// Clients waiting in a blocking command (XREAD BLOCK, XREADGROUP BLOCK, BLPOP and the other list pops) per key, and
+/// the keys written since they were last served, as Redis' `blocking_keys` and `ready_keys`. Stream readers and list
+/// poppers share the queues: each waiter's retry decides whether the key's new value serves it.
 ///
 /// The registry only keeps the books; the server decides when to serve (after each command, `serveReadyKeys`) and
 /// what serving runs (the command's retry).
@@ -24,7 +25,9 @@ final class BlockingRegistry {
     /// Queues `client` on every key of `request`, behind the clients already waiting there. The caller sets
     /// `client.blocked`, with the timeout it schedules.
     func add(_ client: ClientSession, keys: [[UInt8]], database: Int) {
-        for key in keys {
+        for (index, key) in keys.enumerated() {
+            // A key named twice (BLPOP k k 0) queues the client once, as Redis does. Key lists are short.
+            if keys[..<index].contains(key) { continue }
             waitersByKey[BlockingKey(database: database, key: key), default: []].append(client)
         }
     }
@@ -33,7 +36,7 @@ final class BlockingRegistry {
     func remove(_ client: ClientSession) {
         guard let blocked = client.blocked else { return }
         blocked.timeout?.cancel()
-        for key in blocked.request.keys {
+        for (index, key) in blocked.request.keys.enumerated() where !blocked.request.keys[..<index].contains(key) {
             let blockingKey = BlockingKey(database: blocked.database, key: key)
             guard var queue = waitersByKey[blockingKey] else { continue }
             queue.removeAll { $0 === client }

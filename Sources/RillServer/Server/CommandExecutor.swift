@@ -6,6 +6,28 @@ import RillProtocol
 /// The checks happen once here so handlers only parse their own options.
 extension ServerState {
     func execute(_ context: CommandContext) {
+        guard context.client.replyMode != .on else {
+            dispatch(context)
+            if !context.client.deferredMessages.isEmpty { writeDeferredMessages(context) }
+            return
+        }
+        // CLIENT REPLY OFF or SKIP: the command runs, its reply (whatever it wrote, errors too) is dropped.
+        let client = context.client
+        let replyStart = context.reply.buffer.writerIndex
+        dispatch(context)
+        if client.replyMode == .off || client.replyMode == .skip {
+            context.reply.buffer.moveWriterIndex(to: replyStart)
+        }
+        if client.replyMode == .skip {
+            client.replyMode = .on
+        } else if client.replyMode == .skipNext {
+            client.replyMode = .skip
+        }
+        // Messages are pushes: CLIENT REPLY does not hold them back.
+        if !client.deferredMessages.isEmpty { writeDeferredMessages(context) }
+    }
+
+    private func dispatch(_ context: CommandContext) {
         let client = context.client
         let arguments = context.arguments
         guard let command = commands.lookup(arguments[0]) else {
@@ -13,11 +35,16 @@ extension ServerState {
             return
         }
         guard command.acceptsArgumentCount(arguments.count) else {
-            reject(context, .wrongArity(command.name))
+            reject(context, .wrongArity(command.name), counting: command)
             return
         }
         if !client.authenticated && !command.flags.contains(.noAuth) {
-            reject(context, .noAuth)
+            reject(context, .noAuth, counting: command)
+            return
+        }
+        if command.flags.contains(.protected) && !configuration.enableDebugCommand.allows(client) {
+            reject(context, .protectedCommandNotAllowed(command.name, directive: "enable-debug-command"),
+                   counting: command)
             return
         }
         var resolved = command  // a subcommand replaces it below
@@ -27,13 +54,57 @@ extension ServerState {
                 return
             }
             guard sub.acceptsArgumentCount(arguments.count) else {
-                reject(context, .wrongArity(sub.name))
+                reject(context, .wrongArity(sub.name), counting: sub)
                 return
             }
             resolved = sub
         }
+        if client.transaction != nil && resolved.flags.contains(.noMulti) {
+            reject(context, .notAllowedInTransaction, counting: resolved)
+            return
+        }
+        // One flag for a user allowed everything (the default user): the ACL costs XADD nothing more.
+        if let user = client.user, !user.allowsEverything,
+           let denial = accessControl.denial(for: user, command: resolved, arguments: arguments) {
+            reject(context, refusal(denial, user: user, command: resolved, context: context,
+                                    logContext: client.transaction == nil ? "toplevel" : "multi"),
+                   counting: resolved)
+            return
+        }
         if configuration.maxMemoryBytes != 0 && !memoryAllowsRunning(resolved, client: client) {
             reject(context, .outOfMemory)
+            return
+        }
+        if let denial = persistence.diskErrorDenyingWrites, !client.isPrimaryLink, !persistence.loadingAppendOnlyFile,
+           resolved.flags.contains(.write) || resolved.name == "ping"
+            || (resolved.name == "exec" && queuedCommands(of: client, contain: .write)) {
+            // As Redis: PING too, so health checks see that the server cannot persist. A replica applies its
+            // primary's stream regardless (Redis' repl-ignore-disk-write-error; the primary decides).
+            reject(context, denial, counting: resolved)
+            return
+        }
+        if let link = primaryLink, !client.isPrimaryLink {
+            if configuration.replicaReadOnly && resolved.flags.contains(.write) {
+                reject(context, .readOnlyReplica, counting: resolved)
+                return
+            }
+            if !link.isUp && !configuration.replicaServeStaleData && !resolved.flags.contains(.stale) {
+                reject(context, .primaryLinkDown, counting: resolved)
+                return
+            }
+        }
+        if configuration.minReplicasToWrite > 0 && primaryLink == nil && resolved.flags.contains(.write)
+            && lacksGoodReplicas {
+            reject(context, .notEnoughGoodReplicas, counting: resolved)
+            return
+        }
+        if context.reply.version == .v2 && !client.subscriptions.isEmpty
+            && !resolved.flags.contains(.allowedWhileSubscribed) {
+            reject(context, .notAllowedWhileSubscribed(resolved.name), counting: resolved)
+            return
+        }
+        if let pause, pause.holds(resolved, client: client, commands: commands) {
+            postpone(context, command: resolved)
             return
         }
         if client.transaction != nil && !resolved.flags.contains(.notQueuedInMulti) {
@@ -57,9 +128,11 @@ extension ServerState {
             context.nowMilliseconds = startedMicroseconds / 1000
         }
         let changesBefore = changes.changeCount
+        let replicationOffsetBefore = replication.offset
         client.lastInteraction = context.nowMilliseconds
         client.lastCommandName = command.name
         stats.totalCommandsProcessed += 1
+        updateAccessTracking(for: command, client: client)
         var failed = false
         do {
             try command.handler(context)
@@ -67,30 +140,66 @@ extension ServerState {
             failed = true
             writeError(context, RedisError.from(error))
         }
-        let waits = context.blockRequest != nil
+        if changes.changeCount != changesBefore { client.repliesAcknowledgeChanges = true }
         if changes.isRecording {
             // Inside EXEC the feed wraps the whole transaction, not each command's effects.
             recordEffects(of: context, database: client.databaseIndex,
                           recordingRequest: command.flags.contains(.write)
                               && (!failed || changes.changeCount != changesBefore))
+            // WAIT waits for the replicas to acknowledge the offset of this client's last write, as Redis' woff.
+            if replication.offset != replicationOffsetBefore { client.replicationWriteOffset = replication.offset }
         }
         if let request = context.blockRequest {
             context.blockRequest = nil
             if allowBlocking && !persistence.loadingAppendOnlyFile {
                 block(client, request, command: command, context: context)
             } else {
-                request.onTimeout(context)
+                request.onDenied(context)
             }
         }
         command.counters.calls += 1
+        client.totalCommands += 1
         if failed { command.counters.failedCalls += 1 }
         // Redis counts a call's own execution, not its wait: a call that blocks adds this first attempt now and the
         // attempt that answers it when it is served (`serveReadyKeys`). Wall-clock time can step back (NTP); a
         // negative duration counts as zero.
         let elapsedMicroseconds = max(0, Clock.microseconds() - startedMicroseconds)
         command.counters.microseconds += elapsedMicroseconds
-        // The latency histograms (Prometheus) take calls answered at once: a blocked call's latency is its wait.
-        if !waits, let metrics { metrics.recordLatency(of: command, nanoseconds: UInt64(elapsedMicroseconds) * 1000) }
+        callFinished(command, context, microseconds: elapsedMicroseconds)
+    }
+
+    /// Whether the command's key lookups record access times (OBJECT IDLETIME): not for a CLIENT NO-TOUCH client
+    /// (except its TOUCH), nor while a background job serialises a copy of the keyspace, as Redis skips it while a
+    /// fork child runs. The flag is written only when it changes.
+    @inline(__always)
+    private func updateAccessTracking(for command: Command, client: ClientSession) {
+        let touches = !(client.noTouch && command.name != "touch")
+            && !persistence.snapshots.backgroundSaveInProgress && !persistence.appendOnlyRewrite.inProgress
+        keyspace.setTouchesKeys(touches, inDatabase: client.databaseIndex)
+    }
+
+    /// The NOPERM error for `denial`, recorded in ACL LOG. Inside EXEC, permissions are checked again (they may have
+    /// changed since the command was queued), with `logContext` "multi".
+    func refusal(_ denial: ACLDenial, user: ACLUser, command: Command, context: CommandContext,
+                 logContext: String) -> RedisError {
+        let object: String
+        switch denial {
+        case .command: object = command.name
+        case .key(let position), .channel(let position): object = String(buffer: context.arguments[position])
+        }
+        let reason: String
+        switch denial {
+        case .command: reason = "command"
+        case .key: reason = "key"
+        case .channel: reason = "channel"
+        }
+        context.nowMilliseconds = Clock.milliseconds()
+        // The client-info line names the refused command, as Redis records it before checking.
+        context.client.lastCommandName = command.name
+        accessControl.recordRefusal(reason: reason, context: logContext, object: object, username: user.name,
+                                    clientInfo: ConnectionCommands.describe(context.client, context: context),
+                                    now: context.nowMilliseconds, maxLogLength: configuration.aclLogMaxLength)
+        return AccessControl.error(for: denial, user: user, command: command)
     }
 
     /// Writes an error reply and counts it (INFO stats total_error_replies and errorstats).
@@ -100,10 +209,31 @@ extension ServerState {
         context.reply.error(error.message)
     }
 
-    /// An error found before the command ran: inside MULTI it also dooms the transaction (EXECABORT).
-    private func reject(_ context: CommandContext, _ error: RedisError) {
-        context.client.transaction?.rejected = true
+    /// An error found before the command ran: inside MULTI it also dooms the transaction (EXECABORT). A request
+    /// whose command is known counts as one of its rejected calls (INFO commandstats), as in Redis.
+    private func reject(_ context: CommandContext, _ error: RedisError, counting command: Command? = nil) {
+        command?.counters.rejectedCalls += 1
+        let client = context.client
+        if command?.name == "exec" {
+            // A refused EXEC ends the transaction (if any), its reply saying why, as Redis' execCommandAbort.
+            client.transaction = nil
+            unwatchAll(client)
+            writeError(context, .execAborted(because: error))
+            return
+        }
+        client.transaction?.rejected = true
         writeError(context, error)
+    }
+
+    /// Whether a command queued by `client`'s open transaction has `flag` (EXEC counts as a write, or as growing
+    /// memory, when one of them does).
+    func queuedCommands(of client: ClientSession, contain flag: Command.Flags) -> Bool {
+        guard let queued = client.transaction?.queued else { return false }
+        return queued.contains { arguments in
+            guard var command = commands.lookup(arguments[0]) else { return false }
+            if arguments.count >= 2, let sub = command.subcommand(named: arguments[1]) { command = sub }
+            return command.flags.contains(flag)
+        }
     }
 
     private func unknownCommandError(_ arguments: [ByteBuffer]) -> RedisError {

@@ -6,30 +6,29 @@ import RillCore
 /// commands, so neither needs a lock around the data. The histograms' own locks are never contended for the
 /// same reason.
 final class MetricsRegistry {
-    /// Series that live as long as the process: one latency histogram per command that ran.
-    private let processRegistry = PrometheusCollectorRegistry()
-
-    /// Upper bounds from 10 µs (a fast command) to 1 s (a huge range or a slow disk under appendfsync always).
-    private static let latencyBuckets: [Duration] = [
-        .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
-        .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
-        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
-    ]
-
-    private static let latencyDescriptor = MetricNameDescriptor(
-        namespace: "rill", metricName: "command_duration", unitName: "seconds",
-        helpText: "Time spent running each command; calls that block are not timed")
-
-    /// Records one call that did not block; the histogram is made on the command's first call, so
-    /// commands never used add no series.
-    func recordLatency(of command: Command, nanoseconds: UInt64) {
-        let histogram = command.latencyHistogram ?? {
-            let made = processRegistry.makeDurationHistogram(
-                descriptor: Self.latencyDescriptor, labels: [("command", command.name)], buckets: Self.latencyBuckets)
-            command.latencyHistogram = made
-            return made
-        }()
-        histogram.record(.nanoseconds(Int64(truncatingIfNeeded: nanoseconds)))
+    /// The per-command latency histograms, from the histogram LATENCY HISTOGRAM reads (`LatencyHistogram`): its
+    /// power-of-two steps (1 µs, 2, 4, 8, 16, 33, 66 µs ... about 1.08 s) are the buckets, exact for durations
+    /// measured in whole microseconds. Written as text: the Prometheus library's histograms keep their own counts.
+    private func emitLatencyHistograms(_ commands: CommandTable, into text: inout [UInt8]) {
+        let used = commands.commands.flatMap { [$0] + $0.subcommands }.filter { !$0.latencyHistogram.isEmpty }
+        guard !used.isEmpty else { return }
+        let bounds = (0..<LatencyHistogram.reportingStepCount).map { step in
+            trimmedDecimalText(Double(LatencyHistogram.stepBoundMicroseconds(step)) / 1_000_000)
+        }
+        var lines = "# HELP rill_command_duration_seconds Time spent running each command (a blocked call: its attempts, "
+            + "not its wait)\n# TYPE rill_command_duration_seconds histogram\n"
+        for command in used {
+            let histogram = command.latencyHistogram
+            let label = "command=\"\(command.name)\""
+            for (bound, cumulative) in zip(bounds, histogram.cumulativeStepCounts()) {
+                lines += "rill_command_duration_seconds_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            lines += "rill_command_duration_seconds_bucket{\(label),le=\"+Inf\"} \(histogram.calls)\n"
+            lines += "rill_command_duration_seconds_sum{\(label)} "
+                + "\(trimmedDecimalText(Double(histogram.totalMicroseconds) / 1_000_000))\n"
+            lines += "rill_command_duration_seconds_count{\(label)} \(histogram.calls)\n"
+        }
+        text += Array(lines.utf8)
     }
 
     /// The Prometheus text exposition of the server now. Per-stream series cover at most `metrics-max-streams`
@@ -83,7 +82,7 @@ final class MetricsRegistry {
             }
         }
         var text: [UInt8] = []
-        processRegistry.emit(into: &text)
+        emitLatencyHistograms(server.commands, into: &text)
         registry.emit(into: &text)
         return text
     }

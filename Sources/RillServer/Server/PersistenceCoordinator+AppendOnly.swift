@@ -3,48 +3,177 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import RillCore
 import RillPersistence
 
+/// Failures writing or fsyncing the append-only file, as Redis' aof_last_write_status and aof_bio_fsync_status:
+/// while one lasts, write commands are refused with MISCONF and the write is retried every second.
+struct AppendOnlyWriteHealth {
+    /// errno of the latest failed write (or `always` fsync) on the event loop; nil once one succeeds.
+    var writeFailure: Int32?
+    /// errno of the everysec thread's latest failed fsync; nil once one succeeds.
+    var backgroundSyncFailure: Int32?
+    /// Unix milliseconds at which a failure was last logged, 0 before any: a failing write is retried every
+    /// second but logged at most every `failureLogIntervalMilliseconds`, as Redis does.
+    var failureLoggedAt: Int64 = 0
+
+    static let failureLogIntervalMilliseconds: Int64 = 30_000
+
+    /// The errno MISCONF names while writes are refused; nil while the file is healthy.
+    var failure: Int32? { writeFailure ?? backgroundSyncFailure }
+}
+
 extension PersistenceCoordinator {
     /// Writes the logged commands before replies are sent (every connection flush calls it): fsynced at once with
-    /// `appendfsync always`, by the background thread with `everysec`, by the kernel with `no`.
-    func writeAppendOnlyFile() {
-        guard let log = appendOnlyLog else { return }
+    /// `appendfsync always` (or `fsync`), by the background thread with `everysec`, by the kernel with `no`.
+    ///
+    /// A failure keeps the bytes for the next attempt (the cron retries every second) and refuses writes with
+    /// MISCONF until one succeeds; the replies of the writes it left out wait for that (see
+    /// `writeRepliesAtTickEnd`). Redis exits on a failure under `always` instead; Rill keeps serving
+    /// reads and recovers by itself once the disk has room again, without acknowledging anything early.
+    /// - Returns: whether everything logged is in the file (and fsynced when asked).
+    @discardableResult
+    func writeAppendOnlyFile(fsync: Bool? = nil) -> Bool {
+        guard let log = appendOnlyLog else { return true }
         let policy = configuration.appendFsync
-        if policy == .everysec { log.startBackgroundSync(logger: logger) }
+        if policy == .everysec { startBackgroundSync(of: log) }
+        let forceToDisk = fsync ?? (policy == .always)
         do {
-            try log.flush(fsync: policy == .always)
-            appendOnlyWriteFailed = false
-        } catch {
-            appendOnlyWriteFailed = true
-            if policy == .always {
-                // The reply must not claim a write the disk does not have, and the file's tail is unknown.
-                logger.warning("Can't recover from AOF write error when the AOF fsync policy is 'always': \(error). Exiting...")
-                exitProcess(1)
+            let threshold = configuration.latencyMonitorThresholdMilliseconds
+            if threshold > 0 && log.hasPendingBytes {
+                // Timed apart for LATENCY, as Redis reports them: the write, then the fsync of `always`.
+                let started = Clock.microseconds()
+                var written = started
+                try log.flush(fsync: forceToDisk) {
+                    written = Clock.microseconds()
+                    self.host.latencyEvents.add("aof-write", milliseconds: (written - started) / 1000,
+                                                thresholdMilliseconds: threshold, unixSeconds: written / 1_000_000)
+                }
+                if forceToDisk {
+                    let synced = Clock.microseconds()
+                    host.latencyEvents.add("aof-fsync-always", milliseconds: (synced - written) / 1000,
+                                           thresholdMilliseconds: threshold, unixSeconds: synced / 1_000_000)
+                }
+            } else {
+                try log.flush(fsync: forceToDisk)
             }
-            logger.warning("\(error); the write will be retried")
+        } catch {
+            appendOnlyWriteFailed(error)
+            return false
+        }
+        if appendOnlyHealth.writeFailure != nil {
+            appendOnlyHealth.writeFailure = nil
+            logger.notice("AOF write error looks solved, Rill can write again.")
+            releaseHeldReplies()
+        }
+        return true
+    }
+
+    private func appendOnlyWriteFailed(_ error: AppendOnlyLogError) {
+        let now = Clock.milliseconds()
+        let firstFailure = appendOnlyHealth.writeFailure == nil
+        appendOnlyHealth.writeFailure = error.systemError ?? EIO
+        if firstFailure || now - appendOnlyHealth.failureLoggedAt > AppendOnlyWriteHealth.failureLogIntervalMilliseconds {
+            appendOnlyHealth.failureLoggedAt = now
+            logger.warning("\(error). Write commands are refused (MISCONF) and the write is retried every second.")
         }
     }
 
-    /// Queues `connection`'s replies until the append-only file is written; the first connection of a tick
-    /// schedules the one write (and fsync) that all of them wait for. NIO runs tasks after the tick's reads, so every
-    /// connection read in this tick is in the list by then, as Redis writes its file once before replying.
-    func writeRepliesAfterAppendOnlyFile(_ connection: ConnectionHandler) {
-        if connectionsAwaitingAppendOnlyWrite.isEmpty {
+    /// Called by the cron every second: tries a failed write again (with `always`, its fsync too).
+    func retryFailedAppendOnlyWrite() {
+        guard appendOnlyHealth.writeFailure != nil else { return }
+        writeAppendOnlyFile()
+    }
+
+    /// Starts `log`'s everysec thread (once), whose fsync failures refuse writes until one succeeds, as Redis'
+    /// aof_bio_fsync_status does. The thread's replies already left (everysec acknowledges written bytes).
+    func startBackgroundSync(of log: AppendOnlyLog) {
+        let eventLoop = self.eventLoop
+        log.startBackgroundSync { [weak self, weak log] failure in
+            eventLoop.execute {
+                guard let self, let log, log === self.appendOnlyLog else { return }
+                self.backgroundSyncChanged(failure)
+            }
+        }
+    }
+
+    private func backgroundSyncChanged(_ failure: Int32?) {
+        appendOnlyHealth.backgroundSyncFailure = failure
+        if let failure {
+            appendOnlyHealth.failureLoggedAt = Clock.milliseconds()
+            logger.warning("Error fsyncing the AOF file in the background: \(systemErrorText(failure)). Write commands are refused (MISCONF) until an fsync succeeds.")
+        } else {
+            logger.notice("AOF fsync error looks solved, Rill can write again.")
+        }
+    }
+
+    /// Why write commands are refused, as Redis' writeCommandsDeniedByDiskError: the latest background save failed
+    /// while save points exist and `stop-writes-on-bgsave-error yes`, or the append-only file cannot be written or
+    /// fsynced. nil while writes are allowed.
+    var diskErrorDenyingWrites: RedisError? {
+        if !snapshots.lastSaveSucceeded && configuration.stopWritesOnBackgroundSaveError
+            && !configuration.savePoints.isEmpty {
+            return .snapshotWritesDenied
+        }
+        if appendOnlyLog != nil, let failure = appendOnlyHealth.failure {
+            return .appendOnlyWritesDenied(systemErrorText(failure))
+        }
+        return nil
+    }
+
+    /// Whether replies written now must wait for the append-only file's next write: while it holds commands not
+    /// yet written they may acknowledge (or show) them. Not while a failed write awaits its retry: writes are
+    /// refused then, so new replies acknowledge nothing unwritten and reads keep being served.
+    var repliesWaitForAppendOnlyFile: Bool {
+        appendOnlyLog?.hasPendingBytes == true && appendOnlyHealth.writeFailure == nil
+    }
+
+    /// Queues `connection`'s replies for the end of this event-loop tick, after the append-only file's one write
+    /// (and fsync) of the tick: the first connection of a tick schedules it. NIO runs tasks after the tick's reads, so
+    /// every connection read in this tick is in the list by then, as Redis writes its file once before replying.
+    /// When that write fails, the replies that acknowledge changes are held until a retry succeeds. While a failed write awaits its retry (the
+    /// cron's, once a second) writes are refused, so replies then acknowledge nothing unwritten and leave at once.
+    func writeRepliesAtTickEnd(_ connection: ConnectionHandler) {
+        if connectionsAwaitingTickEnd.isEmpty {
             eventLoop.execute { [self] in
-                writeAppendOnlyFile()
-                let waiting = connectionsAwaitingAppendOnlyWrite
-                connectionsAwaitingAppendOnlyWrite.removeAll(keepingCapacity: true)
-                for connection in waiting {
-                    connection.awaitsAppendOnlyWrite = false
-                    connection.writeReplies()
+                let waiting = connectionsAwaitingTickEnd
+                connectionsAwaitingTickEnd.removeAll(keepingCapacity: true)
+                if !repliesWaitForAppendOnlyFile || writeAppendOnlyFile() {
+                    release(waiting)
+                } else {
+                    // Replies to reads alone leave; those acknowledging a change wait for it to be in the file.
+                    connectionsHeldUntilAppendOnlyWrite += waiting.filter(\.repliesAcknowledgeChanges)
+                    release(waiting.filter { !$0.repliesAcknowledgeChanges })
                 }
             }
         }
-        connectionsAwaitingAppendOnlyWrite.append(connection)
+        connectionsAwaitingTickEnd.append(connection)
+    }
+
+    /// The writes of the held replies are in the file now (or no file is written any more): they leave.
+    func releaseHeldReplies() {
+        let held = connectionsHeldUntilAppendOnlyWrite
+        connectionsHeldUntilAppendOnlyWrite.removeAll()
+        release(held)
+    }
+
+    private func release(_ connections: [ConnectionHandler]) {
+        for connection in connections {
+            connection.awaitsTickEnd = false
+            connection.writeReplies()
+        }
+    }
+
+    /// A closing connection whose replies were dropped: nothing is left to send it.
+    func forgetHeldReplies(of connection: ConnectionHandler) {
+        connectionsHeldUntilAppendOnlyWrite.removeAll { $0 === connection }
     }
 
     /// SHUTDOWN and signals: everything logged reaches the disk.
@@ -53,6 +182,8 @@ extension PersistenceCoordinator {
         close(log)
     }
 
+    /// Writes and fsyncs what `log` holds and stops its thread. A failure is logged: the writes it leaves out were
+    /// never acknowledged.
     func close(_ log: AppendOnlyLog) {
         do {
             try log.flush(fsync: true)

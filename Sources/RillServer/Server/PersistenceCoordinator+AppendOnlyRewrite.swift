@@ -90,12 +90,10 @@ extension PersistenceCoordinator {
             guard installManifest(manifest) else { return false }
         } else {
             guard loadSnapshotAtStartup() else { return false }
-            let base = AppendOnlyManifest.Entry(
-                name: AppendOnlyManifest.baseFileName(appendFileName: fileName, sequence: 1), sequence: 1, type: .base)
+            let base = nextBaseEntry(sequence: 1)
             logger.notice("Creating AOF base file \(base.name) on server start")
             do {
-                _ = try SnapshotWriter.write(keyspace, toPath: appendOnlyFilePath(base.name),
-                                             createdAtMilliseconds: Clock.milliseconds(), producer: Self.producerName)
+                _ = try baseWriter()(keyspace, appendOnlyFilePath(base.name), { _ in })
             } catch {
                 logger.warning("Can't write the AOF base file \(base.name): \(error). Exiting.")
                 return false
@@ -124,7 +122,7 @@ extension PersistenceCoordinator {
         appendOnlyRewrite.sizeAtLastRewrite = appendOnlyCurrentSize
         // From now on keys found expired are written to the file as DEL (the replay itself pauses expiry).
         keyspace.setRecordsExpiredKeys(true)
-        if configuration.appendFsync == .everysec { appendOnlyLog?.startBackgroundSync(logger: logger) }
+        if configuration.appendFsync == .everysec, let appendOnlyLog { startBackgroundSync(of: appendOnlyLog) }
         return true
     }
 
@@ -132,7 +130,13 @@ extension PersistenceCoordinator {
     private func loadAppendOnlyFiles(_ manifest: AppendOnlyManifest) -> Bool {
         let started = Clock.monotonicNanoseconds()
         if let base = manifest.base {
-            guard loadSnapshotFile(path: appendOnlyFilePath(base.name), skippingExpiredKeys: false) else { return false }
+            let path = appendOnlyFilePath(base.name)
+            // Told apart by content, as Redis does: an RDB (or an earlier Rill's RILLSNAP) file, else commands.
+            if AppendOnlyCommandBase.isSnapshot(path: path) {
+                guard loadSnapshotFile(path: path, skippingExpiredKeys: false) else { return false }
+            } else {
+                guard replayAppendOnlyFile(path: path, isLastFile: false) else { return false }
+            }
             logger.notice("DB loaded from base file \(base.name)")
         }
         for (index, entry) in manifest.incrementals.enumerated() {
@@ -142,6 +146,33 @@ extension PersistenceCoordinator {
         let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
         logger.notice("DB loaded from append only file: \(manifest.loadOrder.count) files, \(fixedPointText(seconds, fractionDigits: 3)) seconds")
         return true
+    }
+
+    /// The manifest entry of a new base: `.base.rdb` with `aof-use-rdb-preamble yes`, else `.base.aof`, as Redis
+    /// names them.
+    private func nextBaseEntry(sequence: Int64) -> AppendOnlyManifest.Entry {
+        AppendOnlyManifest.Entry(
+            name: AppendOnlyManifest.baseFileName(appendFileName: configuration.appendOnlyFileName, sequence: sequence,
+                                                  rdbPreamble: configuration.appendOnlyRDBPreamble),
+            sequence: sequence, type: .base)
+    }
+
+    /// What writes a new base, chosen now on the event loop (the settings may change while a rewrite runs on
+    /// another thread): an RDB file marked `aof-base`, or with `aof-use-rdb-preamble no` the commands that rebuild
+    /// the keyspace (AppendOnlyCommandBase.swift).
+    private func baseWriter(createdAt: Int64 = Clock.milliseconds())
+        -> (Keyspace, String, (Int) -> Void) throws(SnapshotError) -> SnapshotSummary
+    {
+        if configuration.appendOnlyRDBPreamble {
+            let options = snapshotOptions(createdAt: createdAt, isAppendOnlyBase: true)
+            return { keyspace, path, progress throws(SnapshotError) in
+                try RDBFileWriter.write(keyspace, toPath: path, options: options, progress: progress)
+            }
+        }
+        let compress = configuration.snapshotCompression
+        return { keyspace, path, progress throws(SnapshotError) in
+            try AppendOnlyCommandBase.write(keyspace, toPath: path, compress: compress, progress: progress)
+        }
     }
 
     private func readManifest() -> AppendOnlyManifest? {
@@ -197,7 +228,11 @@ extension PersistenceCoordinator {
             appendOnlyLog = nil
             close(log)
         }
-        keyspace.setRecordsExpiredKeys(false)
+        // Without the file, writes are acknowledged once in memory: held replies leave and writes are accepted.
+        appendOnlyHealth = AppendOnlyWriteHealth()
+        releaseHeldReplies()
+        // Replicas, when attached, still need their DELs.
+        keyspace.setRecordsExpiredKeys(changes.isRecording)
         appendOnlyRewrite.scheduled = false
         appendOnlyRewrite.awaitingFirstBase = false
     }
@@ -250,13 +285,14 @@ extension PersistenceCoordinator {
             appendOnlyRewrite.manifest = manifest
         }
         var firstKeptSequence: Int64?
-        if let log = appendOnlyLog {
-            do {
-                try log.flush(fsync: true)
-            } catch {
-                logger.warning("Can't rewrite the append only file: \(error)")
+        if appendOnlyLog != nil {
+            // The bytes a failed write left pending must reach this file before writes switch to the next one.
+            guard writeAppendOnlyFile(fsync: true) else {
+                logger.warning("Can't rewrite the append only file: its last writes are not on disk yet")
                 return false
             }
+            // Fsynced just now: an earlier failure of the everysec thread on this file is over.
+            appendOnlyHealth.backgroundSyncFailure = nil
         }
         if appendOnlyLog != nil || appendOnlyRewrite.awaitingFirstBase {
             guard let (entry, newLog) = openNewIncrementalFile(after: manifest) else { return false }
@@ -275,25 +311,22 @@ extension PersistenceCoordinator {
             // Keys found expired from now on are written as DEL (turned on here, not before: recorded while no
             // file is open, they would be deleted after the copy of a keyspace that may hold them again).
             keyspace.setRecordsExpiredKeys(true)
-            if configuration.appendFsync == .everysec { newLog.startBackgroundSync(logger: logger) }
+            if configuration.appendFsync == .everysec { startBackgroundSync(of: newLog) }
             manifest = switched
             appendOnlyRewrite.manifest = switched
             firstKeptSequence = entry.sequence
         }
-        let base = AppendOnlyManifest.Entry(
-            name: AppendOnlyManifest.baseFileName(appendFileName: configuration.appendOnlyFileName,
-                                                  sequence: manifest.nextBaseSequence),
-            sequence: manifest.nextBaseSequence, type: .base)
+        let base = nextBaseEntry(sequence: manifest.nextBaseSequence)
         let basePath = appendOnlyFilePath(base.name)
         let startedAt = Clock.milliseconds()
-        let producer = Self.producerName
+        let writeBase = baseWriter(createdAt: startedAt)
         appendOnlyRewrite.startedAt = startedAt
         appendOnlyRewrite.rewritesStarted += 1
         let logger = self.logger
         let pause = runOnKeyspaceCopy({ copy in
             var lastReport = Clock.monotonicNanoseconds()
             return Result { () throws(SnapshotError) -> SnapshotSummary in
-                try SnapshotWriter.write(copy, toPath: basePath, createdAtMilliseconds: startedAt, producer: producer) { written in
+                try writeBase(copy, basePath) { written in
                     let now = Clock.monotonicNanoseconds()
                     guard now - lastReport >= 1_000_000_000 else { return }
                     lastReport = now

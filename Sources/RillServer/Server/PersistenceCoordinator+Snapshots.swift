@@ -18,7 +18,8 @@ struct SnapshotState {
     var backgroundSaveScheduled = false
     /// `dirty` when the running background save copied the keyspace: changes after it still need saving.
     var dirtyAtBackgroundSaveStart: Int64 = 0
-    /// Whether the latest background (or foreground) save succeeded (rdb_last_bgsave_status); true before any.
+    /// Whether the latest background save succeeded (rdb_last_bgsave_status); true before any, and after a
+    /// successful SAVE. False refuses writes with MISCONF under `stop-writes-on-bgsave-error`.
     var lastSaveSucceeded = true
     /// Whole seconds the latest background save took; -1 before any (rdb_last_bgsave_time_sec).
     var lastBackgroundSaveSeconds: Int64 = -1
@@ -30,6 +31,10 @@ struct SnapshotState {
     var lastCopyPauseMicroseconds: Int64 = 0
     /// Background saves completed successfully since start-up (rdb_saves).
     var savesCompleted: Int64 = 0
+    /// Keys loaded, and keys skipped as expired, by the last snapshot load (INFO rdb_last_load_keys_loaded,
+    /// rdb_last_load_keys_expired); 0 before any.
+    var lastLoadKeysLoaded: Int64 = 0
+    var lastLoadKeysExpired: Int64 = 0
     /// Entered while a background save runs, left when it finishes: SHUTDOWN waits on it so that an older
     /// snapshot never replaces the final one.
     let backgroundSaveGroup = DispatchGroup()
@@ -46,9 +51,8 @@ extension PersistenceCoordinator {
     func saveSynchronously() -> Bool {
         let started = Clock.monotonicNanoseconds()
         do {
-            let summary = try SnapshotWriter.write(
-                keyspace, toPath: configuration.snapshotPath, createdAtMilliseconds: Clock.milliseconds(),
-                producer: Self.producerName)
+            let summary = try RDBFileWriter.write(
+                keyspace, toPath: configuration.snapshotPath, options: snapshotOptions(createdAt: Clock.milliseconds()))
             changes.dirty = 0
             snapshots.lastSaveSeconds = Clock.milliseconds() / 1000
             snapshots.lastSaveSucceeded = true
@@ -56,8 +60,7 @@ extension PersistenceCoordinator {
             logger.notice("DB saved on disk (\(summary.keyCount) keys, \(summary.byteCount) bytes, \(milliseconds) ms)")
             return true
         } catch {
-            snapshots.lastSaveSucceeded = false
-            snapshots.lastFailedAttemptAt = Clock.milliseconds()
+            // As in Redis, only background saves set rdb_last_bgsave_status (and so stop writes) when they fail.
             logger.warning("Failed saving the DB: \(error)")
             return false
         }
@@ -73,15 +76,24 @@ extension PersistenceCoordinator {
         snapshots.backgroundSaveStartedAt = startedAt
         snapshots.dirtyAtBackgroundSaveStart = changes.dirty
         let path = configuration.snapshotPath
-        let producer = Self.producerName
+        let options = snapshotOptions(createdAt: startedAt)
         let pause = runOnKeyspaceCopy(group: snapshots.backgroundSaveGroup, { copy in
             Result { () throws(SnapshotError) -> SnapshotSummary in
-                try SnapshotWriter.write(copy, toPath: path, createdAtMilliseconds: startedAt, producer: producer)
+                try RDBFileWriter.write(copy, toPath: path, options: options)
             }
         }, finished: { coordinator, result in coordinator.backgroundSaveFinished(result, startedAt: startedAt) })
         snapshots.lastCopyPauseMicroseconds = pause
         logger.notice("Background saving started (keyspace copied in \(pause) microseconds)")
         return true
+    }
+
+    /// What a snapshot file taken at `createdAt` (Unix ms) holds besides the keys, and how it is encoded
+    /// (`rdbcompression`, `rdbchecksum`).
+    func snapshotOptions(createdAt: Int64, isAppendOnlyBase: Bool = false) -> RDBFileOptions {
+        RDBFileOptions(
+            compress: configuration.snapshotCompression, checksum: configuration.snapshotChecksum,
+            createdAtMilliseconds: createdAt, usedMemoryBytes: Allocator.statistics().allocated,
+            isAppendOnlyBase: isAppendOnlyBase, redisVersion: announcedRedisVersion, rillVersion: rillVersion)
     }
 
     /// The background half of BGSAVE and BGREWRITEAOF: copies the keyspace value on the event loop (copy-on-write:
@@ -175,7 +187,7 @@ extension PersistenceCoordinator {
         let started = Clock.monotonicNanoseconds()
         var lastReport = started
         do {
-            let result = try SnapshotReader.load(
+            let result = try SnapshotLoader.load(
                 path: path, databaseCount: configuration.databases,
                 nowMilliseconds: skippingExpiredKeys ? Clock.milliseconds() : nil
             ) { progress in
@@ -186,10 +198,13 @@ extension PersistenceCoordinator {
                 logger.notice("Loading \(path): \(percent)% (\(progress.keysLoaded) keys)")
             }
             keyspace = result.keyspace
+            snapshots.lastLoadKeysLoaded = Int64(result.keyCount - result.expiredKeysSkipped)
+            snapshots.lastLoadKeysExpired = Int64(result.expiredKeysSkipped)
             let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
             let megabytesPerSecond = seconds > 0 ? Double(result.byteCount) / 1_048_576 / seconds : 0
-            logger.notice("Loading snapshot produced by \(result.producer), created at \(result.createdAtMilliseconds / 1000)")
-            logger.notice("Done loading snapshot, keys loaded: \(result.keyCount - result.expiredKeysSkipped), keys expired: \(result.expiredKeysSkipped), stream entries: \(result.streamEntryCount).")
+            let age = max(0, Clock.milliseconds() - result.createdAtMilliseconds) / 1000
+            logger.notice("Loading snapshot produced by \(result.producer), created at \(result.createdAtMilliseconds / 1000) (RDB age \(age) seconds)")
+            logger.notice("Done loading RDB, keys loaded: \(result.keyCount - result.expiredKeysSkipped), keys expired: \(result.expiredKeysSkipped), stream entries: \(result.streamEntryCount).")
             logger.notice("DB loaded from disk (\(path)): \(fixedPointText(seconds, fractionDigits: 3)) seconds (\(fixedPointText(megabytesPerSecond, fractionDigits: 1)) MB/s)")
             return true
         } catch {

@@ -17,6 +17,8 @@ protocol PersistenceHost: AnyObject {
     func replay(_ context: CommandContext)
     /// Records as DEL the keys of `database` removed for being past their deadline.
     func recordExpiredKeys(database: Int)
+    /// LATENCY's events ("aof-write", "aof-fsync-always").
+    var latencyEvents: LatencyMonitor { get }
 }
 
 /// Snapshots (SAVE, BGSAVE, save points, loading at start-up) and the append-only file (loading, writing with
@@ -43,13 +45,16 @@ final class PersistenceCoordinator {
             if let appendOnlyLog, appendOnlyLog !== oldValue { changes.subscribe(appendOnlyLog) }
         }
     }
-    /// Connections whose replies wait for the append-only file to be written (and fsynced under `always`) once,
-    /// for all of them, when this event-loop tick's reads are done: group commit. Empty between ticks.
-    var connectionsAwaitingAppendOnlyWrite: [ConnectionHandler] = []
+    /// Connections whose replies are written when this event-loop tick's reads are done, after the append-only file
+    /// is written (and fsynced under `always`) once for all of them: group commit. Empty between ticks.
+    var connectionsAwaitingTickEnd: [ConnectionHandler] = []
     /// Replaying the append-only file: blocking commands time out at once and no key expires.
     var loadingAppendOnlyFile = false
-    /// Whether the latest write to the append-only file failed (INFO aof_last_write_status); false before any.
-    var appendOnlyWriteFailed = false
+    /// Failed writes and fsyncs of the append-only file (INFO aof_last_write_status, MISCONF).
+    var appendOnlyHealth = AppendOnlyWriteHealth()
+    /// Connections whose replies acknowledge writes that a failed write or fsync left out of the file: they are
+    /// sent once a retry gets them there (`writeAppendOnlyFile`), never before. Empty while the file is healthy.
+    var connectionsHeldUntilAppendOnlyWrite: [ConnectionHandler] = []
 
     init(host: any PersistenceHost, changes: ChangeFeed, logger: Logger, eventLoop: any EventLoop,
          startedAtMilliseconds: Int64) {
@@ -68,9 +73,6 @@ final class PersistenceCoordinator {
         _modify { yield &host.keyspace }
         set { host.keyspace = newValue }
     }
-
-    /// The snapshot header's producer field.
-    static let producerName = "rill \(rillVersion)"
 
     /// A background save or rewrite is running: like Redis' single child process, only one at a time.
     var backgroundJobInProgress: Bool { snapshots.backgroundSaveInProgress || appendOnlyRewrite.inProgress }

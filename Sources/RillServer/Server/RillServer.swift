@@ -46,40 +46,46 @@ public enum RillServerMain {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let eventLoop = group.next()
+        // Before any data is loaded: MEMORY STATS reports what the server takes when empty.
+        _ = Allocator.startupAllocated
         let server = ServerState(configuration: configuration, configFile: configFile, logger: logger,
                                  eventLoop: eventLoop)
+        if let failure = server.accessControl.loadConfiguredUsers(configuration) {
+            logger.warning("\(failure)")
+            try? group.syncShutdownGracefully()
+            return 1
+        }
         guard configuration.appendOnly ? server.persistence.startAppendOnlyFile() : server.persistence.loadSnapshotAtStartup() else {
             try? group.syncShutdownGracefully()
             return 1
         }
-        let listeners: [any Channel]
-        do {
-            listeners = try bind(server: server, group: group)
-        } catch {
-            logger.warning("Failed listening on port \(configuration.port) (tcp), aborting: \(error)")
-            try? group.syncShutdownGracefully()
-            return 1
-        }
-        server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
+        // The metrics port first: once the main port answers, everything this server serves is listening (a client,
+        // or a test, that saw PING answered may scrape at once).
         var metricsListeners: [any Channel] = []
         if configuration.metricsPort != 0 {
             do {
                 metricsListeners = try MetricsEndpoint.bind(server: server, group: group)
             } catch {
                 logger.warning("Failed listening on metrics port \(configuration.metricsPort) (tcp), aborting: \(error)")
-                for listener in listeners { try? listener.close().wait() }
                 try? group.syncShutdownGracefully()
                 return 1
             }
             logger.notice("Prometheus metrics at http://\(configuration.bindAddresses[0]):\(configuration.metricsPort)/metrics")
         }
-        writePidFile(configuration.pidFile, logger: logger)
-        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
-        logger.notice("Server initialized")
-        logger.notice("Ready to accept connections tcp")
-
+        let listeners: [any Channel]
+        do {
+            listeners = try bind(server: server, group: group)
+        } catch {
+            logger.warning("Failed listening on port \(configuration.port) (tcp), aborting: \(error)")
+            for listener in metricsListeners { try? listener.close().wait() }
+            try? group.syncShutdownGracefully()
+            return 1
+        }
+        server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
         let shutdownPromise = eventLoop.makePromise(of: Void.self)
         server.shutdownHandler = { shutdownPromise.succeed(()) }
+        // Installed before "Ready" is logged: a supervisor that sends SIGTERM as soon as it sees that line must
+        // not land in the moment when the default action is already ignored but no source listens yet.
         let signalSources = [SIGTERM, SIGINT].map { signalNumber -> any DispatchSourceSignal in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
@@ -96,7 +102,17 @@ public enum RillServerMain {
             source.resume()
             return source
         }
-        eventLoop.execute { server.startPeriodicJobs() }
+        writePidFile(configuration.pidFile, logger: logger)
+        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
+        logger.notice("Server initialized")
+        logger.notice("Ready to accept connections tcp")
+
+        eventLoop.execute {
+            server.startPeriodicJobs()
+            if configuration.replicaOf.count == 2, let port = Int(configuration.replicaOf[1]) {
+                server.follow(host: configuration.replicaOf[0], port: port)
+            }
+        }
         try? shutdownPromise.futureResult.wait()
         signalSources.forEach { $0.cancel() }
         for listener in listeners + metricsListeners { try? listener.close().wait() }
@@ -162,7 +178,8 @@ enum Allocator {
         return (read("stats.allocated"), read("stats.resident"))
     }
 
-    private static func read(_ name: String) -> Int {
+    /// The integer jemalloc control `name` holds; 0 when it cannot be read.
+    static func read(_ name: String) -> Int {
         var value: Int = 0
         var size = MemoryLayout<Int>.size
         return mallctl(name, &value, &size, nil, 0) == 0 ? value : 0

@@ -12,8 +12,30 @@ protocol ServerControl: AnyObject {
     /// CONFIG SET replaces the configuration as a whole, after validating every value.
     var configuration: ServerConfiguration { get set }
     var stats: ServerStats { get }
+    /// The largest client buffers of the last seconds (INFO clients).
+    var clientPeaks: RecentClientPeaks { get }
     /// CONFIG RESETSTAT.
     func resetStatistics()
+
+    /// A blocked call ended by CLIENT UNBLOCK: its latency histogram and slow log entry (CommandObservation.swift).
+    func blockedCallAnswered(_ blocked: BlockedClient, client: ClientSession, finalAttemptMicroseconds: Int64)
+    /// CLIENT PAUSE and CLIENT UNPAUSE (ClientPause.swift).
+    func pauseClients(_ mode: ClientPause.Mode, forMilliseconds duration: Int64, now: Int64)
+    func unpauseClients()
+
+    /// REPLCONF ACK and WAIT (ServerState+Replication.swift).
+    func acknowledgementReceived(from replica: ReplicaLink, offset: Int64, now: Int64)
+    func waitForAcknowledgements(_ client: ClientSession, targetOffset: Int64, replicasNeeded: Int,
+                                 timeoutMilliseconds: Int64)
+
+    /// PSYNC and SYNC's full synchronisation, now or queued (ServerState+FullSynchronisation.swift).
+    func requestFullSynchronisation(_ request: FullSynchronisationRequest)
+
+    /// REPLICAOF (ServerState+Following.swift) and the primary's GETACK.
+    var primaryLink: PrimaryLink? { get }
+    func follow(host: String, port: Int)
+    func stopFollowing()
+    func sendAcknowledgement()
 
     /// SHUTDOWN, after the final save: releases blocked clients, closes connections and stops the event loop.
     func shutDown()
@@ -23,11 +45,29 @@ protocol ServerControl: AnyObject {
     var boundPort: Int { get }
     var configFile: String? { get }
     var instantaneousOpsPerSecond: Int64 { get }
+    var instantaneousKilobytesPerSecond: (input: Double, output: Double) { get }
+    /// jemalloc's current figures; also raises the recorded peak (INFO memory, MEMORY STATS, MEMORY DOCTOR).
+    func allocatorFigures() -> Allocator.Figures
 }
 
 extension ServerState: ServerControl {
     func runQueued(_ command: Command, _ context: CommandContext) {
+        if let user = context.client.user, !user.allowsEverything,
+           let denial = accessControl.denial(for: user, command: command, arguments: context.arguments) {
+            command.counters.rejectedCalls += 1
+            writeError(context, refusal(denial, user: user, command: command, context: context, logContext: "multi"))
+            return
+        }
         run(command, context, allowBlocking: false)
+    }
+
+    func allocatorFigures() -> Allocator.Figures {
+        let figures = Allocator.figures()
+        if figures.allocated > stats.peakAllocatedBytes {
+            stats.peakAllocatedBytes = figures.allocated
+            stats.peakAllocatedAt = Clock.milliseconds() / 1000
+        }
+        return figures
     }
 
     func shutDown() {

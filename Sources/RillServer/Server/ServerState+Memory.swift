@@ -12,7 +12,7 @@ extension ServerState {
         // Queueing inside MULTI takes memory too, so Redis refuses any command that would be queued.
         let growsMemory = command.flags.contains(.denyOOM)
             || (client.transaction != nil && !command.flags.contains(.notQueuedInMulti))
-            || (command.name == "exec" && transactionGrowsMemory(client))
+            || (command.name == "exec" && queuedCommands(of: client, contain: .denyOOM))
         guard growsMemory else { return true }
         let limit = configuration.maxMemoryBytes
         if usedMemory(maximumAgeNanoseconds: 1_000_000) <= limit { return true }
@@ -43,14 +43,6 @@ extension ServerState {
     }
 
     /// EXEC is refused like its most demanding queued command, as in Redis.
-    private func transactionGrowsMemory(_ client: ClientSession) -> Bool {
-        guard let queued = client.transaction?.queued else { return false }
-        return queued.contains { arguments in
-            guard var command = commands.lookup(arguments[0]) else { return false }
-            if arguments.count >= 2, let sub = command.subcommand(named: arguments[1]) { command = sub }
-            return command.flags.contains(.denyOOM)
-        }
-    }
 
     /// Trims acknowledged entries, oldest stream first, until used memory is at most `limit`.
     /// - Returns: whether used memory ended at most `limit`.

@@ -13,10 +13,15 @@ final class ServerState {
         didSet {
             let limit = configuration.maxMemoryBytes
             if limit != oldValue.maxMemoryBytes { maxMemoryChanged(to: limit) }
+            if configuration.requirePass != oldValue.requirePass {
+                accessControl.setDefaultPassword(configuration.requirePass)
+            }
         }
     }
     var keyspace: Keyspace
     let commands: CommandTable
+    /// Users and their permissions (ACL), checked before each command.
+    let accessControl: AccessControl
     var stats = ServerStats()
     let logger: Logger
     let eventLoop: any EventLoop
@@ -41,6 +46,10 @@ final class ServerState {
     /// INFO instantaneous_ops_per_sec and the sample it is computed from (time in ms, commands processed).
     var instantaneousOpsPerSecond: Int64 = 0
     var operationSample: (at: Int64, commands: Int64) = (0, 0)
+    /// Network kilobytes per second over the last sample (INFO instantaneous_input_kbps / output_kbps).
+    var instantaneousKilobytesPerSecond: (input: Double, output: Double) = (0, 0)
+    /// Byte counters at the last sample.
+    var networkSample: (input: Int64, output: Int64) = (0, 0)
     /// Inside EXEC: BGSAVE and BGREWRITEAOF are scheduled instead of copying a half-applied transaction.
     var executingTransaction = false
     /// Trims made by `maxmemory-stream-policy trim-acked` not yet reported in the log (it is written at most once a
@@ -52,8 +61,25 @@ final class ServerState {
     /// (changeCount, dirty) when trim-acked last trimmed everything it could and memory was still over the limit.
     /// Until a write or an XACK changes them nothing new can be trimmed, so refused writes skip the search.
     var exhaustedTrimState: (changes: Int64, dirty: Int64)?
-    /// Latency histograms of the Prometheus endpoint; nil when `metrics-port` is 0.
+    /// The Prometheus endpoint's view; nil when `metrics-port` is 0.
     var metrics: MetricsRegistry?
+    /// SLOWLOG's entries, LATENCY's events, and the clients in MONITOR mode (CommandObservation.swift feeds them).
+    let slowLog = SlowLog()
+    let latencyEvents = LatencyMonitor()
+    let monitors = MonitorFeed()
+    /// The primary's side of replication: id, offset, backlog, replicas and WAIT callers.
+    let replication = ReplicationPrimary()
+    /// The link to the primary this server follows (REPLICAOF); nil on a primary.
+    var primaryLink: PrimaryLink?
+    /// Unix milliseconds of the last PING sent to replicas (repl-ping-replica-period).
+    var lastReplicaPing: Int64 = 0
+    /// Pub/Sub subscriptions and the fan-out of published messages (ServerState+PubSub.swift delivers them).
+    let pubSub = PubSubRegistry()
+    /// CLIENT PAUSE in force, if any, and the clients whose requests it holds, in arrival order (ClientPause.swift).
+    var pause: ClientPause?
+    var postponedClients: Deque<ClientSession> = []
+    /// The largest client buffers of the last seconds (INFO clients), sampled by the cron.
+    var clientPeaks = RecentClientPeaks()
     /// Called by SHUTDOWN once the reply is written.
     var shutdownHandler: () -> Void = {}
 
@@ -62,25 +88,39 @@ final class ServerState {
         self.configFile = configFile
         self.keyspace = Keyspace(databaseCount: configuration.databases)
         self.commands = CommandTable(CommandCatalog.all)
+        self.accessControl = AccessControl(commands: commands, requirePass: configuration.requirePass)
         self.logger = logger
         self.eventLoop = eventLoop
         self.startedAt = Clock.milliseconds()
         if configuration.maxMemoryBytes != 0 { maxMemoryChanged(to: configuration.maxMemoryBytes) }
         persistence = PersistenceCoordinator(host: self, changes: changes, logger: logger, eventLoop: eventLoop,
                                              startedAtMilliseconds: startedAt)
+        replication.afterTick = { task in eventLoop.execute(task) }
     }
 
     // MARK: Clients
 
     func registerClient(remoteAddress: String, localAddress: String) -> ClientSession {
         stats.totalConnectionsReceived += 1
-        return clients.register(remoteAddress: remoteAddress, localAddress: localAddress, now: Clock.milliseconds(),
-                                authenticated: configuration.requirePass == nil)
+        let client = clients.register(remoteAddress: remoteAddress, localAddress: localAddress,
+                                      now: Clock.milliseconds(),
+                                      authenticated: !accessControl.newClientsNeedAuthentication)
+        client.user = accessControl.defaultUser
+        return client
+    }
+
+    /// `protected-mode`: while the default user takes no password, only loopback clients are served.
+    func protectedModeRefuses(_ client: ClientSession) -> Bool {
+        configuration.protectedMode && accessControl.defaultUser.definition.noPass && !client.isLocal
     }
 
     func unregisterClient(_ client: ClientSession) {
         blocking.remove(client)
         unwatchAll(client)
+        monitors.remove(client)
+        pubSub.unsubscribeAll(client)
+        forgetPostponed(client)
+        replicaDisconnected(client)
         clients.remove(client)
     }
 
@@ -92,9 +132,11 @@ final class ServerState {
         if request.timeoutMilliseconds > 0 {
             blocked.timeout = eventLoop.scheduleTask(in: .milliseconds(request.timeoutMilliseconds)) { [weak self, weak client] in
                 guard let self, let client, client.blocked != nil else { return }
+                let blocked = client.blocked
                 self.blocking.remove(client)
                 context.nowMilliseconds = Clock.milliseconds()
                 request.onTimeout(context)
+                if let blocked { self.blockedCallAnswered(blocked, client: client, finalAttemptMicroseconds: 0) }
                 client.flushOutput()
                 client.resumeInput()
             }
@@ -103,8 +145,8 @@ final class ServerState {
     }
 
     /// Records a write to `key`: counts it as a change and, if clients wait on the key, queues them to be served.
-    func keyModified(_ key: [UInt8], database: Int) {
-        changes.recordChange()
+    func keyModified(_ key: [UInt8], database: Int, changes count: Int64 = 1) {
+        changes.recordChange(count)
         blocking.keyWritten(key, database: database)
     }
 
@@ -126,7 +168,9 @@ final class ServerState {
                     let previousDatabase = client.databaseIndex
                     client.databaseIndex = blocked.database
                     let errorsBefore = stats.totalErrorReplies
+                    let changesBefore = changes.changeCount
                     let served = blocked.request.retry(context)
+                    if changes.changeCount != changesBefore { client.repliesAcknowledgeChanges = true }
                     if changes.isRecording {
                         recordEffects(of: context, database: blocked.database, recordingRequest: false)
                     }
@@ -134,7 +178,9 @@ final class ServerState {
                     if served {
                         // As Redis: the attempt that answers counts in the command's time, and as a failed call
                         // when its answer is an error (XREADGROUP after XGROUP DESTROY).
-                        blocked.command.counters.microseconds += max(0, Clock.microseconds() - retryStarted)
+                        let retryMicroseconds = max(0, Clock.microseconds() - retryStarted)
+                        blocked.command.counters.microseconds += retryMicroseconds
+                        blockedCallAnswered(blocked, client: client, finalAttemptMicroseconds: retryMicroseconds)
                         if stats.totalErrorReplies != errorsBefore { blocked.command.counters.failedCalls += 1 }
                         blocking.remove(client)
                         client.flushOutput()
@@ -178,6 +224,22 @@ struct ServerStats {
     /// stream_acked_trimmed_entries), and writes refused for memory (Rill's oom_rejected_commands).
     var acknowledgedEntriesTrimmed: Int64 = 0
     var outOfMemoryRejections: Int64 = 0
+    /// The most bytes seen allocated (INFO used_memory_peak, MEMORY STATS peak.allocated), sampled by the cron and
+    /// whenever memory is reported; 0 until first sampled.
+    var peakAllocatedBytes = 0
+    /// Unix seconds at which `peakAllocatedBytes` was seen (INFO used_memory_peak_time); 0 until then.
+    var peakAllocatedAt: Int64 = 0
+    /// Reads from client sockets and reply writes to them (INFO total_reads_processed, total_writes_processed).
+    var readsProcessed: Int64 = 0
+    var writesProcessed: Int64 = 0
+    /// Clients closed for exceeding client-query-buffer-limit (INFO client_query_buffer_limit_disconnections).
+    var queryBufferLimitDisconnections: Int64 = 0
+    /// Clients closed for `client-output-buffer-limit` (INFO client_output_buffer_limit_disconnections), and by
+    /// `maxmemory-clients` (INFO evicted_clients).
+    var outputBufferLimitDisconnections: Int64 = 0
+    var evictedClients: Int64 = 0
+    /// Bytes read from this replica's primary (INFO total_net_repl_input_bytes).
+    var replicationInputBytes: Int64 = 0
 
 }
 
@@ -185,7 +247,11 @@ extension ServerState {
     /// CONFIG RESETSTAT: server counters and every command's call statistics.
     func resetStatistics() {
         stats = ServerStats()
-        for command in commands.commands.flatMap({ [$0] + $0.subcommands }) { command.counters = CommandCounters() }
+        accessControl.refusalCounts = [:]
+        for command in commands.commands.flatMap({ [$0] + $0.subcommands }) {
+            command.counters = CommandCounters()
+            command.latencyHistogram.reset()
+        }
     }
 }
 

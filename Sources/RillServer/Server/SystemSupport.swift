@@ -63,7 +63,28 @@ func logTimestamp() -> String {
 
 /// The text of the last system error (`strerror(errno)`), as Redis puts it in its log lines.
 func lastSystemErrorText() -> String {
-    String(cString: strerror(errno))
+    systemErrorText(errno)
+}
+
+/// The C library's text for the errno `code` ("No space left on device").
+func systemErrorText(_ code: Int32) -> String {
+    String(cString: strerror(code))
+}
+
+/// The whole content of the file at `path`; nil with `errno` set when it cannot be read.
+func readWholeFile(atPath path: String) -> [UInt8]? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        bytes.append(contentsOf: chunk[0..<count])
+        if count < chunk.count {
+            if ferror(file) != 0 { return nil }
+            return bytes
+        }
+    }
 }
 
 /// Size of the file at `path` in bytes; 0 when it cannot be read.
@@ -118,6 +139,24 @@ enum ProcessFacts {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
         return (seconds(usage.ru_stime), seconds(usage.ru_utime))
+    }
+
+    /// CPU seconds of the calling thread (INFO used_cpu_*_main_thread, asked on the event loop that runs every
+    /// command); the process' figures where the system has no per-thread usage.
+    static func mainThreadCPUSeconds() -> (system: Double, user: Double) {
+        #if os(Linux)
+        var usage = rusage()
+        getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return (seconds(usage.ru_stime), seconds(usage.ru_utime))
+        #else
+        return cpuSeconds()
+        #endif
+    }
+
+    /// Bytes of physical memory of the machine (INFO total_system_memory).
+    static func physicalMemory() -> Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// Resident set size from /proc (Linux), 0 where unavailable.
