@@ -70,7 +70,9 @@ public enum RillServerMain {
                 try? group.syncShutdownGracefully()
                 return 1
             }
-            logger.notice("Prometheus metrics at http://\(configuration.bindAddresses[0]):\(configuration.metricsPort)/metrics")
+            for listener in metricsListeners {
+                logger.notice("Prometheus metrics at \(listener.localAddress.map { "\($0)" } ?? "?")/metrics")
+            }
         }
         let listeners: [any Channel]
         do {
@@ -135,16 +137,8 @@ public enum RillServerMain {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
             }
-        var port = configuration.port
-        var channels: [any Channel] = []
-        for address in configuration.bindAddresses {
-            // With port 0 the kernel picks one; further addresses then reuse that port.
-            let channel = try bootstrap.bind(host: address.hasPrefix("-") ? String(address.dropFirst()) : address,
-                                             port: port).wait()
-            if port == 0 { port = channel.localAddress?.port ?? 0 }
-            channels.append(channel)
-        }
-        return channels
+        return try ListenAddresses.bind(bootstrap, addresses: configuration.bindAddresses, port: configuration.port,
+                                        logger: server.logger)
     }
 
     private static func writePidFile(_ path: String, logger: Logger) {
