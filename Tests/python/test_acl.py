@@ -317,23 +317,30 @@ def test_first_arguments_acl_list_could_not_write_back_are_refused(servers):
     assert call(rill.port, "ACL", "DRYRUN", "firstarg", "GET", "x").startswith(b"$")
 
 
-def test_first_argument_rules_load_from_the_acl_file(binary):
-    """ACL LIST's lines with first-argument rules, saved then loaded again, give the same users."""
-    server = ServerProcess(binary, ["--aclfile", "users.acl"])
-    write_file(server, "users.acl", "user alice on nopass ~* -@all +select|0 +get|Foo (+select|1 ~k)\n")
-    server.start()
-    try:
-        listed = call(server.port, "ACL", "LIST")
-        assert b"user alice on nopass sanitize-payload ~* resetchannels -@all +select|0 +get|foo " \
-               b"(~k resetchannels -@all +select|1)" in listed
-        assert call(server.port, "ACL", "SAVE") == b"+OK\r\n"
-        assert call(server.port, "ACL", "LOAD") == b"+OK\r\n"
-        assert call(server.port, "ACL", "LIST") == listed
-        assert run_as(server.port, "alice", [["SELECT", "1"], ["SELECT", "2"], ["GET", "FOO"]]) == [
-            b"+OK\r\n", b"+OK\r\n", b"-NOPERM User alice has no permissions to run the 'select' command\r\n",
-            b"$-1\r\n"]
-    finally:
-        server.stop()
+def test_first_argument_rules_load_from_the_acl_file_as_redis(binary):
+    """An ACL file with first-argument rules, listed, saved and loaded again, on Rill and on Redis 8.2.3."""
+    results = []
+    for executable in (binary, reference_redis_binary()):
+        server = ServerProcess(executable, ["--aclfile", "users.acl"])
+        write_file(server, "users.acl", "user alice on nopass ~* -@all +select|0 +GET|Foo (+select|1 ~k)\n"
+                                        "user bob on nopass ~* +@all -select +select|2 -@keyspace +select|3\n")
+        server.start()
+        try:
+            replies = [call(server.port, "ACL", "LIST"), call(server.port, "ACL", "SAVE"),
+                       call(server.port, "ACL", "LOAD"), call(server.port, "ACL", "LIST")]
+            replies += run_as(server.port, "alice", [["SELECT", "1"], ["SELECT", "2"], ["GET", "FOO"]])
+            replies += run_as(server.port, "bob", [["SELECT", "2"], ["SELECT", "3"], ["SELECT", "0"]])
+            saved = read_file(server, "users.acl")
+        finally:
+            server.stop()
+        results.append((replies, saved))
+    assert results[0] == results[1]
+    replies, saved = results[0]
+    assert b"user alice on nopass sanitize-payload ~* resetchannels -@all +select|0 +get|foo " \
+           b"(~k resetchannels -@all +select|1)" in replies[0] and replies[0] == replies[3]
+    assert "+select|2 -@keyspace +select|3" in saved
+    assert replies[5:8] == [b"+OK\r\n", b"-NOPERM User alice has no permissions to run the 'select' command\r\n",
+                            b"$-1\r\n"]
 
 
 def test_deleting_a_user_or_narrowing_its_channels_disconnects_its_clients(servers):
