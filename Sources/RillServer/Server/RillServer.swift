@@ -70,8 +70,9 @@ public enum RillServerMain {
                 try? group.syncShutdownGracefully()
                 return 1
             }
-            for listener in metricsListeners {
-                logger.notice("Prometheus metrics at \(listener.localAddress.map { "\($0)" } ?? "?")/metrics")
+            for case let address? in metricsListeners.map(\.localAddress) {
+                let host = address.protocol == .inet6 ? "[\(address.ipAddress ?? "")]" : address.ipAddress ?? ""
+                logger.notice("Prometheus metrics at http://\(host):\(address.port ?? 0)/metrics")
             }
         }
         let listeners: [any Channel]
