@@ -263,7 +263,8 @@ FIRST_ARGUMENT_SETUSER_CALLS = [
     ["+client|setname", "+client"],     # a command's rule replaces its subcommands' rules too
     ["+get|é"],                         # bytes beyond ASCII are kept as they are (Redis lowers ASCII only)
     ["+@all", "-select", "+select|5"],
-    ["nocommands", "+select|0", "+select|1", "+get|Foo", "+xadd|orders:1", "+ping", "+multi", "+exec"],
+    ["nocommands", "+select|0", "+select|1", "+get|Foo", "+xadd|orders:1", "+ping", "+multi", "+exec",
+     "+debug|object"],
 ]
 
 # Requests of a user of the last call above: the first argument is compared ignoring ASCII case, and only it.
@@ -284,7 +285,9 @@ def test_first_argument_rules_as_redis(servers):
         replies.append(call(server.port, "ACL", "GETUSER", "firstarg"))
         call(server.port, "ACL", "LOG", "RESET")
         replies += run_as(server.port, "firstarg", FIRST_ARGUMENT_REQUESTS)
-        for request in FIRST_ARGUMENT_REQUESTS + [["SELECT"], ["PING", "x"]]:
+        # DEBUG has no subcommands either (its classic first-argument rule); asked of DRYRUN only.
+        for request in FIRST_ARGUMENT_REQUESTS + [["SELECT"], ["PING", "x"], ["DEBUG", "OBJECT", "k"],
+                                                  ["DEBUG", "object", "k"], ["DEBUG", "SLEEP", "0"]]:
             replies.append(call(server.port, "ACL", "DRYRUN", "firstarg", *request))
         return replies, log_entries(server.port, 50)
 
