@@ -23,7 +23,7 @@ enum ListenAddresses {
                 if port == 0 { port = channel.localAddress?.port ?? 0 }
                 channels.append(channel)
             } catch where isOptional && isUnavailableAddress(error) {
-                logger.notice("Skipping optional address \(address): not available on this host (\(error))")
+                logger.notice("Skipping optional address \(address), not available on this host: \(error)")
             } catch {
                 for channel in channels { try? channel.close().wait() }
                 throw error
