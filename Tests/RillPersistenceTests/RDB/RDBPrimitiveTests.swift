@@ -219,11 +219,11 @@ import Testing
     }
 
     /// Elements under 128 bytes take the one-byte back-length path: the byte must equal the size, high bit clear.
-    @Test func shortElementBackLengthsAreCheckedExactly() {
+    @Test func shortElementBackLengthsAreCheckedExactly() throws {
         var writer = ListpackWriter()
         for value in ["x", "12", "hello world"] { writer.append(bytes(value)) }
         let good = writer.finish()
-        #expect(good[6...8] == [0x81, 0x61, 2])
+        #expect(good[6...8] == [0x81, 0x78, 2])  // "x": string of 1 byte, then its back-length
         var highBit = good
         highBit[8] = 0x82  // the right size, but marked as a continuation byte
         var tooLarge = good
