@@ -232,11 +232,17 @@ struct SortedIDListTests {
         var filledFootprint = 0
         for round in 0..<3 {
             let ids = (1...10).map { StreamID(ms: UInt64(round * 100 + $0), seq: 0) }
-            for id in ids { #expect(list.insert(id)) }
+            for id in ids {
+                let inserted = list.insert(id)
+                #expect(inserted)
+            }
             if round == 0 { filledFootprint = list.memoryFootprint }
             #expect(list.memoryFootprint == filledFootprint, "round \(round)")
             #expect(list.elements == ids)
-            for id in ids { #expect(list.remove(id) == id) }
+            for id in ids {
+                let removed = list.remove(id)
+                #expect(removed == id)
+            }
             #expect(list.isEmpty)
             #expect(list.validate() == [])
             // The kept storage is memory the list holds.
