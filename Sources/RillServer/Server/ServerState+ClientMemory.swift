@@ -27,7 +27,7 @@ extension ServerState {
         let limit = configuration.outputBufferLimits[client.type]
         guard limit.hardBytes > 0 || limit.softBytes > 0 else { return false }
         // After the limit test: loading the weak reference takes the slow, side-table reference counting path, and
-        // this runs after every command (4.5% of the server's CPU under pipelined XADD when it came first).
+        // this runs after every command (several percent of the server's CPU under pipelined XADD when it came first).
         guard client.context != nil else { return false }
         let nowSeconds = nowSeconds ?? Clock.milliseconds() / 1000
         guard limit.isExceeded(unsentBytes: client.outputBytes, softSince: &client.outputSoftLimitSince,
