@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// `GET /metrics` over HTTP/1.1 on `metrics-port`. The listener shares the server's single event loop, so a
+/// `GET /metrics` over HTTP/1.1 on `metrics-port`, inside TLS with `metrics-tls yes`. The listener shares the server's single event loop, so a
 /// scrape runs between two commands and reads the keyspace without locks.
 enum MetricsEndpoint {
     static func bind(server: ServerState, group: any EventLoopGroup) throws -> [any Channel] {
@@ -14,6 +14,9 @@ enum MetricsEndpoint {
                 channel.eventLoop.makeCompletedFuture {
                     // A scraper that keeps its connection open sends again within its scrape interval (15 s to a
                     // minute); a connection silent for longer is dropped so idle sockets do not pile up.
+                    if server.configuration.metricsTLS {
+                        try server.addTLSServerHandlers(to: channel.pipeline.syncOperations)
+                    }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(server: server))
