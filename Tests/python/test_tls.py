@@ -19,6 +19,8 @@ import urllib.request
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from support import ServerProcess, free_port, is_redis_server
 
@@ -94,6 +96,7 @@ def tls_server(binary, certs):
         process = ServerProcess(REDIS_WITH_TLS if redis_server else binary, tls_directives(certs, tls_port, *extra))
         process.start()
         process.tls_port = tls_port
+        wait_for_listener(process, tls_port)
         started.append(process)
         return process
 
@@ -104,9 +107,25 @@ def tls_server(binary, certs):
         process.stop()
 
 
+def wait_for_listener(process: ServerProcess, port: int) -> None:
+    """Waits until `port` accepts connections while the server process is alive: a server that lost its TLS port
+    to another process on this machine fails here rather than in the test's first request."""
+    def accepting():
+        if process.process.poll() is not None:
+            pytest.fail(f"the server exited\n{process.log_tail()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    poll(accepting, f"port {port}")
+
+
 def tls_client(certs, port: int, client_cert: str | None = "client", ca: str = "ca.crt", **options) -> redis.Redis:
     options.setdefault("decode_responses", True)
     options.setdefault("protocol", 2)
+    # A refused handshake is the answer: redis-py's default retries with back-off would only repeat it.
+    options.setdefault("retry", Retry(NoBackoff(), 0))
     if client_cert:
         options["ssl_certfile"] = certs[f"{client_cert}.crt"]
         options["ssl_keyfile"] = certs[f"{client_cert}.key"]
@@ -206,8 +225,9 @@ def test_config_set_reloads_the_certificate_for_new_connections(tls_server, cert
     existing = tls_client(certs, server.tls_port)
     assert existing.ping() is True
     assert peer_common_name(certs, server.tls_port) == "rill-server-one"
-    assert plain.config_set("tls-cert-file", certs["server2.crt"]) is True
-    # The key no longer matches the certificate: both change in one CONFIG SET.
+    # The old key does not match the new certificate: refused, and both change in one CONFIG SET.
+    with pytest.raises(redis.ResponseError):
+        plain.config_set("tls-cert-file", certs["server2.crt"])
     assert peer_common_name(certs, server.tls_port) == "rill-server-one"
     plain.execute_command("CONFIG", "SET", "tls-cert-file", certs["server2.crt"], "tls-key-file", certs["server2.key"])
     assert peer_common_name(certs, server.tls_port) == "rill-server-two"
@@ -397,7 +417,7 @@ def test_metrics_over_https(binary, certs):
         with urllib.request.urlopen(f"https://localhost:{metrics_port}/metrics", context=context,
                                     timeout=30) as response:
             assert response.status == 200
-            assert 'rill_stream_length{stream="s"} 1' in response.read().decode()
+            assert 'rill_stream_length{db="0",stream="s"} 1' in response.read().decode()
         # Without a client certificate (tls-auth-clients yes), and in plain HTTP, nothing is served.
         anonymous = ssl.create_default_context(cafile=certs["ca.crt"])
         with pytest.raises((ssl.SSLError, ConnectionError, urllib.error.URLError)):
