@@ -6,7 +6,7 @@
 Makes a CA and a server certificate with openssl in a scratch folder, builds rill-server in release mode (unless
 --no-build), starts both servers with a tls-port beside their plain port (tls-auth-clients no: the client side then
 costs the same for both) and runs `redis-benchmark --tls` XADD with -P 1 and -P 16 against each in alternation,
-Rill, Redis, Rill, Redis ... The table shows medians of the rounds, the ratio Rill/Redis, and each server's CPU per
+Rill, Redis, Rill, Redis ..., then the same over the plain port for comparison. The table shows medians of the rounds, the ratio Rill/Redis, and each server's CPU per
 XADD (utime + stime of its process from /proc/PID/stat over the run, divided by the requests), the figure least
 disturbed by other load on a shared machine.
 """
@@ -62,15 +62,17 @@ def main():
                     "tls-auth-clients": "no"}
         pair = bench.start_pair("tls", rill_settings=settings("rill"), redis_settings=settings("redis"))
         rows = []
-        for pipeline in (1, 16):
-            def measure(server, pipeline=pipeline):
-                connection = ["--tls", "--cacert", certs["ca.crt"], "-p", str(tls_ports[server.name])]
+        # The plain-TCP rows, on the same servers in the same run, show what TLS itself adds to each.
+        for tls, pipeline in ((True, 1), (True, 16), (False, 1), (False, 16)):
+            def measure(server, tls=tls, pipeline=pipeline):
+                connection = (["--tls", "--cacert", certs["ca.crt"], "-p", str(tls_ports[server.name])] if tls
+                              else None)
                 server.cli("DEL", "bench:tls")
                 return redis_benchmark(server, args.clients, pipeline, args.requests,
                                        ["XADD", "bench:tls", "*", *XADD_3_FIELDS], connection=connection)
             samples = bench.alternate(pair, measure)
-            rows.append(median_row(f"xadd-tls-P{pipeline} ({args.clients} clients)", "ops/s", samples,
-                                   latency=(1, 2), operations=args.requests))
+            rows.append(median_row(f"XADD 3 fields {'TLS' if tls else 'plain TCP'} -c {args.clients} -P {pipeline}",
+                                   "ops/s", samples, latency=(1, 2), operations=args.requests))
         version = subprocess.run([REDIS_WITH_TLS, "--version"], capture_output=True, text=True).stdout.split()[2]
         table = markdown_table(rows, {"redis": f"Redis {version.removeprefix('v=')}"})
         print(table)

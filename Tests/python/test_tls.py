@@ -408,6 +408,7 @@ def test_replica_without_tls_replication_cannot_follow_a_tls_port(tls_server, ce
 def test_metrics_over_https(binary, certs):
     metrics_port = free_port()
     server = ServerProcess(binary, ["--metrics-port", str(metrics_port), "--metrics-tls", "yes",
+                                    "--metrics-key-names", "yes",
                                     "--tls-cert-file", certs["server.crt"], "--tls-key-file", certs["server.key"],
                                     "--tls-ca-cert-file", certs["ca.crt"]]).start()
     try:
