@@ -186,6 +186,9 @@ def test_client_certificate_required_and_refused(tls_server, certs, redis_server
     refused(tls_client(certs, server.tls_port, client_cert="stranger"))
     assert cli(certs, server.tls_port, "PING", client_cert=None).stdout.strip() != "PONG"
     assert cli(certs, server.tls_port, "PING").stdout.strip() == "PONG"
+    # Each refused handshake is logged at warning level with Redis' words.
+    poll(lambda: "Error accepting a client connection: " in open(server.log_path, errors="replace").read(),
+         "the refused handshake in the log")
 
 
 @pytest.mark.parametrize("redis_server", [False, True], ids=["rill", "redis-7.0.15"])
