@@ -400,6 +400,22 @@ def test_replica_follows_its_primary_over_tls(tls_server, certs, primary_is_redi
     assert r.info("replication")["master_port"] == primary.tls_port
 
 
+def test_replica_presents_its_client_certificate(tls_server, certs):
+    primary = tls_server("--repl-diskless-sync-delay", "0")
+    replica_arguments = ["--tls-replication", "yes", "--replicaof", "127.0.0.1", str(primary.tls_port)]
+    # A certificate from the unrelated CA: the primary refuses the handshake, the link stays down.
+    stranger = tls_server(*replica_arguments, "--tls-client-cert-file", certs["stranger.crt"],
+                          "--tls-client-key-file", certs["stranger.key"])
+    poll(lambda: "Error accepting a client connection: " in open(primary.log_path, errors="replace").read(),
+         "the primary refusing the stranger's certificate")
+    assert stranger.client().info("replication")["master_link_status"] == "down"
+    assert primary.client().info("replication")["connected_slaves"] == 0
+    # The client certificate the CA signed: the link comes up.
+    trusted = tls_server(*replica_arguments, "--tls-client-cert-file", certs["client.crt"],
+                         "--tls-client-key-file", certs["client.key"])
+    poll(lambda: replicated(trusted.client(), primary.client()), "the replica with the client certificate")
+
+
 def test_replica_without_tls_replication_cannot_follow_a_tls_port(tls_server, certs):
     primary = tls_server()
     replica = tls_server("--replicaof", "127.0.0.1", str(primary.tls_port))
