@@ -22,7 +22,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from support import ServerProcess, free_port, is_redis_server
+from support import ServerProcess, free_port, is_redis_server, poll_until
 
 pytestmark = pytest.mark.rill_only
 
@@ -30,14 +30,8 @@ REDIS_WITH_TLS = "/usr/bin/redis-server"
 DEADLINE_SECONDS = 30.0
 
 
-def poll(condition, what: str, timeout: float = DEADLINE_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+def poll(condition, what: str):
+    return poll_until(condition, what, DEADLINE_SECONDS)
 
 
 def openssl(*arguments: str, cwd: str) -> None:
@@ -336,11 +330,8 @@ def test_tls_only_with_port_zero(binary, certs):
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         def answers():
-            try:
-                with tls_client(certs, tls_port) as secure:
-                    return secure.ping()
-            except redis.ConnectionError:
-                return False
+            with tls_client(certs, tls_port) as secure:
+                return secure.ping()
         poll(answers, "the TLS listener")
         with tls_client(certs, tls_port) as secure:
             info = secure.info("server")
