@@ -14,7 +14,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import urllib.request
 
 import pytest
@@ -410,9 +409,11 @@ def test_replica_presents_its_client_certificate(tls_server, certs):
 def test_replica_without_tls_replication_cannot_follow_a_tls_port(tls_server, certs):
     primary = tls_server()
     replica = tls_server("--replicaof", "127.0.0.1", str(primary.tls_port))
-    r = replica.client()
-    time.sleep(1)
-    assert r.info("replication")["master_link_status"] == "down"
+    # Its plain-text PING reaches the TLS listener, which refuses it as a failed handshake.
+    poll(lambda: "Error accepting a client connection: " in open(primary.log_path, errors="replace").read(),
+         "the primary refusing the plain-text replica")
+    assert replica.client().info("replication")["master_link_status"] == "down"
+    assert primary.client().info("replication")["connected_slaves"] == 0
 
 
 def test_metrics_over_https(binary, certs):
