@@ -8,12 +8,14 @@ refusals, CONFIG GET defaults, CONFIG SET errors and start-up refusal lines are 
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import socket
 import ssl
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 
 import pytest
@@ -435,12 +437,8 @@ def test_metrics_over_https(binary, certs):
         with pytest.raises((ssl.SSLError, ConnectionError, urllib.error.URLError)):
             urllib.request.urlopen(f"https://localhost:{metrics_port}/metrics", context=anonymous,
                                    timeout=30).read()
-        with pytest.raises((ConnectionError, urllib.error.URLError, http_errors())):
+        with pytest.raises((ConnectionError, urllib.error.URLError, http.client.HTTPException)):
             urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).read()
     finally:
         server.stop()
 
-
-def http_errors():
-    import http.client
-    return http.client.HTTPException
