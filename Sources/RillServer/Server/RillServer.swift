@@ -166,16 +166,16 @@ enum Allocator {
     /// sanitizer's that replaces it.
     static let name = "libc"
 
-    /// Bytes allocated, as the sanitizer's allocator counts them when one is linked (AddressSanitizer replaces
-    /// malloc), else as glibc's mallinfo2 does; resident is what the process has mapped for the heap by the same source.
+    /// Bytes allocated and heap bytes mapped, as the sanitizer's allocator counts them (AddressSanitizer replaces
+    /// malloc); without a sanitizer, the process's resident set size for both (glibc keeps no cheap total).
     static func statistics() -> (allocated: Int, resident: Int) {
         typealias Counter = @convention(c) () -> Int
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__sanitizer_get_current_allocated_bytes"),
+        if let allocated = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__sanitizer_get_current_allocated_bytes"),
            let heap = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__sanitizer_get_heap_size") {
-            return (unsafeBitCast(symbol, to: Counter.self)(), unsafeBitCast(heap, to: Counter.self)())
+            return (unsafeBitCast(allocated, to: Counter.self)(), unsafeBitCast(heap, to: Counter.self)())
         }
-        let info = mallinfo2()
-        return (Int(info.uordblks + info.hblkhd), Int(info.arena + info.hblkhd))
+        let resident = ProcessFacts.residentSetSize()
+        return (resident, resident)
     }
 
     /// jemalloc controls do not exist in this build: every one reads 0.
