@@ -161,8 +161,12 @@ struct ServerConfiguration: Sendable {
 
     /// `metrics-port`
     var metricsPort = 0
+    /// `metrics-bind`: loopback only unless configured (`-` marks an address skipped when unavailable).
+    var metricsBindAddresses = ["127.0.0.1", "-::1"]
     /// `metrics-max-streams`
     var metricsMaxStreams = 1000
+    /// `metrics-key-names`: whether series name streams by key; otherwise only per-database totals are exported.
+    var metricsKeyNames = false
 
     // MARK: Observability
 

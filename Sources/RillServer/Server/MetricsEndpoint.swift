@@ -2,7 +2,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// `GET /metrics` over HTTP/1.1 on `metrics-port`. The listener shares the server's single event loop, so a
+/// `GET /metrics` over HTTP/1.1 on `metrics-port`, at the `metrics-bind` addresses (loopback only by default: the
+/// series describe the data, and with `metrics-key-names` name its keys). The listener shares the server's single event loop, so a
 /// scrape runs between two commands and reads the keyspace without locks.
 enum MetricsEndpoint {
     static func bind(server: ServerState, group: any EventLoopGroup) throws -> [any Channel] {
@@ -19,10 +20,8 @@ enum MetricsEndpoint {
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(server: server))
                 }
             }
-        return try server.configuration.bindAddresses.map { address in
-            try bootstrap.bind(host: address.hasPrefix("-") ? String(address.dropFirst()) : address,
-                               port: server.configuration.metricsPort).wait()
-        }
+        return try ListenAddresses.bind(bootstrap, addresses: server.configuration.metricsBindAddresses,
+                                        port: server.configuration.metricsPort, logger: server.logger)
     }
 }
 

@@ -72,7 +72,10 @@ public enum RillServerMain {
                 try? group.syncShutdownGracefully()
                 return 1
             }
-            logger.notice("Prometheus metrics at http://\(configuration.bindAddresses[0]):\(configuration.metricsPort)/metrics")
+            for case let address? in metricsListeners.map(\.localAddress) {
+                let host = address.protocol == .inet6 ? "[\(address.ipAddress ?? "")]" : address.ipAddress ?? ""
+                logger.notice("Prometheus metrics at http://\(host):\(address.port ?? 0)/metrics")
+            }
         }
         let listeners: [any Channel]
         do {
@@ -137,16 +140,8 @@ public enum RillServerMain {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
             }
-        var port = configuration.port
-        var channels: [any Channel] = []
-        for address in configuration.bindAddresses {
-            // With port 0 the kernel picks one; further addresses then reuse that port.
-            let channel = try bootstrap.bind(host: address.hasPrefix("-") ? String(address.dropFirst()) : address,
-                                             port: port).wait()
-            if port == 0 { port = channel.localAddress?.port ?? 0 }
-            channels.append(channel)
-        }
-        return channels
+        return try ListenAddresses.bind(bootstrap, addresses: configuration.bindAddresses, port: configuration.port,
+                                        logger: server.logger)
     }
 
     private static func writePidFile(_ path: String, logger: Logger) {

@@ -91,7 +91,8 @@ final class ServerState {
         self.configFile = configFile
         self.keyspace = Keyspace(databaseCount: configuration.databases)
         self.commands = CommandTable(CommandCatalog.all)
-        self.accessControl = AccessControl(commands: commands, requirePass: configuration.requirePass)
+        self.accessControl = AccessControl(commands: commands, requirePass: configuration.requirePass,
+                                           logger: logger)
         self.logger = logger
         self.eventLoop = eventLoop
         self.startedAt = Clock.milliseconds()
