@@ -28,11 +28,13 @@ def test_soak_script_passes_its_criteria_on_a_short_run(tmp_path):
     result = run_soak(tmp_path, "--p99-factor", "100")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "PASSED" in result.stdout
-    counts = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
-    assert int(counts["storms"]) >= 1
-    assert int(counts["expected: maxclients refusal (storm connection)"]) > 0
-    assert int(counts["expected: group worker crash (socket reset, batch left pending)"]) > 0
-    assert int(counts["delivered"]) == int(counts["acknowledged"]) > 0
+    counts = {name: int(value) for name, value in
+              (line.rsplit(": ", 1) for line in result.stdout.splitlines() if ": " in line) if value.isdigit()}
+    # The load did what the run is about: a storm past maxclients, worker crashes, a group drained.
+    assert counts.get("storms", 0) >= 1, result.stdout
+    assert counts.get("storm refusals", 0) > 0, result.stdout
+    assert counts.get("expected: group worker crash (socket reset, batch left pending)", 0) > 0, result.stdout
+    assert counts.get("delivered", 0) == counts.get("acknowledged", -1) > 0, result.stdout
     with open(tmp_path / "soak.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) >= SECONDS // 4 - 1
