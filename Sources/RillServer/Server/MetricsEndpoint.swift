@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// `GET /metrics` over HTTP/1.1 on `metrics-port`, at the `metrics-bind` addresses (loopback only by default: the
-/// series describe the data, and with `metrics-key-names` name its keys). The listener shares the server's single event loop, so a
-/// scrape runs between two commands and reads the keyspace without locks.
+/// `GET /metrics` over HTTP/1.1 on `metrics-port`, inside TLS with `metrics-tls yes`, at the `metrics-bind`
+/// addresses (loopback only by default: the series describe the data, and with `metrics-key-names` name its keys).
+/// The listener shares the server's single event loop, so a scrape runs between two commands and reads the
+/// keyspace without locks.
 enum MetricsEndpoint {
     static func bind(server: ServerState, group: any EventLoopGroup) throws -> [any Channel] {
         let metrics = MetricsRegistry()
@@ -13,6 +14,9 @@ enum MetricsEndpoint {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if server.configuration.metricsTLS {
+                        try server.addTLSServerHandlers(to: channel.pipeline.syncOperations)
+                    }
                     // A scraper that keeps its connection open sends again within its scrape interval (15 s to a
                     // minute); a connection silent for longer is dropped so idle sockets do not pile up.
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))

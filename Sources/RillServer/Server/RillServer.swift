@@ -57,6 +57,10 @@ public enum RillServerMain {
             try? group.syncShutdownGracefully()
             return 1
         }
+        guard server.configureTLSAtStartup() else {
+            try? group.syncShutdownGracefully()
+            return 1
+        }
         guard configuration.appendOnly ? server.persistence.startAppendOnlyFile() : server.persistence.loadSnapshotAtStartup() else {
             try? group.syncShutdownGracefully()
             return 1
@@ -74,19 +78,25 @@ public enum RillServerMain {
             }
             for case let address? in metricsListeners.map(\.localAddress) {
                 let host = address.protocol == .inet6 ? "[\(address.ipAddress ?? "")]" : address.ipAddress ?? ""
-                logger.notice("Prometheus metrics at http://\(host):\(address.port ?? 0)/metrics")
+                logger.notice("Prometheus metrics at \(configuration.metricsTLS ? "https" : "http")://\(host):\(address.port ?? 0)/metrics")
             }
         }
-        let listeners: [any Channel]
-        do {
-            listeners = try bind(server: server, group: group)
-        } catch {
-            logger.warning("Failed listening on port \(configuration.port) (tcp), aborting: \(error)")
-            for listener in metricsListeners { try? listener.close().wait() }
-            try? group.syncShutdownGracefully()
-            return 1
+        var listeners: [any Channel] = []
+        // `port 0` beside a tls-port means TLS only, as in Redis; alone it lets the kernel pick the TCP port.
+        for (port, tls) in [(configuration.port, false), (configuration.tls.port, true)]
+        where tls ? port != 0 : port != 0 || configuration.tls.port == 0 {
+            do {
+                let bound = try bind(server: server, group: group, port: port, tls: tls)
+                if tls { server.boundTLSPort = bound.first?.localAddress?.port ?? port }
+                else { server.boundPort = bound.first?.localAddress?.port ?? port }
+                listeners += bound
+            } catch {
+                logger.warning("Failed listening on port \(port) (\(tls ? "tls" : "tcp")), aborting: \(error)")
+                for listener in listeners + metricsListeners { try? listener.close().wait() }
+                try? group.syncShutdownGracefully()
+                return 1
+            }
         }
-        server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
         let shutdownPromise = eventLoop.makePromise(of: Void.self)
         server.shutdownHandler = { shutdownPromise.succeed(()) }
         // Installed before "Ready" is logged: a supervisor that sends SIGTERM as soon as it sees that line must
@@ -110,7 +120,8 @@ public enum RillServerMain {
         writePidFile(configuration.pidFile, logger: logger)
         logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
         logger.notice("Server initialized")
-        logger.notice("Ready to accept connections tcp")
+        if server.boundPort != 0 { logger.notice("Ready to accept connections tcp") }
+        if server.boundTLSPort != 0 { logger.notice("Ready to accept connections tls") }
 
         eventLoop.execute {
             server.startPeriodicJobs()
@@ -127,7 +138,9 @@ public enum RillServerMain {
         return 0
     }
 
-    private static func bind(server: ServerState, group: MultiThreadedEventLoopGroup) throws -> [any Channel] {
+    /// Listens on `port` at every bind address; with `tls`, connections start with TLS (`tls-port`).
+    private static func bind(server: ServerState, group: MultiThreadedEventLoopGroup, port: Int,
+                             tls: Bool) throws -> [any Channel] {
         let configuration = server.configuration
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.tcpBacklog))
@@ -137,10 +150,11 @@ public enum RillServerMain {
             .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if tls { try server.addTLSServerHandlers(to: channel.pipeline.syncOperations) }
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
             }
-        return try ListenAddresses.bind(bootstrap, addresses: configuration.bindAddresses, port: configuration.port,
+        return try ListenAddresses.bind(bootstrap, addresses: configuration.bindAddresses, port: port,
                                         logger: server.logger)
     }
 

@@ -31,6 +31,10 @@ final class ServerState {
     let configFile: String?
     /// TCP port actually bound (differs from the configured one when that was 0).
     var boundPort = 0
+    /// The `tls-port` listener's port, 0 without one; and the TLS contexts new connections take
+    /// (TLSContextBuilder.swift), nil while nothing uses TLS.
+    var boundTLSPort = 0
+    var tlsContexts: TLSContexts?
 
     /// The connected clients (CLIENT LIST, KILL, INFO clients).
     let clients = ClientRegistry()
