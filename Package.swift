@@ -5,6 +5,11 @@ import PackageDescription
 /// `RILL_INTERNAL_CHECKS` turns on the `_checkInvariants()` calls. Release builds leave them out.
 let internalChecksInDebug: [SwiftSetting] = [.define("RILL_INTERNAL_CHECKS", .when(configuration: .debug))]
 
+/// `RILL_NO_JEMALLOC=1 swift build ...` leaves jemalloc out, for sanitizer builds: AddressSanitizer brings its own
+/// malloc, and jemalloc linked beside it makes the sanitized test runs abort. The server then reports the
+/// sanitizer's (or the C library's) allocation figures, and INFO's mem_allocator says `libc`.
+let jemallocLeftOut = Context.environment["RILL_NO_JEMALLOC"].map { !$0.isEmpty && $0 != "0" } ?? false
+
 let package = Package(
     name: "Rill",
     platforms: [.macOS(.v14)],
@@ -51,7 +56,7 @@ let package = Package(
         .target(
             name: "RillServer",
             dependencies: [
-                "RillCore", "RillProtocol", "RillPersistence", "CJemalloc",
+                "RillCore", "RillProtocol", "RillPersistence",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -62,8 +67,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Collections", package: "swift-collections"),
-            ],
+            ] + (jemallocLeftOut ? [] : ["CJemalloc"]),
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+                + (jemallocLeftOut ? [.define("RILL_NO_JEMALLOC")] : [])
         ),
         .executableTarget(name: "rill-server", dependencies: ["RillServer"]),
         // Checks snapshots, append-only files and manifests; repairs a truncated append-only file.

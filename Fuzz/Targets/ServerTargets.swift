@@ -20,16 +20,10 @@ extension FuzzTargets {
         }
     }
 
-    /// Commands left out of the sequences because their effects leave the process (files in the working directory,
-    /// connections, exit) or stop it on purpose (DEBUG).
-    static let commandsWithOutsideEffects: Set<String> = [
-        "shutdown", "save", "bgsave", "bgrewriteaof", "replicaof", "slaveof", "sync", "psync", "debug", "failover",
-        "config|set", "config|rewrite", "migrate",
-    ]
-
     /// The table rows a sequence draws from, with their words (`["xinfo", "stream"]`).
     static let sequenceGrammar: [(words: [String], arity: Int, tokens: [String])] = EmbeddedServer.commandGrammar
-        .filter { !commandsWithOutsideEffects.contains($0.name) }
+        // The embedded server refuses these (`EmbeddedServer.refusal`); raw bytes still send them now and then.
+        .filter { !EmbeddedServer.commandsNeedingTheProcess.contains($0.name) }
         .map { (words: $0.name.split(separator: "|").map(String.init), arity: $0.arity, tokens: $0.tokens) }
 
     static let keys = ["s", "t", "l", "k"]

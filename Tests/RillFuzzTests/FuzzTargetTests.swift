@@ -1,4 +1,5 @@
 import RillFuzzTargets
+import RillServer
 import XCTest
 
 /// Every fuzz target on its committed corpus and regressions, then on seeded mutations of them: the short fixed
@@ -42,6 +43,35 @@ final class FuzzTargetTests: XCTestCase {
         for bad in ["+OK", "$3\r\nabcd\r\n", "*2\r\n:1\r\n", "?x\r\n", "$-2\r\n"] {
             XCTAssertFalse(FuzzTargets.isWellFormedReplyStream(Array(bad.utf8)), bad)
         }
+    }
+
+    func testEmbeddedServerRefusesWorkThatNeedsTheProcess() throws {
+        // SYNC once started a snapshot thread that called back into the single-threaded embedded loop (the crash
+        // of Fuzz/Regressions/command-sequences); these commands answer an error there and change nothing.
+        let server = try EmbeddedServer(directives: [("save", [""]), ("appendonly", ["no"])])
+        let connection = try server.connect()
+        func reply(_ request: String) throws -> String {
+            String(decoding: try server.send(Array(request.utf8), on: connection), as: UTF8.self)
+        }
+        for request in ["SYNC", "PSYNC ? -1", "SAVE", "BGSAVE", "BGREWRITEAOF", "REPLICAOF 127.0.0.1 9",
+                        "SHUTDOWN NOSAVE", "CONFIG REWRITE"] {
+            let name = request.hasPrefix("CONFIG") ? "CONFIG REWRITE" : request.split(separator: " ")[0]
+            let expected = "-ERR \(name) is not available in the embedded server"
+            XCTAssertTrue(try reply(request + "\r\n").hasPrefix(expected), request)
+        }
+        // DEBUG is refused before that, as everywhere while enable-debug-command is off; allowed, it is refused here.
+        XCTAssertTrue(try reply("DEBUG SLEEP 0\r\n").hasPrefix("-ERR DEBUG command not allowed"))
+        XCTAssertTrue(try reply("CONFIG SET maxmemory 0 appendonly yes\r\n")
+            .hasPrefix("-ERR CONFIG SET appendonly is not available in the embedded server"))
+        XCTAssertTrue(try reply("CONFIG SET save \"1 1\"\r\n")
+            .hasPrefix("-ERR CONFIG SET save is not available in the embedded server"))
+        XCTAssertEqual(try reply("CONFIG GET appendonly\r\n"), "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n")
+        XCTAssertEqual(try reply("CONFIG SET maxmemory 100mb\r\n"), "+OK\r\n")
+        // Queued in MULTI, a refused command dooms the transaction as any command refused before running does.
+        XCTAssertEqual(try reply("MULTI\r\n"), "+OK\r\n")
+        XCTAssertTrue(try reply("BGSAVE\r\n").hasPrefix("-ERR BGSAVE is not available"))
+        XCTAssertTrue(try reply("EXEC\r\n").hasPrefix("-EXECABORT"))
+        XCTAssertEqual(try reply("PING\r\n"), "+PONG\r\n")
     }
 
     private func corpus(of target: FuzzTarget) -> [[UInt8]] {

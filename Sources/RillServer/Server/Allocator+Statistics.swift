@@ -1,4 +1,6 @@
+#if !RILL_NO_JEMALLOC
 import CJemalloc
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +26,21 @@ extension Allocator {
     /// Bytes allocated when the server started (MEMORY STATS startup.allocated): read once at start-up.
     static let startupAllocated = statistics().allocated
 
+    #if RILL_NO_JEMALLOC
+    /// What the build without jemalloc can tell: allocated and resident bytes (see `statistics()`).
+    static func figures() -> Figures {
+        let (allocated, resident) = statistics()
+        return Figures(allocated: allocated, active: allocated, resident: resident)
+    }
+
+    /// No jemalloc arenas to purge in this build.
+    @discardableResult
+    static func purge() -> Bool { false }
+
+    static func report() -> String {
+        "This build leaves jemalloc out (RILL_NO_JEMALLOC): no allocator statistics report.\n"
+    }
+    #else
     /// The current figures, refreshed first (jemalloc caches them until the epoch advances).
     static func figures() -> Figures {
         var figures = Figures()
@@ -60,4 +77,5 @@ extension Allocator {
         }
         return String(decoding: collector.text, as: UTF8.self)
     }
+    #endif
 }

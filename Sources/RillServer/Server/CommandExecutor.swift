@@ -63,6 +63,10 @@ extension ServerState {
             reject(context, .notAllowedInTransaction, counting: resolved)
             return
         }
+        if runsEmbedded, let refusal = EmbeddedServer.refusal(of: resolved, arguments: arguments) {
+            reject(context, refusal, counting: resolved)
+            return
+        }
         // One flag for a user allowed everything (the default user): the ACL costs XADD nothing more.
         if let user = client.user, !user.allowsEverything,
            let denial = accessControl.denial(for: user, command: resolved, arguments: arguments) {

@@ -21,6 +21,39 @@ public final class EmbeddedServer {
         server = ServerState(configuration: configuration, configFile: nil,
                              logger: Logger(label: "rill.embedded", factory: { _ in SwiftLogNoOpLogHandler() }),
                              eventLoop: loop)
+        server.runsEmbedded = true
+    }
+
+    /// Commands whose work leaves the process: files in the working directory (SAVE, BGSAVE, BGREWRITEAOF), threads
+    /// that hand their result back to the event loop (the background saves, SYNC and PSYNC's snapshot transfer),
+    /// sockets (REPLICAOF, SLAVEOF, FAILOVER), ending the process (SHUTDOWN) or stopping it on purpose (DEBUG).
+    /// The embedded loop is single-threaded and owns no files or sockets, so these are refused with an error.
+    public static let commandsNeedingTheProcess: Set<String> = [
+        "shutdown", "save", "bgsave", "bgrewriteaof", "replicaof", "slaveof", "sync", "psync", "debug", "failover",
+        "config|rewrite",
+    ]
+
+    /// CONFIG SET parameters that start the same work: `save` schedules background saves, `appendonly yes` opens
+    /// the append-only file and its fsync thread.
+    static let parametersNeedingTheProcess: Set<String> = ["save", "appendonly"]
+
+    /// The error the embedded server answers `command` with instead of running it, or nil when it runs.
+    static func refusal(of command: Command, arguments: [ByteBuffer]) -> RedisError? {
+        if commandsNeedingTheProcess.contains(command.name) {
+            let words = command.name.split(separator: "|").joined(separator: " ").uppercased()
+            return RedisError("ERR \(words) is not available in the embedded server (no files, "
+                + "threads, sockets or process of its own)")
+        }
+        if command.name == "config|set" {
+            for index in stride(from: 2, to: arguments.count, by: 2) {
+                let parameter = String(buffer: arguments[index]).lowercased()
+                if parametersNeedingTheProcess.contains(parameter) {
+                    return RedisError("ERR CONFIG SET \(parameter) is not available in the embedded server (no "
+                        + "files or threads of its own)")
+                }
+            }
+        }
+        return nil
     }
 
     /// Closes the connections and shuts the loop down: scheduled jobs hold the server, the server holds the loop and

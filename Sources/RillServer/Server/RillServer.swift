@@ -1,4 +1,6 @@
+#if !RILL_NO_JEMALLOC
 import CJemalloc
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -168,6 +170,26 @@ public enum RillServerMain {
 
 /// The memory allocator the binary is linked with.
 enum Allocator {
+    #if RILL_NO_JEMALLOC
+    /// Built without jemalloc (`RILL_NO_JEMALLOC`, for sanitizer builds): the C library's allocator, or the
+    /// sanitizer's that replaces it.
+    static let name = "libc"
+
+    /// Bytes allocated and heap bytes mapped, as the sanitizer's allocator counts them (AddressSanitizer replaces
+    /// malloc); without a sanitizer, the process's resident set size for both (glibc keeps no cheap total).
+    static func statistics() -> (allocated: Int, resident: Int) {
+        typealias Counter = @convention(c) () -> Int
+        if let allocated = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__sanitizer_get_current_allocated_bytes"),
+           let heap = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__sanitizer_get_heap_size") {
+            return (unsafeBitCast(allocated, to: Counter.self)(), unsafeBitCast(heap, to: Counter.self)())
+        }
+        let resident = ProcessFacts.residentSetSize()
+        return (resident, resident)
+    }
+
+    /// jemalloc controls do not exist in this build: every one reads 0.
+    static func read(_ name: String) -> Int { 0 }
+    #else
     /// "jemalloc-5.3.0", read from jemalloc itself: calling it also keeps the linker from dropping the library.
     static let name: String = {
         var version: UnsafePointer<CChar>?
@@ -193,4 +215,5 @@ enum Allocator {
         var size = MemoryLayout<Int>.size
         return mallctl(name, &value, &size, nil, 0) == 0 ? value : 0
     }
+    #endif
 }

@@ -56,6 +56,9 @@ final class ServerState {
     var networkSample: (input: Int64, output: Int64) = (0, 0)
     /// Inside EXEC: BGSAVE and BGREWRITEAOF are scheduled instead of copying a half-applied transaction.
     var executingTransaction = false
+    /// Set by `EmbeddedServer`: the commands whose work needs the process's files, threads, sockets or exit
+    /// (`EmbeddedServer.refusal`) are answered with an error instead of run.
+    var runsEmbedded = false
     /// Trims made by `maxmemory-stream-policy trim-acked` not yet reported in the log (it is written at most once a
     /// second under sustained pressure).
     var unloggedAcknowledgedTrims = AcknowledgedTrimLog()
