@@ -72,16 +72,22 @@ public enum RillServerMain {
             }
             logger.notice("Prometheus metrics at http://\(configuration.bindAddresses[0]):\(configuration.metricsPort)/metrics")
         }
-        let listeners: [any Channel]
+        var listeners: [any Channel] = []
+        let uringEngine = startURingEngine(server: server, eventLoop: eventLoop)
         do {
-            listeners = try bind(server: server, group: group)
+            if let uringEngine {
+                server.boundPort = try uringEngine.start(group: group)
+                server.ioEngineInUse = "io_uring"
+            } else {
+                listeners = try bind(server: server, group: group)
+                server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
+            }
         } catch {
             logger.warning("Failed listening on port \(configuration.port) (tcp), aborting: \(error)")
             for listener in metricsListeners { try? listener.close().wait() }
             try? group.syncShutdownGracefully()
             return 1
         }
-        server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
         let shutdownPromise = eventLoop.makePromise(of: Void.self)
         server.shutdownHandler = { shutdownPromise.succeed(()) }
         // Installed before "Ready" is logged: a supervisor that sends SIGTERM as soon as it sees that line must
@@ -103,7 +109,7 @@ public enum RillServerMain {
             return source
         }
         writePidFile(configuration.pidFile, logger: logger)
-        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
+        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name), io-engine=\(server.ioEngineInUse)")
         logger.notice("Server initialized")
         logger.notice("Ready to accept connections tcp")
 
@@ -116,10 +122,25 @@ public enum RillServerMain {
         try? shutdownPromise.futureResult.wait()
         signalSources.forEach { $0.cancel() }
         for listener in listeners + metricsListeners { try? listener.close().wait() }
+        uringEngine?.stop()
         if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) }
         logger.warning("Rill is now ready to exit, bye bye...")
         try? group.syncShutdownGracefully()
         return 0
+    }
+
+    /// The io_uring engine `io-engine` asks for, or nil for SwiftNIO: `nio`, or io_uring refused by the kernel or a
+    /// seccomp policy (a warning when `io_uring` was asked for explicitly, a notice under `auto`).
+    private static func startURingEngine(server: ServerState, eventLoop: any EventLoop) -> URingEngine? {
+        let choice = server.configuration.ioEngine
+        guard choice != .nio else { return nil }
+        do {
+            return try URingEngine.make(server: server, eventLoop: eventLoop)
+        } catch {
+            let message = "\(error); serving clients with SwiftNIO (io-engine \(choice.rawValue))"
+            if choice == .ioUring { server.logger.warning("\(message)") } else { server.logger.notice("\(message)") }
+            return nil
+        }
     }
 
     private static func bind(server: ServerState, group: MultiThreadedEventLoopGroup) throws -> [any Channel] {

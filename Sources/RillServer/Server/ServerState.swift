@@ -31,6 +31,8 @@ final class ServerState {
     let configFile: String?
     /// TCP port actually bound (differs from the configured one when that was 0).
     var boundPort = 0
+    /// The engine serving the port's connections (INFO server io_engine): "io_uring" or "nio".
+    var ioEngineInUse = "nio"
 
     /// The connected clients (CLIENT LIST, KILL, INFO clients).
     let clients = ClientRegistry()
