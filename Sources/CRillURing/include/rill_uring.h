@@ -4,8 +4,7 @@
  * rill-server's io_uring ring (liburing behind a plain C interface): liburing's helpers are static inline functions
  * and macros over the ring's shared memory, awkward from Swift; these wrappers keep the unsafe parts in C.
  *
- * One ring per event loop, created and driven on that loop's thread (SINGLE_ISSUER, DEFER_TASKRUN: completions are
- * produced only when that thread asks for them). An eventfd registered with the ring tells the event loop's poller
+ * One ring per event loop, created and driven on that loop's thread (SINGLE_ISSUER). An eventfd registered with the ring tells the event loop's poller
  * that completions wait. Receives take their buffers from a provided buffer ring.
  */
 #include <stddef.h>

@@ -13,7 +13,7 @@ enum AppendFsyncPolicy: String, ConfigWord {
 
 /// `io-engine`: what moves client connections' bytes on the port (TLS always uses SwiftNIO).
 enum IOEngineChoice: String, ConfigWord {
-    /// io_uring when the kernel offers what the engine needs (Linux 6.1: DEFER_TASKRUN, multishot receive into a
+    /// io_uring when the kernel offers what the engine needs (Linux 6.0: multishot receive into a
     /// buffer ring), else SwiftNIO.
     case auto
     /// io_uring, falling back to SwiftNIO with a warning when the kernel or a seccomp policy refuses it.

@@ -155,18 +155,26 @@ final class URingEngine {
 
     /// The eventfd fired: runs the kernel's pending work and handles every completion, until none arrived while
     /// the eventfd was quiet.
+    ///
+    /// The kernel is asked again until a call yields no completion, so nothing posted during the drain waits for
+    /// the next wake-up.
     func drain() {
         repeat {
             rill_uring_quiet_eventfd(ring)
-            _ = rill_uring_get_events(ring)
-            while true {
-                let count = completions.withUnsafeMutableBufferPointer { buffer in
-                    Int(rill_uring_completions(ring, buffer.baseAddress, UInt32(buffer.count)))
+            var handledInRound = 0
+            repeat {
+                _ = rill_uring_get_events(ring)
+                handledInRound = 0
+                while true {
+                    let count = completions.withUnsafeMutableBufferPointer { buffer in
+                        Int(rill_uring_completions(ring, buffer.baseAddress, UInt32(buffer.count)))
+                    }
+                    for index in 0..<count { handle(completions[index]) }
+                    handledInRound += count
+                    if count < completions.count { break }
                 }
-                for index in 0..<count { handle(completions[index]) }
-                if count < completions.count { break }
-            }
-            rill_uring_return_buffers(ring)
+                rill_uring_return_buffers(ring)
+            } while handledInRound > 0
         } while rill_uring_signal_eventfd_again(ring) != 0
     }
 
