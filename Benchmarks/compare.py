@@ -433,9 +433,10 @@ def prefill(server, key, entries):
                    timeout=600)
 
 
-def redis_benchmark(server, clients, pipeline, requests, command):
-    """(ops/s, p50 ms, p99 ms) of one redis-benchmark run."""
-    argv = ["timeout", "600", "redis-benchmark", "-p", str(server.port), "-c", str(clients), "-P", str(pipeline),
+def redis_benchmark(server, clients, pipeline, requests, command, connection=None):
+    """(ops/s, p50 ms, p99 ms) of one redis-benchmark run; `connection` replaces `-p <port>` (TLS options)."""
+    argv = ["timeout", "600", "redis-benchmark", *(connection or ["-p", str(server.port)]), "-c", str(clients),
+            "-P", str(pipeline),
             "-n", str(requests), "-r", str(PREFILL_ENTRIES), "--csv", *command]
     out = subprocess.run(argv, capture_output=True, text=True).stdout
     # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max..."

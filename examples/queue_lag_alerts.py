@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lag alerts: read Rill's Prometheus endpoint and flag groups that fall behind or dead-letter jobs.
 
-    rill-server --metrics-port 9121 &
+    rill-server --metrics-port 9121 --metrics-key-names yes &
     python3 examples/queue_lag_alerts.py --port 6379 --metrics-port 9121 --max-lag 100
 
 In production Prometheus scrapes /metrics and alert rules do this (README "Metrics"); the same checks in a few lines

@@ -224,6 +224,34 @@ struct ConsumerGroupModelTests {
 
 /// The chunked sorted list behind every PEL, against a sorted array, with chunk splits and merges.
 struct SortedIDListTests {
+    /// A worker that acknowledges all it read empties the list every round: the emptied chunk's storage is kept
+    /// (and counted) and the next round's appends reuse it.
+    @Test func anEmptiedChunkIsKeptForTheNextAppends() {
+        var list = SortedIDList<StreamID>()
+        let emptyFootprint = list.memoryFootprint
+        var filledFootprint = 0
+        for round in 0..<3 {
+            let ids = (1...10).map { StreamID(ms: UInt64(round * 100 + $0), seq: 0) }
+            for id in ids {
+                let inserted = list.insert(id)
+                #expect(inserted)
+            }
+            if round == 0 { filledFootprint = list.memoryFootprint }
+            #expect(list.memoryFootprint == filledFootprint, "round \(round)")
+            #expect(list.elements == ids)
+            for id in ids {
+                let removed = list.remove(id)
+                #expect(removed == id)
+            }
+            #expect(list.isEmpty)
+            #expect(list.validate() == [])
+            // The kept storage is memory the list holds.
+            #expect(list.memoryFootprint > emptyFootprint)
+        }
+        list.removeAll()
+        #expect(list.memoryFootprint == emptyFootprint)
+    }
+
     @Test(arguments: [11, 12, 13] as [UInt64])
     func randomOperationsMatchASortedArray(seed: UInt64) {
         var random = SeededGenerator(seed: seed)

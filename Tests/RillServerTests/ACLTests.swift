@@ -57,6 +57,22 @@ struct ACLModelTests {
         #expect(access.denial(for: user, command: command("get"), arguments: request("get", "k")) == .command)
     }
 
+    @Test func firstArgumentRulesMatchEveryByteIgnoringASCIICaseUntilTheCommandChanges() throws {
+        let user = try access.setUser("f", rules: ["~*", "+select|0", "+get|Ab"])
+        #expect(user.definition.root.commandsDescription == "-@all +select|0 +get|ab")
+        #expect(access.denial(for: user, command: command("select"), arguments: request("select", "0")) == nil)
+        #expect(access.denial(for: user, command: command("get"), arguments: request("get", "aB")) == nil)
+        // Every byte counts (Redis' strcasecmp would stop at the NUL and allow it).
+        #expect(access.denial(for: user, command: command("select"), arguments: request("select", "0\u{0}1"))
+            == .command)
+        #expect(access.denial(for: user, command: command("select"), arguments: request("select", "1")) == .command)
+        // A category rule covering GET forgets its first arguments but keeps the text, which replays the same way.
+        try access.setUser("f", rules: ["-@string"])
+        #expect(user.definition.root.commandsDescription == "-@all +select|0 +get|ab -@string")
+        #expect(access.denial(for: user, command: command("get"), arguments: request("get", "ab")) == .command)
+        #expect(throws: RedisError.self) { try access.setUser("f", rules: ["+select|a b"]) }
+    }
+
     @Test func keyPatternsGrantReadAndWriteSeparately() throws {
         let user = try access.setUser("u", rules: ["on", "+@all", "%R~ro:*", "%W~wo:*", "~rw:*"])
         #expect(user.definition.root.keysDescription == "%R~ro:* %W~wo:* ~rw:*")

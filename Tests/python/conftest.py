@@ -9,6 +9,10 @@ marker (skipped for redis-server).
 
 from __future__ import annotations
 
+import os
+import random
+import subprocess
+
 import pytest
 
 from support import LOG_TAIL_LINES, RawConnection, ServerProcess, is_redis_server, server_binary
@@ -106,3 +110,62 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "rill_only" in item.keywords:
             item.add_marker(skip)
+
+
+class RemoteHost:
+    """Another host for the servers under test: a network namespace joined to this one by a veth pair.
+
+    `address` is this side of the pair, where a server can listen; `exchange` talks to it from the other side.
+    """
+
+    def __init__(self, namespace: str, address: str):
+        self.namespace = namespace
+        self.address = address
+
+    def exchange(self, port: int, request: bytes, until: bytes | None = None) -> bytes | None:
+        """Connects from the remote host to `address`:`port`, sends `request` and returns what comes back until
+        `until` ends it (or the connection closes); None when the connection is refused (nothing listens there)."""
+        code = ("import socket, sys\n"
+                "try:\n"
+                f"    s = socket.create_connection(({self.address!r}, {port}), timeout=10)\n"
+                "except ConnectionRefusedError:\n"
+                "    sys.exit(3)\n"
+                f"s.sendall({request!r})\n"
+                "data = b''\n"
+                f"while not ({until!r} and data.endswith({until!r})):\n"
+                "    chunk = s.recv(65536)\n"
+                "    if not chunk: break\n"
+                "    data += chunk\n"
+                "sys.stdout.buffer.write(data)\n")
+        finished = subprocess.run(["ip", "netns", "exec", self.namespace, "python3", "-c", code],
+                                  capture_output=True, timeout=60)
+        if finished.returncode == 3:
+            return None
+        assert finished.returncode == 0, finished.stderr
+        return finished.stdout
+
+
+def _run(*command):
+    subprocess.run(command, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def remote_host():
+    """A `RemoteHost` on a subnet of its own (10.231.x.0/24), torn down after the module. Needs root, as CI has."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a network namespace needs root")
+    suffix = f"{os.getpid() % 10000}{random.randrange(100)}"
+    namespace, local_end, remote_end = f"rilltest{suffix}", f"vrl{suffix}", f"vrr{suffix}"
+    subnet = f"10.231.{random.randrange(8, 250)}"
+    try:
+        _run("ip", "netns", "add", namespace)
+        _run("ip", "link", "add", local_end, "type", "veth", "peer", "name", remote_end)
+        _run("ip", "link", "set", remote_end, "netns", namespace)
+        _run("ip", "addr", "add", f"{subnet}.1/24", "dev", local_end)
+        _run("ip", "link", "set", local_end, "up")
+        _run("ip", "netns", "exec", namespace, "ip", "addr", "add", f"{subnet}.2/24", "dev", remote_end)
+        _run("ip", "netns", "exec", namespace, "ip", "link", "set", remote_end, "up")
+        yield RemoteHost(namespace, f"{subnet}.1")
+    finally:
+        subprocess.run(["ip", "link", "del", local_end], capture_output=True, timeout=30)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)

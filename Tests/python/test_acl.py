@@ -194,10 +194,15 @@ def test_dryrun_of_every_command_for_every_user_equals_redis(servers):
     assert differences == []
 
 
+def assert_same_on_both(servers, scenario):
+    """Runs `scenario(server)` on Rill then on Redis 8.2.3 and asserts both give the same result; returns it."""
+    mine, theirs = (scenario(server) for server in servers)
+    assert mine == theirs
+    return mine
+
+
 def test_auth_failures_are_logged_and_hello_authenticates(servers):
-    rill, redis = servers
-    results = []
-    for server in (rill, redis):
+    def scenario(server):
         setup_users(server.port)
         connection = RawConnection(server.port)
         try:
@@ -217,14 +222,12 @@ def test_auth_failures_are_logged_and_hello_authenticates(servers):
             connection.close()
         # HELLO's map names the server, its version and this client's id: only its shape is compared.
         replies[5] = replies[5][:3]
-        results.append((replies, log_entries(server.port)))
-    assert results[0] == results[1]
+        return replies, log_entries(server.port)
+    assert_same_on_both(servers, scenario)
 
 
 def test_transactions_check_when_queued_and_again_at_exec(servers):
-    rill, redis = servers
-    results = []
-    for server in (rill, redis):
+    def scenario(server):
         setup_users(server.port)
         connection = RawConnection(server.port)
         try:
@@ -238,8 +241,109 @@ def test_transactions_check_when_queued_and_again_at_exec(servers):
             replies.append(connection.call("EXEC"))
         finally:
             connection.close()
-        results.append((replies, log_entries(server.port)))
+        return replies, log_entries(server.port)
+    assert_same_on_both(servers, scenario)
+
+
+# `+command|first-arg` rules (deprecated by Redis, still accepted) and the ways ACL SETUSER refuses them; each call
+# is followed by ACL LIST, so the rules' text is compared as Redis rewrites it after every change.
+FIRST_ARGUMENT_SETUSER_CALLS = [
+    ["reset", "on", "nopass", "~*", "&*", "-@all", "+select|0", "+SELECT|Abc", "+get|Foo", "+xadd|orders:1",
+     "+ping"],
+    ["+select|0"],                      # again: moves to the end, allowed once
+    ["(", "+select|1", "~k", ")"],      # in a selector too
+    ["-select|0"],                      # only + takes a first argument: an unknown command for -
+    ["+config|get|x"],                  # a subcommand takes no first argument
+    ["+config|get|"], ["+config|"], ["+select|"], ["-select|"], ["+select|0|"], ["+|0"], ["+nosuch|x"],
+    ["+nosuch|"], ["+config|nosuch"], ["+config|nosuch|x"], ["+@all|x"], ["-config|get|x"],
+    ["+get|x", "-@string", "+get|y"],   # a category change forgets the command's first arguments, keeps the text
+    ["+select"],                        # the whole command replaces its first-argument rules
+    ["+select|2"],                      # added after, even though SELECT is allowed already
+    ["-select", "+select|3"],
+    ["+client|setname", "+client"],     # a command's rule replaces its subcommands' rules too
+    ["+get|é"],                         # bytes beyond ASCII are kept as they are (Redis lowers ASCII only)
+    ["+@all", "-select", "+select|5"],
+    ["nocommands", "+select|0", "+select|1", "+get|Foo", "+xadd|orders:1", "+ping", "+multi", "+exec",
+     "+debug|object"],
+]
+
+# Requests of a user of the last call above: the first argument is compared ignoring ASCII case, and only it.
+FIRST_ARGUMENT_REQUESTS = [
+    ["SELECT", "0"], ["SELECT", "1"], ["SELECT", "2"], ["SELECT", "00"], ["GET", "foo"], ["GET", "FOO"],
+    ["GET", "bar"], ["XADD", "orders:1", "1-1", "f", "v"], ["XADD", "ORDERS:1", "1-1", "f", "v"],
+    ["XADD", "orders:2", "1-1", "f", "v"], ["CONFIG", "GET", "maxclients"], ["MULTI"], ["SELECT", "0"],
+    ["GET", "x"], ["EXEC"],
+]
+
+
+def test_first_argument_rules_as_redis(servers):
+    def scenario(server):
+        replies = [call(server.port, "FLUSHALL")]
+        for rules in FIRST_ARGUMENT_SETUSER_CALLS:
+            replies.append(call(server.port, "ACL", "SETUSER", "firstarg", *rules))
+            replies.append(call(server.port, "ACL", "LIST"))
+        replies.append(call(server.port, "ACL", "GETUSER", "firstarg"))
+        call(server.port, "ACL", "LOG", "RESET")
+        replies += run_as(server.port, "firstarg", FIRST_ARGUMENT_REQUESTS)
+        # DEBUG has no subcommands either (its classic first-argument rule); asked of DRYRUN only.
+        for request in FIRST_ARGUMENT_REQUESTS + [["SELECT"], ["PING", "x"], ["DEBUG", "OBJECT", "k"],
+                                                  ["DEBUG", "object", "k"], ["DEBUG", "SLEEP", "0"]]:
+            replies.append(call(server.port, "ACL", "DRYRUN", "firstarg", *request))
+        return replies, log_entries(server.port, 50)
+
+    replies, entries = assert_same_on_both(servers, scenario)
+    assert b"+select|0 +select|1 +get|foo +xadd|orders:1" in b"".join(replies)
+    assert {entry[b"object"] for entry in entries} == {b"select", b"get", b"xadd", b"config|get"}
+    # Both warn in their log that such rules are deprecated, naming the rule (Redis also repeats the warning each
+    # time ACL LIST or GETUSER rewrites the rules; Rill warns once, when the rule is set).
+    for server in servers:
+        log = open(server.log_path, errors="replace").read()
+        assert "Deprecation warning" in log and "+xadd|orders:1" in log, server.binary
+
+
+def test_first_arguments_acl_list_could_not_write_back_are_refused(servers):
+    """Redis 8.2.3 accepts `+select|a b` (or a quote, a tab...) and then stops on an assertion when ACL LIST or
+    ACL GETUSER writes the rule back (acl.c: splitting the rules again fails): Rill refuses such a first argument
+    with its own error, so this is checked on Rill only."""
+    rill, _ = servers
+    call(rill.port, "ACL", "SETUSER", "firstarg", "reset", "+select|0")
+    before = call(rill.port, "ACL", "LIST")
+    for argument in ("a b", "a'b", 'a"b', "a\tb", "a\nb", "a\x00b", "a\x7fb"):
+        reply = call(rill.port, "ACL", "SETUSER", "firstarg", "+get|x", f"+select|{argument}")
+        assert reply.startswith(b"-ERR Error in ACL SETUSER modifier '+select|"), argument
+        assert reply.endswith(b"A first-arg can't contain spaces, quotes or control characters (ACL LIST could not "
+                              b"write it back)\r\n"), argument
+    # Bytes that are not UTF-8 either (Rill keeps rules as text).
+    reply = call(rill.port, "ACL", "SETUSER", "firstarg", b"+select|\xff")
+    assert reply.startswith(b"-ERR") and b"could not write it back" in reply
+    assert call(rill.port, "ACL", "LIST") == before
+    assert call(rill.port, "ACL", "DRYRUN", "firstarg", "GET", "x").startswith(b"$")
+
+
+def test_first_argument_rules_load_from_the_acl_file_as_redis(binary):
+    """An ACL file with first-argument rules, listed, saved and loaded again, on Rill and on Redis 8.2.3."""
+    results = []
+    for executable in (binary, reference_redis_binary()):
+        server = ServerProcess(executable, ["--aclfile", "users.acl"])
+        write_file(server, "users.acl", "user alice on nopass ~* -@all +select|0 +GET|Foo (+select|1 ~k)\n"
+                                        "user bob on nopass ~* +@all -select +select|2 -@keyspace +select|3\n")
+        server.start()
+        try:
+            replies = [call(server.port, "ACL", "LIST"), call(server.port, "ACL", "SAVE"),
+                       call(server.port, "ACL", "LOAD"), call(server.port, "ACL", "LIST")]
+            replies += run_as(server.port, "alice", [["SELECT", "1"], ["SELECT", "2"], ["GET", "FOO"]])
+            replies += run_as(server.port, "bob", [["SELECT", "2"], ["SELECT", "3"], ["SELECT", "0"]])
+            saved = read_file(server, "users.acl")
+        finally:
+            server.stop()
+        results.append((replies, saved))
     assert results[0] == results[1]
+    replies, saved = results[0]
+    assert b"user alice on nopass sanitize-payload ~* resetchannels -@all +select|0 +get|foo " \
+           b"(~k resetchannels -@all +select|1)" in replies[0] and replies[0] == replies[3]
+    assert "+select|2 -@keyspace +select|3" in saved
+    assert replies[5:8] == [b"+OK\r\n", b"-NOPERM User alice has no permissions to run the 'select' command\r\n",
+                            b"$-1\r\n"]
 
 
 def test_deleting_a_user_or_narrowing_its_channels_disconnects_its_clients(servers):

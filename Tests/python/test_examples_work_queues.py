@@ -55,7 +55,7 @@ def test_backpressure_waits_and_loses_nothing(start_server):
 
 
 def test_lag_alerts_read_the_metrics_endpoint(start_server):
-    server, metrics_port = start_with_metrics(start_server)
+    server, metrics_port = start_with_metrics(start_server, "--metrics-key-names", "yes")
     run_example("queue_dead_letters.py", server)
     assert run_example("queue_lag_alerts.py", server, "--metrics-port", str(metrics_port)) == [
         "ALERT dead-lettered jobs:images/resizers 1",

@@ -165,7 +165,7 @@ def test_idle_consumers_without_pending_entries_are_removed(r):
 
 
 def test_dead_lettered_counter_is_a_prometheus_counter(start_server):
-    server, port = start_with_metrics(start_server)
+    server, port = start_with_metrics(start_server, "--metrics-key-names", "yes")
     client = server.client()
     entry_id = poisoned_queue(client, max_deliveries=1)
     client.xreadgroup("workers", "w1", {"jobs": ">"})
@@ -173,6 +173,7 @@ def test_dead_lettered_counter_is_a_prometheus_counter(start_server):
     assert [fields["source-id"] for _, fields in dead_letters(client)] == [entry_id]
     text = scrape(port)
     assert 'rill_consumer_group_dead_lettered_total{db="0",stream="jobs",group="workers"} 1' in text
+    assert 'rill_db_consumer_group_dead_lettered_total{db="0"} 1' in text
 
 
 def work_then_poison(client):

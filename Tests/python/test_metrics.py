@@ -1,14 +1,16 @@
-"""The Prometheus endpoint (`metrics-port`): GET /metrics over HTTP, scraped with urllib as Prometheus would."""
+"""The Prometheus endpoint (`metrics-port`): GET /metrics over HTTP, scraped with urllib as Prometheus would; where
+it listens (`metrics-bind`) and whether it names keys (`metrics-key-names`)."""
 
 import os
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from support import free_port
+from support import RawConnection, ServerProcess, free_port
 
 pytestmark = pytest.mark.rill_only
 
@@ -53,7 +55,7 @@ def start_with_metrics(start_server, *directives):
 
 
 def test_scrape_reports_streams_groups_commands_clients_and_memory(start_server):
-    server, port = start_with_metrics(start_server)
+    server, port = start_with_metrics(start_server, "--metrics-key-names", "yes")
     client = server.client()
     client.xgroup_create("orders", "billing", id="0", mkstream=True)
     client.xgroup_create("orders", "audit", id="$")
@@ -111,7 +113,7 @@ def test_scrape_reports_streams_groups_commands_clients_and_memory(start_server)
 
 
 def test_metrics_max_streams_exports_the_longest_streams(start_server):
-    server, port = start_with_metrics(start_server, "--metrics-max-streams", "2")
+    server, port = start_with_metrics(start_server, "--metrics-max-streams", "2", "--metrics-key-names", "yes")
     client = server.client()
     for name, length in (("short", 1), ("long", 30), ("middle", 10)):
         for n in range(length):
@@ -125,7 +127,7 @@ def test_metrics_max_streams_exports_the_longest_streams(start_server):
 
 
 def test_stream_names_are_escaped_in_labels(start_server):
-    server, port = start_with_metrics(start_server)
+    server, port = start_with_metrics(start_server, "--metrics-key-names", "yes")
     client = server.client()
     client.xadd('quote"back\\slash', {"f": "v"})
     text = scrape(port)
@@ -171,3 +173,101 @@ def test_metrics_port_zero_opens_nothing(start_server):
     assert listening_ports(server.process.pid) == {server.port}
     metrics_server, port = start_with_metrics(start_server)
     assert listening_ports(metrics_server.process.pid) == {metrics_server.port, port}
+
+
+def test_key_names_only_when_asked_otherwise_database_totals(start_server):
+    server, port = start_with_metrics(start_server)
+    client = server.client()
+    client.xgroup_create("secret:orders", "billing", id="0", mkstream=True)
+    client.xgroup_create("secret:orders", "audit", id="$")
+    for n in range(5):
+        client.xadd("secret:orders", {"n": n})
+    client.xadd("secret:clicks", {"page": "/"})
+    client.xreadgroup("billing", "w1", {"secret:orders": ">"}, count=3)
+    client.select(2)
+    client.xadd("secret:db2", {"n": 1})
+    assert client.config_get("metrics-key-names") == {"metrics-key-names": "no"}
+
+    text = scrape(port)
+    assert "secret" not in text and "billing" not in text and "stream=" not in text
+    parsed = samples(text)
+    assert value(parsed, "rill_db_streams", db="0") == 2 and value(parsed, "rill_db_streams", db="2") == 1
+    assert value(parsed, "rill_db_stream_entries", db="0") == 6
+    assert value(parsed, "rill_db_stream_memory_bytes", db="0") > 0
+    assert value(parsed, "rill_db_consumer_groups", db="0") == 2
+    assert value(parsed, "rill_db_consumer_group_lag", db="0") == 2 + 5
+    assert value(parsed, "rill_db_consumer_group_pending", db="0") == 3
+    assert value(parsed, "rill_db_consumer_group_dead_lettered_total", db="0") == 0
+    assert ("rill_db_streams", frozenset({("db", "1")})) not in parsed  # empty databases are left out
+
+    # CONFIG SET applies at the next scrape: per-stream and per-group series, totals still there.
+    assert client.config_set("metrics-key-names", "yes")
+    parsed = samples(scrape(port))
+    assert value(parsed, "rill_stream_length", db="0", stream="secret:orders") == 5
+    assert value(parsed, "rill_consumer_group_pending", db="0", stream="secret:orders", group="billing") == 3
+    assert value(parsed, "rill_stream_length", db="2", stream="secret:db2") == 1
+    assert value(parsed, "rill_db_stream_entries", db="0") == 6
+    assert client.config_set("metrics-key-names", "no")
+    assert "secret" not in scrape(port)
+
+
+def http_get_metrics(remote_host, port):
+    """GET /metrics from the remote host: the response, or None when nothing listens there."""
+    return remote_host.exchange(port, b"GET /metrics HTTP/1.0\r\nHost: rill\r\n\r\n")
+
+
+def refuses_locally(port):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    except urllib.error.URLError as error:
+        return isinstance(error.reason, ConnectionRefusedError)
+    return False
+
+
+def test_metrics_listen_on_loopback_only_by_default(remote_host, start_server):
+    """The server itself listens on the remote host's link (`bind`), the metrics endpoint does not."""
+    server, port = start_with_metrics(start_server, "--bind", "127.0.0.1", remote_host.address,
+                                      "--protected-mode", "no")
+    assert server.client().config_get("metrics-bind") == {"metrics-bind": "127.0.0.1 -::1"}
+    assert remote_host.exchange(server.port, b"*1\r\n$4\r\nPING\r\n", until=b"\r\n") == b"+PONG\r\n"
+    assert http_get_metrics(remote_host, port) is None
+    assert "rill_connected_clients" in scrape(port)
+    if os.path.exists("/proc/net/if_inet6") and " lo\n" in open("/proc/net/if_inet6").read():
+        with urllib.request.urlopen(f"http://[::1]:{port}/metrics", timeout=5) as response:
+            assert response.status == 200
+
+
+def test_metrics_bind_chooses_the_addresses(remote_host, start_server):
+    server, port = start_with_metrics(start_server, "--metrics-bind", remote_host.address)
+    response = http_get_metrics(remote_host, port)
+    assert response is not None and response.startswith(b"HTTP/1.0 200 OK\r\n"), response
+    assert b"\r\n\r\n# HELP " in response and b"rill_connected_clients " in response
+    assert refuses_locally(port)
+    assert server.client().config_get("metrics-bind") == {"metrics-bind": remote_host.address}
+    connection = RawConnection(server.port)
+    try:
+        assert connection.call("CONFIG", "SET", "metrics-bind", "127.0.0.1") == (
+            b"-ERR CONFIG SET failed (possibly related to argument 'metrics-bind') - can't set immutable config\r\n")
+    finally:
+        connection.close()
+
+
+def test_optional_addresses_are_skipped_when_unavailable(binary, start_server):
+    """A '-' address this host lacks (192.0.2.1, a documentation address) is skipped, for `bind` and
+    `metrics-bind` alike; without the '-' the start-up stops, naming the port."""
+    server, port = start_with_metrics(start_server, "--bind", "127.0.0.1", "-192.0.2.1",
+                                      "--metrics-bind", "-192.0.2.1", "127.0.0.1")
+    assert server.client().ping()
+    assert "rill_connected_clients" in scrape(port)
+    assert "Skipping optional address 192.0.2.1" in open(server.log_path).read()
+    for directives, complaint in ((["--bind", "127.0.0.1", "192.0.2.1"], "Failed listening on port"),
+                                  (["--metrics-port", str(free_port()), "--metrics-bind", "192.0.2.1"],
+                                   "Failed listening on metrics port")):
+        process = ServerProcess(binary, directives)
+        try:
+            finished = subprocess.run(process.command_line(free_port()), cwd=process.workdir, capture_output=True,
+                                      text=True, timeout=60)
+        finally:
+            process.stop()
+        assert finished.returncode != 0, directives
+        assert complaint in finished.stdout + finished.stderr, directives

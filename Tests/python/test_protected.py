@@ -1,14 +1,9 @@
 """protected-mode, enable-protected-configs and enable-debug-command, compared with Redis 8.2.3.
 
-Protected mode is about clients on other hosts, so the test makes one: a network namespace joined to this one by a
-veth pair with addresses of its own (10.231.x.0/24; the test runs as root, as CI does), torn down in a finally. The
-server binds to its side of the pair and to loopback; a client inside the namespace is the remote host.
+Protected mode is about clients on other hosts, so the test uses one (conftest.py's `remote_host`, a network
+namespace joined by a veth pair). The server binds to its side of the pair and to loopback; a client inside the
+namespace is the remote host.
 """
-
-import os
-import random
-import socket
-import subprocess
 
 import pytest
 
@@ -18,52 +13,10 @@ from support import RawConnection, ServerProcess, reference_redis_binary, server
 pytestmark = pytest.mark.rill_only
 
 
-def run(*command):
-    subprocess.run(command, check=True, capture_output=True, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def remote_host():
-    """(the server's address on the link, a function running Python code inside the remote namespace)."""
-    if os.geteuid() != 0:
-        pytest.skip("creating a network namespace needs root")
-    suffix = f"{os.getpid() % 10000}{random.randrange(100)}"
-    namespace, local_end, remote_end = f"rilltest{suffix}", f"vrl{suffix}", f"vrr{suffix}"
-    subnet = f"10.231.{random.randrange(8, 250)}"
+def replies_of(executable, remote_host, *directives):
+    server = ServerProcess(executable, ["--bind", "127.0.0.1", remote_host.address, *directives]).start()
     try:
-        run("ip", "netns", "add", namespace)
-        run("ip", "link", "add", local_end, "type", "veth", "peer", "name", remote_end)
-        run("ip", "link", "set", remote_end, "netns", namespace)
-        run("ip", "addr", "add", f"{subnet}.1/24", "dev", local_end)
-        run("ip", "link", "set", local_end, "up")
-        run("ip", "netns", "exec", namespace, "ip", "addr", "add", f"{subnet}.2/24", "dev", remote_end)
-        run("ip", "netns", "exec", namespace, "ip", "link", "set", remote_end, "up")
-
-        def first_reply_from_remote(port):
-            code = ("import socket\n"
-                    f"s = socket.create_connection(('{subnet}.1', {port}), timeout=10)\n"
-                    "s.sendall(b'*1\\r\\n$4\\r\\nPING\\r\\n')\n"
-                    "data = b''\n"
-                    "while not data.endswith(b'\\r\\n'):\n"
-                    "    chunk = s.recv(65536)\n"
-                    "    if not chunk: break\n"
-                    "    data += chunk\n"
-                    "import sys; sys.stdout.buffer.write(data)\n")
-            finished = subprocess.run(["ip", "netns", "exec", namespace, "python3", "-c", code],
-                                      capture_output=True, timeout=60)
-            assert finished.returncode == 0, finished.stderr
-            return finished.stdout
-
-        yield f"{subnet}.1", first_reply_from_remote
-    finally:
-        subprocess.run(["ip", "link", "del", local_end], capture_output=True, timeout=30)
-        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)
-
-
-def replies_of(executable, address, first_reply_from_remote, *directives):
-    server = ServerProcess(executable, ["--bind", "127.0.0.1", address, *directives]).start()
-    try:
-        remote = first_reply_from_remote(server.port)
+        remote = remote_host.exchange(server.port, b"*1\r\n$4\r\nPING\r\n", until=b"\r\n")
         local = RawConnection(server.port)
         try:
             return remote, local.call("PING")
@@ -75,9 +28,8 @@ def replies_of(executable, address, first_reply_from_remote, *directives):
 
 @pytest.mark.parametrize("directives", [[], ["--protected-mode", "no"], ["--requirepass", "pw"]])
 def test_protected_mode_refuses_remote_clients_only_without_a_password(remote_host, directives):
-    address, first_reply_from_remote = remote_host
-    mine = replies_of(server_binary(), address, first_reply_from_remote, *directives)
-    theirs = replies_of(reference_redis_binary(), address, first_reply_from_remote, *directives)
+    mine = replies_of(server_binary(), remote_host, *directives)
+    theirs = replies_of(reference_redis_binary(), remote_host, *directives)
     assert mine == theirs
     if not directives:
         assert mine[0].startswith(b"-DENIED Redis is running in protected mode") and mine[1] == b"+PONG\r\n"

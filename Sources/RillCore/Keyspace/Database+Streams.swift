@@ -28,7 +28,8 @@ extension Database {
             guard let create else { return nil }
             var stream = create()
             let result = try body(&stream)
-            insertNew(.stream(stream), forKey: key)
+            // Its own copy: `key` may be a buffer the caller reuses for lookups, larger than the key.
+            insertNew(.stream(stream), forKey: key.withUnsafeBufferPointer { Array($0) })
             _checkInvariants()
             return result
         }

@@ -109,7 +109,9 @@ public struct ConsumerGroup: Sendable {
     mutating func slotCreatingConsumer(named name: [UInt8], nowMilliseconds: Int64) -> (slot: ConsumerSlot, created: Bool) {
         let (index, found) = consumerOrderIndex(of: name)
         if found { return (consumerOrder[index], false) }
-        let consumer = GroupConsumer(name: name, seenTime: nowMilliseconds, activeTime: -1, pending: SortedIDList())
+        // Its own copy of the name: `name` may be a buffer the caller reuses for lookups, larger than the name.
+        let consumer = GroupConsumer(name: name.withUnsafeBufferPointer { Array($0) }, seenTime: nowMilliseconds,
+                                     activeTime: -1, pending: SortedIDList())
         let slot: ConsumerSlot
         if let reused = freeSlots.popLast() {
             slot = reused

@@ -32,6 +32,10 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
     private(set) var chunks: Deque<[Element]> = []
     /// Number of elements; 0 for an empty list.
     private(set) var count = 0
+    /// The storage of the last chunk emptied by a removal, kept (empty) for the next chunk an append starts: a worker
+    /// that acknowledges everything it read empties the list's only chunk every round, and would otherwise allocate
+    /// and regrow a chunk each time. One at most; `memoryFootprint` counts it.
+    private var spareChunk: [Element] = []
 
     /// The most elements one chunk holds. Moves inside a chunk cost up to this many elements;
     /// the chunk table holds `count / (maximumChunkSize / 4)` chunks at worst.
@@ -150,14 +154,14 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
                 } else {
                     // Filling chunks to the brim when appending in order keeps them dense. Chunks grow
                     // geometrically instead of reserving their maximum, so short lists stay small.
-                    chunks.append([element])
+                    chunks.append(Self.chunk(startingWith: element, reusing: &spareChunk))
                 }
                 count &+= 1
                 _checkInvariants()
                 return true
             }
         } else {
-            chunks.append([element])
+            chunks.append(Self.chunk(startingWith: element, reusing: &spareChunk))
             count = 1
             _checkInvariants()
             return true
@@ -171,6 +175,15 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
         if chunks[chunkIndex].count > Self.maximumChunkSize { split(chunkIndex) }
         _checkInvariants()
         return true
+    }
+
+    /// A new chunk holding `element`, in `spare`'s storage when it has some (taking it).
+    private static func chunk(startingWith element: Element, reusing spare: inout [Element]) -> [Element] {
+        guard spare.capacity > 0 else { return [element] }
+        var chunk: [Element] = []
+        swap(&chunk, &spare)
+        chunk.append(element)
+        return chunk
     }
 
     /// Splits an overfull chunk into two halves.
@@ -198,7 +211,11 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
         count &-= 1
         let size = chunks[position.chunk].count
         if size == 0 {
-            chunks.remove(at: position.chunk)
+            var emptied = chunks.remove(at: position.chunk)
+            if emptied.capacity > spareChunk.capacity {
+                emptied.removeAll(keepingCapacity: true)
+                spareChunk = emptied
+            }
         } else if size < Self.minimumChunkSize {
             mergeIfSmall(position.chunk)
         }
@@ -219,6 +236,7 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
     /// Removes every element.
     mutating func removeAll() {
         chunks.removeAll()
+        spareChunk = []
         count = 0
     }
 
@@ -315,6 +333,7 @@ struct SortedIDList<Element: StreamIDKeyed & Sendable>: Sendable {
     var memoryFootprint: Int {
         var total = 32 + chunks.count * MemoryLayout<[Element]>.stride
         for chunk in chunks { total += 32 + chunk.capacity * MemoryLayout<Element>.stride }
+        if spareChunk.capacity > 0 { total += 32 + spareChunk.capacity * MemoryLayout<Element>.stride }
         return total
     }
 }

@@ -14,6 +14,10 @@ struct ACLSelector: Sendable {
     /// ("+@stream", "-xdel"), a later rule for the same name replacing an earlier one: replayed over the start,
     /// they give `allowedCommands` back, which is how ACL LIST describes them.
     var commandRules: [String] = []
+    /// First arguments allowed for a command not allowed otherwise ("+select|0", deprecated by Redis since 7.0 but
+    /// still accepted), by `Command.aclID`, each ASCII-lower-cased and matched ignoring ASCII case. A later change
+    /// of the command's own permission (`+select`, `-@keyspace`, `-@all`) forgets them, as in Redis.
+    var allowedFirstArguments: [Int: [[UInt8]]] = [:]
     /// `~*` / `allkeys`: every key, read and write.
     var allKeys = false
     var keyPatterns: [ACLKeyPattern] = []
@@ -34,9 +38,11 @@ struct ACLSelector: Sendable {
     // MARK: Rules
 
     /// Applies one rule that concerns a selector (commands, categories, keys, channels).
+    /// - Returns: whether the rule allowed a command's first argument (deprecated: the caller logs a warning).
     /// - Throws: `ACLRuleError` as Redis words it; the selector may then be partly changed, so callers apply rules
     ///   to a copy.
-    mutating func apply(_ rule: String, catalog: ACLCommandCatalog) throws(ACLRuleError) {
+    @discardableResult
+    mutating func apply(_ rule: String, catalog: ACLCommandCatalog) throws(ACLRuleError) -> Bool {
         let lowered = rule.lowercased()
         switch lowered {
         case "allkeys", "~*":
@@ -63,11 +69,14 @@ struct ACLSelector: Sendable {
                 let pattern = ACLChannelPattern(Array(rule.utf8.dropFirst()))
                 if !channelPatterns.contains(where: { $0.bytes == pattern.bytes }) { channelPatterns.append(pattern) }
             } else if let sign = lowered.first, sign == "+" || sign == "-" {
-                try changeCommands(String(lowered.dropFirst()), allow: sign == "+", catalog: catalog)
+                // ASCII only, as Redis lowers rules byte by byte: a first argument "É" stays "É".
+                let name = String(decoding: rule.utf8.dropFirst().map(ASCII.lowercased), as: UTF8.self)
+                return try changeCommands(name, allow: sign == "+", catalog: catalog)
             } else {
                 throw .syntax
             }
         }
+        return false
     }
 
     private mutating func setAllCommands(_ allowed: Bool, catalog: ACLCommandCatalog) {
@@ -75,25 +84,61 @@ struct ACLSelector: Sendable {
         if allowed { for id in 0..<catalog.commandCount { allowedCommands.insert(id) } }
         startsFromAllCommands = allowed
         commandRules = []
+        allowedFirstArguments = [:]
     }
 
-    /// `+name` / `-name` for a command, "container|sub" or "@category".
-    private mutating func changeCommands(_ name: String, allow: Bool, catalog: ACLCommandCatalog) throws(ACLRuleError) {
+    /// `+name` / `-name` for a command, "container|sub", "@category", or `+command|first-argument` for a command
+    /// without subcommands. Returns whether it was the last kind.
+    private mutating func changeCommands(_ name: String, allow: Bool,
+                                         catalog: ACLCommandCatalog) throws(ACLRuleError) -> Bool {
         var ids: [Int]
+        var allowsFirstArgument = false
         if name.hasPrefix("@") {
             guard let members = catalog.ids(inCategory: String(name.dropFirst())) else { throw .unknownCommand }
             ids = members
-        } else {
-            // Redis also accepts "command|first-argument" for commands without subcommands (deprecated since 7.0);
-            // Rill does not, so such a rule is refused rather than accepted and not enforced.
-            guard let command = catalog.command(named: name) else { throw .unknownCommand }
+        } else if let command = catalog.command(named: name) {
             ids = [command.aclID] + command.subcommands.map(\.aclID)
+        } else if allow, let bar = name.lastIndex(of: "|") {
+            try allowFirstArgument(String(name[name.index(after: bar)...]), of: String(name[..<bar]), catalog: catalog)
+            ids = []
+            allowsFirstArgument = true
+        } else {
+            throw .unknownCommand
         }
         for id in ids {
             if allow { allowedCommands.insert(id) } else { allowedCommands.remove(id) }
+            allowedFirstArguments[id] = nil
         }
-        commandRules.removeAll { $0.dropFirst() == name }
+        // A rule replaces the earlier one for the same name and, for a command, those for its subcommands or
+        // first arguments ("+select" drops "+select|0").
+        commandRules.removeAll { $0.dropFirst() == name || $0.dropFirst().hasPrefix(name + "|") }
         commandRules.append((allow ? "+" : "-") + name)
+        return allowsFirstArgument
+    }
+
+    /// `+command|first-argument`, checked in Redis' order: the command must exist and not be a subcommand, the
+    /// argument must not be empty, and a command with subcommands takes only their names (not found earlier).
+    ///
+    /// Redis 8.2.3 also accepts a first argument holding a space, a quote or a control character, then fails an
+    /// assertion (and stops) when ACL LIST or ACL GETUSER writes it back as words; Rill refuses such an argument.
+    private mutating func allowFirstArgument(_ argument: String, of commandName: String,
+                                             catalog: ACLCommandCatalog) throws(ACLRuleError) {
+        guard let command = catalog.command(named: commandName) else { throw .unknownCommand }
+        guard !command.name.contains("|") else { throw .firstArgumentOfSubcommand }
+        guard !argument.isEmpty else { throw .syntax }
+        guard command.subcommands.isEmpty else { throw .unknownCommand }
+        guard argument.unicodeScalars.allSatisfy(Self.canWriteInRule) else { throw .unwritableFirstArgument }
+        let bytes = Array(argument.utf8)
+        if !allowedFirstArguments[command.aclID, default: []].contains(bytes) {
+            allowedFirstArguments[command.aclID, default: []].append(bytes)
+        }
+    }
+
+    /// Whether a first argument's character survives ACL LIST's words being split again (ACL LOAD, start-up): no
+    /// white space, quote or control character, and no U+FFFD standing for bytes that were not UTF-8.
+    private static func canWriteInRule(_ scalar: Unicode.Scalar) -> Bool {
+        !scalar.properties.isWhitespace && scalar != "\"" && scalar != "'" && scalar.value >= 0x20
+            && scalar.value != 0x7F && scalar != "\u{FFFD}" && !(0x80...0x9F).contains(scalar.value)
     }
 
     /// `~pattern` (read and write), `%R~pattern`, `%W~pattern`, `%RW~pattern`.
@@ -154,7 +199,8 @@ struct ACLSelector: Sendable {
     /// Why the selector refuses `arguments` (the request, name first) of `command`, or nil when it allows it.
     func denial(of command: Command, arguments: [ByteBuffer], catalog: ACLCommandCatalog) -> ACLDenial? {
         // Commands allowed before AUTH (AUTH, HELLO, QUIT, RESET) are allowed to every user, as in Redis.
-        guard allowedCommands.contains(command.aclID) || command.flags.contains(.noAuth) else { return .command }
+        guard allowedCommands.contains(command.aclID) || command.flags.contains(.noAuth)
+                || allowsFirstArgument(of: command, arguments: arguments) else { return .command }
         if !allKeys {
             if let range = catalog.fixedKeyRanges[command.aclID] {
                 let last = range.lastPosition(argumentCount: arguments.count)
@@ -180,6 +226,16 @@ struct ACLSelector: Sendable {
             }
         }
         return nil
+    }
+
+    /// Whether `+command|first-argument` allows the request: its first argument equals an allowed one, ignoring
+    /// ASCII case (Redis compares with strcasecmp, which also stops at a NUL byte; Rill compares every byte).
+    private func allowsFirstArgument(of command: Command, arguments: [ByteBuffer]) -> Bool {
+        guard !allowedFirstArguments.isEmpty, arguments.count >= 2,
+              let allowed = allowedFirstArguments[command.aclID] else { return false }
+        return arguments[1].withUnsafeReadableBytes { first in
+            allowed.contains { ASCII.equalIgnoringCase($0, first) }
+        }
     }
 
     @inline(__always)
@@ -264,6 +320,7 @@ enum ACLDenial: Equatable {
 /// A rule ACL SETUSER refuses, with Redis' wording.
 enum ACLRuleError: Error, Equatable {
     case syntax, unknownCommand, patternAfterAllKeys, patternAfterAllChannels, passwordNotFound, badPasswordHash
+    case firstArgumentOfSubcommand, unwritableFirstArgument
 
     var message: String {
         switch self {
@@ -276,6 +333,9 @@ enum ACLRuleError: Error, Equatable {
             return "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have "
                 + "any effect. Try 'resetchannels' to start with an empty list of channels"
         case .passwordNotFound: return "The password you are trying to remove from the user does not exist"
+        case .firstArgumentOfSubcommand: return "Allowing first-arg of a subcommand is not supported"
+        case .unwritableFirstArgument:
+            return "A first-arg can't contain spaces, quotes or control characters (ACL LIST could not write it back)"
         case .badPasswordHash:
             return "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
         }

@@ -58,8 +58,10 @@ struct ACLUserDefinition: Sendable {
     }
 
     /// Applies one ACL SETUSER rule (user flags, passwords, `(selector)`, or a root selector rule).
+    /// - Returns: the rules among it that allowed a command's first argument, deprecated, for the caller to warn of.
     /// - Throws: `ACLRuleError`; callers apply rules to a copy and keep the original when one fails.
-    mutating func apply(_ rule: String, catalog: ACLCommandCatalog) throws(ACLRuleError) {
+    @discardableResult
+    mutating func apply(_ rule: String, catalog: ACLCommandCatalog) throws(ACLRuleError) -> [String] {
         let lowered = rule.lowercased()
         switch lowered {
         case "on": enabled = true
@@ -89,14 +91,17 @@ struct ACLUserDefinition: Sendable {
             case "(":
                 guard rule.hasSuffix(")"), rule.count >= 2 else { throw .syntax }
                 var selector = ACLSelector(commandCount: catalog.commandCount)
+                var deprecated: [String] = []
                 for part in rule.dropFirst().dropLast().split(separator: " ") {
-                    try selector.apply(String(part), catalog: catalog)
+                    if try selector.apply(String(part), catalog: catalog) { deprecated.append(String(part)) }
                 }
                 selectors.append(selector)
+                return deprecated
             default:
-                try root.apply(rule, catalog: catalog)
+                return try root.apply(rule, catalog: catalog) ? [rule] : []
             }
         }
+        return []
     }
 
     private mutating func addPasswordHash(_ hash: String) {

@@ -55,7 +55,7 @@ extension AccessControl {
         var definition = ACLUserDefinition(commandCount: catalog.commandCount)
         for rule in merged {
             do throws(ACLRuleError) {
-                try definition.apply(rule, catalog: catalog)
+                warnOfDeprecatedRules(try definition.apply(rule, catalog: catalog))
             } catch {
                 throw ACLFileProblem(message: "Error in applying operation '\(rule)': \(error.message)")
             }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 
 /// The users and what they may do (Redis' ACL): the user table, the permission check the executor runs before
@@ -24,8 +25,13 @@ final class AccessControl {
                 now: now, maxLength: maxLogLength)
     }
 
+    /// Where rules Redis deprecated are warned of.
+    let logger: Logger
+
     /// Users `default` with every permission and no password, or `requirePass`.
-    init(commands: CommandTable, requirePass: String?) {
+    init(commands: CommandTable, requirePass: String?,
+         logger: Logger = Logger(label: "rill.acl", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.logger = logger
         catalog = ACLCommandCatalog(commands)
         defaultUser = ACLUser(name: "default", definition: Self.standardDefaultDefinition(catalog: catalog),
                               commandCount: catalog.commandCount)
@@ -82,7 +88,7 @@ final class AccessControl {
         var definition = existing?.definition ?? ACLUserDefinition(commandCount: catalog.commandCount)
         for rule in merged {
             do {
-                try definition.apply(rule, catalog: catalog)
+                warnOfDeprecatedRules(try definition.apply(rule, catalog: catalog))
             } catch {
                 throw RedisError("ERR Error in ACL SETUSER modifier '\(RedisError.quoted(Array(rule.utf8)))': \(error.message)")
             }
@@ -94,6 +100,14 @@ final class AccessControl {
         let user = ACLUser(name: name, definition: definition, commandCount: catalog.commandCount)
         addUser(user)
         return user
+    }
+
+    /// Logs, for each `+command|first-argument` rule applied, that Redis deprecated such rules (it may drop them):
+    /// `+@all -select +select|0` still works, but the supported way is a selector or a narrower category.
+    func warnOfDeprecatedRules(_ rules: [String]) {
+        for rule in rules {
+            logger.warning("Deprecation warning: the ACL rule '\(rule)' allows a command for one first argument only; Redis deprecated such rules since 7.0 and may stop accepting them")
+        }
     }
 
     /// ACL DELUSER of one name: the removed user, nil when there was none. The default user cannot be removed.

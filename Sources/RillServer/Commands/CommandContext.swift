@@ -22,6 +22,8 @@ final class CommandContext {
     var nowMilliseconds: Int64 = 0
     /// Set by a handler that could not answer yet and wants to wait for keys (XREAD BLOCK).
     var blockRequest: BlockRequest?
+    /// What `lookupBytes` copies arguments into, reused from command to command.
+    private var lookupBuffers: [[UInt8]] = [[], [], []]
     /// A byte buffer handlers borrow to gather arguments without allocating per command; empty when lent out.
     private var scratch: [UInt8] = []
 
@@ -49,7 +51,8 @@ final class CommandContext {
     /// The client's selected database.
     var database: Database {
         get { server.keyspace[client.databaseIndex] }
-        _modify { yield &server.keyspace[client.databaseIndex] }
+        // An addressor, not `_modify`: a coroutine's frame, when the call is not inlined, is allocated per access.
+        unsafeMutableAddress { server.keyspace.address(ofDatabase: client.databaseIndex) }
     }
 
     // MARK: The parts of the server a handler may use
@@ -82,6 +85,19 @@ final class CommandContext {
 
     func bytes(_ index: Int) -> [UInt8] {
         arguments[index].getBytes(at: arguments[index].readerIndex, length: arguments[index].readableBytes) ?? []
+    }
+
+    /// Argument `index` copied into buffer `buffer` (0 to 2) of the context's lookup buffers: once the previous result
+    /// from that buffer is dropped (when its command ends), the copy allocates nothing. For the names a command looks
+    /// up (key, group, consumer: one buffer each when it holds them together). A caller may store the result (the
+    /// keyspace and a new consumer keep copies of their own size), but while it keeps it, the next copy into that
+    /// buffer allocates.
+    func lookupBytes(_ index: Int, buffer: Int = 0) -> [UInt8] {
+        // One long argument does not stay with the connection.
+        if lookupBuffers[buffer].capacity > 4096 { lookupBuffers[buffer] = [] }
+        lookupBuffers[buffer].removeAll(keepingCapacity: true)
+        arguments[index].withUnsafeReadableBytes { lookupBuffers[buffer].append(contentsOf: $0) }
+        return lookupBuffers[buffer]
     }
 
     func string(_ index: Int) -> String {

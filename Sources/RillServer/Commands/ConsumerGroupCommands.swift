@@ -266,7 +266,7 @@ enum ConsumerGroupCommands {
         var reads: [GroupRead] = []
         reads.reserveCapacity(streamCount)
         for offset in 0..<streamCount {
-            let key = context.bytes(streamsIndex + offset)
+            let key = context.lookupBytes(streamsIndex + offset)
             try requireGroup(context, key: key, group: group)
             let idIndex = streamsIndex + streamCount + offset
             let position: ReadPosition
@@ -478,14 +478,16 @@ enum ConsumerGroupCommands {
     // MARK: XACK
 
     private static func xack(_ context: CommandContext) throws {
-        let group = context.bytes(2)
-        let acknowledged = try context.database.streamGroups(context.bytes(1), nowMilliseconds: context.nowMilliseconds) { stream -> Int in
+        let group = context.lookupBytes(2, buffer: 1)
+        let acknowledged = try context.database.streamGroups(context.lookupBytes(1), nowMilliseconds: context.nowMilliseconds) { stream -> Int in
             // Without the group there is nothing to acknowledge, and IDs are not even parsed.
             guard stream.group(named: group) != nil else { return 0 }
-            var ids: [StreamID] = []
-            ids.reserveCapacity(context.argumentCount - 3)
-            for index in 3..<context.argumentCount { ids.append(try parseID(context, index)) }
-            return stream.acknowledge(group: group, ids: ids)
+            // Parsed into stack space (heap only for very many IDs), not an array per XACK.
+            let idCount = context.argumentCount - 3
+            return try withUnsafeTemporaryAllocation(of: StreamID.self, capacity: idCount) { ids in
+                for position in 0..<idCount { ids.initializeElement(at: position, to: try parseID(context, 3 + position)) }
+                return stream.acknowledge(group: group, ids: UnsafeBufferPointer(ids))
+            }
         } ?? 0
         if acknowledged > 0 { noteGroupChange(context, acknowledged) }
         context.reply.integer(Int64(acknowledged))

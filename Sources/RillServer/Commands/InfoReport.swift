@@ -107,8 +107,10 @@ enum InfoReport {
             "configured_hz:\(configuration.configuredHz)",
             "lru_clock:\(AccessClock.reading(atMilliseconds: now / 1000))",
             "executable:\(CommandLine.arguments.first ?? "")", "config_file:\(server.configFile ?? "")",
-            "io_threads_active:0", "listener0:name=tcp,\(binds),port=\(server.boundPort)",
-        ]
+            "io_threads_active:0",
+        ] + (server.boundPort != 0 ? ["listener0:name=tcp,\(binds),port=\(server.boundPort)"] : [])
+            // Numbered by connection type as Redis numbers them (tcp 0, unix 1, tls 2).
+            + (server.boundTLSPort != 0 ? ["listener2:name=tls,\(binds),port=\(server.boundTLSPort)"] : [])
     }
 
     private static func clientLines(_ context: CommandContext) -> [String] {

@@ -240,9 +240,11 @@ enum ServerCommands {
         guard context.argumentCount % 2 == 0 else { throw RedisError.wrongArity("config|set") }
         var updated = context.configuration
         var seen: Set<String> = []
+        var firstTLSDirective: String?
         var index = 2
         while index < context.argumentCount {
             let name = context.string(index).lowercased()
+            if firstTLSDirective == nil && name.hasPrefix("tls-") { firstTLSDirective = name }
             guard seen.insert(name).inserted else {
                 throw RedisError.configSetDuplicate(name)
             }
@@ -270,6 +272,10 @@ enum ServerCommands {
         let wasAppendOnly = server.configuration.appendOnly
         let previous = server.configuration
         server.configuration = updated
+        if let firstTLSDirective, !server.applyTLSSettings(previous: previous, changedDirective: firstTLSDirective) {
+            server.configuration = previous
+            throw RedisError.configSetFailed(firstTLSDirective, reason: "Unable to update TLS configuration. Check server logs.")
+        }
         if updated.appendOnly != wasAppendOnly {
             if updated.appendOnly {
                 guard context.persistence.turnAppendOnlyFileOn() else {

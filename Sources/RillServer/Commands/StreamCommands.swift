@@ -11,7 +11,8 @@ enum StreamCommands {
                 summary: "Appends a new message to a stream. Creates the key if it doesn't exist.", handler: xadd),
         Command("xlen", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), categories: ["stream"],
                 group: "stream", since: "5.0.0", summary: "Return the number of messages in a stream.") { context in
-            let stream = try context.database.streamGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
+            let stream = try context.database.streamGet(context.lookupBytes(1),
+                                                        nowMilliseconds: context.nowMilliseconds)
             context.reply.integer(Int64(stream?.length ?? 0))
         },
         Command("xrange", arity: -4, flags: [.readonly], keys: (1, 1, 1), categories: ["stream"],
@@ -190,7 +191,7 @@ enum StreamCommands {
             try resolveIdempotentAdd(context, add, idSpec: idSpec, firstField: index + 1)
         }
 
-        let key = context.bytes(1)
+        let key = context.lookupBytes(1)
         // Gather the fields and values into the connection's reusable scratch buffer: one copy, no array per field.
         let firstField = index + 1
         var scratch = context.takeScratch()
@@ -376,7 +377,7 @@ enum StreamCommands {
             count = max(0, try context.integer(index + 1))
             index += 2
         }
-        guard let stream = try context.database.streamGet(context.bytes(1), nowMilliseconds: context.nowMilliseconds)
+        guard let stream = try context.database.streamGet(context.lookupBytes(1), nowMilliseconds: context.nowMilliseconds)
         else {
             context.reply.arrayHeader(0)
             return
@@ -586,7 +587,9 @@ enum StreamCommands {
                 guard forGroup else {
                     throw RedisError.groupOptionInXread
                 }
-                options.groupAndConsumer = (context.bytes(index + 1), context.bytes(index + 2))
+                // Buffers 1 and 2: the keys of the streams use buffer 0.
+                options.groupAndConsumer = (context.lookupBytes(index + 1, buffer: 1),
+                                            context.lookupBytes(index + 2, buffer: 2))
                 index += 3
             } else if context.argument(index, is: "noack") {
                 guard forGroup else {
@@ -618,33 +621,50 @@ enum StreamCommands {
 
     private static func xread(_ context: CommandContext) throws {
         let options = try parseReadOptions(context, forGroup: false)
-        let (count, timeout, streamsIndex, caps) = (options.count, options.timeout, options.streamsIndex, options.caps)
-        let streamCount = (context.argumentCount - streamsIndex) / 2
+        let streamCount = (context.argumentCount - options.streamsIndex) / 2
+        // One stream, the usual case, needs no array of reads.
+        if streamCount == 1 {
+            try read(context, CollectionOfOne(try resolveRead(context, options, streamCount: 1, offset: 0)), options)
+            return
+        }
         var reads: [StreamRead] = []
         reads.reserveCapacity(streamCount)
         for offset in 0..<streamCount {
-            let key = context.bytes(streamsIndex + offset)
-            let idIndex = streamsIndex + streamCount + offset
-            let stream = try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds)
-            let after: StreamID
-            var onlyLast = false
-            if context.argument(idIndex, is: "$") {
-                after = stream?.lastID ?? .zero
-            } else if context.argument(idIndex, is: "+") {
-                // Redis 7.4: "+" reads the stream's last entry, or waits like "$" when there is none.
-                if let last = stream?.lastEntryID {
-                    after = last.previous ?? .zero
-                    onlyLast = true
-                } else {
-                    after = stream?.lastID ?? .zero
-                }
-            } else if context.argument(idIndex, is: ">") {
-                throw RedisError.newEntriesIDWithoutGroup
-            } else {
-                after = try parseID(context, idIndex, strict: true)
-            }
-            reads.append(StreamRead(key: key, after: after, onlyLast: onlyLast))
+            reads.append(try resolveRead(context, options, streamCount: streamCount, offset: offset))
         }
+        try read(context, reads, options)
+    }
+
+    /// The key and starting point of stream `offset` of an XREAD (`$` and `+` resolved against the stream now).
+    private static func resolveRead(_ context: CommandContext, _ options: ReadOptions, streamCount: Int,
+                                    offset: Int) throws -> StreamRead {
+        let key = context.lookupBytes(options.streamsIndex + offset)
+        let idIndex = options.streamsIndex + streamCount + offset
+        let stream = try context.database.streamGet(key, nowMilliseconds: context.nowMilliseconds)
+        let after: StreamID
+        var onlyLast = false
+        if context.argument(idIndex, is: "$") {
+            after = stream?.lastID ?? .zero
+        } else if context.argument(idIndex, is: "+") {
+            // Redis 7.4: "+" reads the stream's last entry, or waits like "$" when there is none.
+            if let last = stream?.lastEntryID {
+                after = last.previous ?? .zero
+                onlyLast = true
+            } else {
+                after = stream?.lastID ?? .zero
+            }
+        } else if context.argument(idIndex, is: ">") {
+            throw RedisError.newEntriesIDWithoutGroup
+        } else {
+            after = try parseID(context, idIndex, strict: true)
+        }
+        return StreamRead(key: key, after: after, onlyLast: onlyLast)
+    }
+
+    /// Answers an XREAD whose reads are resolved, or blocks it (BLOCK) when nothing is ready.
+    private static func read<Reads: Collection<StreamRead>>(_ context: CommandContext, _ reads: Reads,
+                                                            _ options: ReadOptions) throws {
+        let (count, timeout, caps) = (options.count, options.timeout, options.caps)
         let limit = count == 0 ? Int.max : count
         if try serveRead(context, reads, limit: limit, caps: caps, waiting: false) { return }
         guard let timeout else {
@@ -676,9 +696,12 @@ enum StreamCommands {
     /// Writes the XREAD reply if any stream has live entries after its id; returns false (writing nothing) otherwise.
     /// A blocked reader (`waiting`) whose key now holds another type keeps waiting, as in Redis 8: it is served once
     /// the key is a stream again with entries after its id.
-    private static func serveRead(_ context: CommandContext, _ reads: [StreamRead], limit: Int,
-                                  caps: ReadReplyCaps, waiting: Bool) throws -> Bool {
-        var ready: [(read: StreamRead, stream: Stream, limit: Int)] = []
+    private static func serveRead<Reads: Collection<StreamRead>>(
+        _ context: CommandContext, _ reads: Reads, limit: Int, caps: ReadReplyCaps, waiting: Bool
+    ) throws -> Bool {
+        // The first ready stream is held apart: a read of one stream then builds no array.
+        var firstReady: (read: StreamRead, stream: Stream, limit: Int)?
+        var laterReady: [(read: StreamRead, stream: Stream, limit: Int)] = []
         var budget = ReadReplyBudget(caps)
         for read in reads {
             let found: Stream?
@@ -699,18 +722,25 @@ enum StreamCommands {
                 // The caps are reached: this stream and every later one are left out.
                 if streamLimit == 0 { break }
             }
-            ready.append((read, stream, streamLimit))
+            if firstReady == nil {
+                firstReady = (read, stream, streamLimit)
+            } else {
+                laterReady.append((read, stream, streamLimit))
+            }
         }
-        if ready.isEmpty { return false }
+        guard let firstReady else { return false }
         // RESP3: a map of key to entries; RESP2: an array of [key, entries] pairs.
         let isMap = context.reply.version == .v3
-        if isMap { context.reply.mapHeader(ready.count) } else { context.reply.arrayHeader(ready.count) }
-        for (read, stream, streamLimit) in ready {
+        let readyCount = 1 + laterReady.count
+        if isMap { context.reply.mapHeader(readyCount) } else { context.reply.arrayHeader(readyCount) }
+        func write(_ read: StreamRead, _ stream: Stream, _ streamLimit: Int) {
             if !isMap { context.reply.arrayHeader(2) }
             context.reply.bulkString(read.key)
             let start = read.after.next ?? .max
             writeEntries(stream, from: start, to: .max, reverse: false, limit: streamLimit, to: &context.reply)
         }
+        write(firstReady.read, firstReady.stream, firstReady.limit)
+        for (read, stream, streamLimit) in laterReady { write(read, stream, streamLimit) }
         return true
     }
 

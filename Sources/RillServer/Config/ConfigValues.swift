@@ -60,6 +60,45 @@ enum ProtectedCommandAccess: String, ConfigWord {
     }
 }
 
+/// `tls-auth-clients`: whether clients of the TLS listener must present a certificate the CA vouches for.
+enum TLSClientAuthentication: String, ConfigWord {
+    /// No certificate is asked for.
+    case no
+    /// A certificate is required and verified.
+    case yes
+    /// A certificate is verified when the client presents one; a client without one is accepted.
+    case optional
+}
+
+/// The `tls-*` directives, together so CONFIG SET can tell whether the TLS contexts must be rebuilt.
+struct TLSSettings: Sendable, Equatable {
+    /// `tls-port`: port of the TLS listener; 0 = none.
+    var port = 0
+    /// `tls-cert-file` / `tls-key-file` / `tls-key-file-pass`: the server's certificate chain (PEM), its private
+    /// key and the key's passphrase; also the replica's client certificate unless `tls-client-*` names another.
+    var certFile = ""
+    var keyFile = ""
+    var keyFilePass = ""
+    /// `tls-client-cert-file` / `tls-client-key-file` / `tls-client-key-file-pass`: the certificate a replica
+    /// presents to its primary; empty = the server's.
+    var clientCertFile = ""
+    var clientKeyFile = ""
+    var clientKeyFilePass = ""
+    /// `tls-ca-cert-file` / `tls-ca-cert-dir`: the CAs that verify clients' certificates and the primary's.
+    var caCertFile = ""
+    var caCertDir = ""
+    /// `tls-auth-clients`
+    var authClients = TLSClientAuthentication.yes
+    /// `tls-protocols`: TLS versions allowed, space separated; empty = TLSv1.2 and TLSv1.3.
+    var protocols = ""
+    /// `tls-ciphers`: TLS 1.2 (and older) cipher list in OpenSSL's syntax; empty = the library's default.
+    var ciphers = ""
+    /// `tls-ciphersuites`: TLS 1.3 cipher suites, colon separated; empty = the library's default.
+    var ciphersuites = ""
+    /// `tls-replication`: a replica connects to its primary over TLS.
+    var replication = false
+}
+
 /// `daemonize`: Rill does not fork into the background, so only "no" exists.
 enum DaemonizeOption: String, ConfigWord {
     case no

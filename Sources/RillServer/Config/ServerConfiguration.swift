@@ -159,12 +159,23 @@ struct ServerConfiguration: Sendable {
     /// The `user` lines (name first, then rules), in order; not a CONFIG GET parameter, as in Redis.
     var userLines: [[String]] = []
 
+    // MARK: TLS
+
+    /// The `tls-*` directives (TLSSettings); CONFIG SET of any of them rebuilds the TLS contexts while TLS is in use.
+    var tls = TLSSettings()
+
     // MARK: Metrics
 
     /// `metrics-port`
     var metricsPort = 0
+    /// `metrics-bind`: loopback only unless configured (`-` marks an address skipped when unavailable).
+    var metricsBindAddresses = ["127.0.0.1", "-::1"]
     /// `metrics-max-streams`
     var metricsMaxStreams = 1000
+    /// `metrics-key-names`: whether series name streams by key; otherwise only per-database totals are exported.
+    var metricsKeyNames = false
+    /// `metrics-tls`: the metrics endpoint speaks HTTPS with the TLS listener's certificate and client checks.
+    var metricsTLS = false
 
     // MARK: Observability
 
@@ -195,6 +206,10 @@ struct ServerConfiguration: Sendable {
     var appendOnlyPath: String { appendOnlyDirectory + "/" + appendOnlyFileName }
     /// The manifest listing the base and incremental files.
     var appendOnlyManifestPath: String { appendOnlyDirectory + "/" + appendOnlyFileName + ".manifest" }
+
+    /// Whether anything needs the TLS contexts: a TLS listener, replication over TLS or HTTPS metrics. As in
+    /// Redis, the `tls-*` files are only read (and checked) then.
+    var tlsInUse: Bool { tls.port != 0 || tls.replication || (metricsTLS && metricsPort != 0) }
 
     private static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name

@@ -2,8 +2,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// `GET /metrics` over HTTP/1.1 on `metrics-port`. The listener shares the server's single event loop, so a
-/// scrape runs between two commands and reads the keyspace without locks.
+/// `GET /metrics` over HTTP/1.1 on `metrics-port`, inside TLS with `metrics-tls yes`, at the `metrics-bind`
+/// addresses (loopback only by default: the series describe the data, and with `metrics-key-names` name its keys).
+/// The listener shares the server's single event loop, so a scrape runs between two commands and reads the
+/// keyspace without locks.
 enum MetricsEndpoint {
     static func bind(server: ServerState, group: any EventLoopGroup) throws -> [any Channel] {
         let metrics = MetricsRegistry()
@@ -12,6 +14,9 @@ enum MetricsEndpoint {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if server.configuration.metricsTLS {
+                        try server.addTLSServerHandlers(to: channel.pipeline.syncOperations)
+                    }
                     // A scraper that keeps its connection open sends again within its scrape interval (15 s to a
                     // minute); a connection silent for longer is dropped so idle sockets do not pile up.
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .minutes(5)))
@@ -19,10 +24,8 @@ enum MetricsEndpoint {
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(server: server))
                 }
             }
-        return try server.configuration.bindAddresses.map { address in
-            try bootstrap.bind(host: address.hasPrefix("-") ? String(address.dropFirst()) : address,
-                               port: server.configuration.metricsPort).wait()
-        }
+        return try ListenAddresses.bind(bootstrap, addresses: server.configuration.metricsBindAddresses,
+                                        port: server.configuration.metricsPort, logger: server.logger)
     }
 }
 

@@ -37,7 +37,7 @@ final class MetricsRegistry {
     func scrape(_ server: ServerState) -> [UInt8] {
         let now = Clock.milliseconds()
         let registry = PrometheusCollectorRegistry()
-        func gauge(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)] = []) -> Gauge {
+        func gauge(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
             registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "rill", metricName: name, unitName: unit,
                                                                 helpText: help), labels: labels)
         }
@@ -45,18 +45,76 @@ final class MetricsRegistry {
             registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "rill", metricName: name,
                                                                   unitName: "total", helpText: help))
         }
-        gauge("connected_clients", "", "Client connections open now").set(Int64(server.clients.count))
-        gauge("used_memory", "bytes", "Bytes allocated (INFO memory used_memory)")
+        gauge("connected_clients", "", "Client connections open now", []).set(Int64(server.clients.count))
+        gauge("used_memory", "bytes", "Bytes allocated (INFO memory used_memory)", [])
             .set(Int64(Allocator.statistics().allocated))
-        gauge("maxmemory", "bytes", "The maxmemory limit; 0 when unlimited").set(Int64(server.configuration.maxMemoryBytes))
+        gauge("maxmemory", "bytes", "The maxmemory limit; 0 when unlimited", []).set(Int64(server.configuration.maxMemoryBytes))
         counter("stream_acked_trimmed_entries", "Stream entries removed by maxmemory-stream-policy trim-acked")
             .increment(by: server.stats.acknowledgedEntriesTrimmed)
         counter("oom_rejected_commands", "Commands refused because used memory was over maxmemory")
             .increment(by: server.stats.outOfMemoryRejections)
 
+        emitDatabaseTotals(server.keyspace, nowMilliseconds: now, gauge: gauge, registry: registry)
+        if server.configuration.metricsKeyNames {
+            emitStreamSeries(server, nowMilliseconds: now, gauge: gauge, registry: registry)
+        }
+        var text: [UInt8] = []
+        emitLatencyHistograms(server.commands, into: &text)
+        registry.emit(into: &text)
+        return text
+    }
+
+    /// Per database: its streams, their entries and bytes, and their consumer groups' lag, pending entries and
+    /// oldest pending idle time (the largest), dead-lettered entries. No key name: what every scrape exports.
+    /// O(streams + blocks + groups) over all streams.
+    private func emitDatabaseTotals(_ keyspace: Keyspace, nowMilliseconds now: Int64,
+                                    gauge: (String, String, String, [(String, String)]) -> Gauge,
+                                    registry: PrometheusCollectorRegistry) {
+        for database in 0..<keyspace.databaseCount {
+            var streams = 0, entries: UInt64 = 0, bytes = 0, groups = 0, lag: Int64 = 0, pending = 0
+            var oldestIdle: Int64 = 0, deadLettered: UInt64 = 0
+            keyspace[database].forEachLiveStream(nowMilliseconds: now) { _, stream in
+                streams += 1
+                entries += stream.length
+                bytes += stream.memoryFootprint + stream.consumerGroupMemoryFootprint
+                for group in stream.consumerGroups {
+                    groups += 1
+                    lag += stream.lag(of: group) ?? 0
+                    pending += group.pendingCount
+                    oldestIdle = max(oldestIdle, group.pendingEntries(limit: 1).first?.idle(nowMilliseconds: now) ?? 0)
+                    deadLettered += UInt64(group.deadLetteredCount)
+                }
+            }
+            guard streams > 0 else { continue }
+            let labels = [("db", String(database))]
+            gauge("db_streams", "", "Streams in the database", labels).set(Int64(streams))
+            gauge("db_stream_entries", "", "Entries of the database's streams (their XLEN summed)", labels)
+                .set(Int64(clamping: entries))
+            gauge("db_stream_memory", "bytes", "Approximate bytes held by the database's streams", labels)
+                .set(Int64(bytes))
+            gauge("db_consumer_groups", "", "Consumer groups of the database's streams", labels).set(Int64(groups))
+            gauge("db_consumer_group_lag", "", "Lag of the database's consumer groups summed (a nil lag counts 0)",
+                  labels).set(lag)
+            gauge("db_consumer_group_pending", "", "Pending entries of the database's consumer groups summed",
+                  labels).set(Int64(pending))
+            gauge("db_consumer_group_oldest_pending_idle", "milliseconds",
+                  "The largest idle time of a group's lowest-id pending entry in the database; 0 when none", labels)
+                .set(oldestIdle)
+            registry.makeCounter(descriptor: MetricNameDescriptor(
+                namespace: "rill", metricName: "db_consumer_group_dead_lettered", unitName: "total",
+                helpText: "Entries moved to dead-letter streams by the database's consumer groups"),
+                labels: labels).increment(by: Int64(clamping: deadLettered))
+        }
+    }
+
+    /// `metrics-key-names yes`: series per stream and per consumer group, labelled with the key (and group) name,
+    /// for the `metrics-max-streams` longest streams.
+    private func emitStreamSeries(_ server: ServerState, nowMilliseconds now: Int64,
+                                  gauge: (String, String, String, [(String, String)]) -> Gauge,
+                                  registry: PrometheusCollectorRegistry) {
         let (streams, omitted) = longestStreams(in: server.keyspace, limit: server.configuration.metricsMaxStreams,
                                                 nowMilliseconds: now)
-        gauge("metrics_streams_omitted", "", "Streams left out of the per-stream series (metrics-max-streams)")
+        gauge("metrics_streams_omitted", "", "Streams left out of the per-stream series (metrics-max-streams)", [])
             .set(Int64(omitted))
         for (database, key, stream) in streams {
             let streamLabels = [("db", String(database)), ("stream", String(decoding: key, as: UTF8.self))]
@@ -81,10 +139,6 @@ final class MetricsRegistry {
                     labels: labels).increment(by: Int64(clamping: group.deadLetteredCount))
             }
         }
-        var text: [UInt8] = []
-        emitLatencyHistograms(server.commands, into: &text)
-        registry.emit(into: &text)
-        return text
     }
 
     /// The `limit` longest live streams of all databases, and how many other streams exist.

@@ -143,8 +143,13 @@ extension PersistenceCoordinator {
     func writeRepliesAtTickEnd(_ connection: ClientConnection) {
         if connectionsAwaitingTickEnd.isEmpty {
             eventLoop.execute { [self] in
-                let waiting = connectionsAwaitingTickEnd
-                connectionsAwaitingTickEnd.removeAll(keepingCapacity: true)
+                var waiting: [ClientConnection] = []
+                swap(&waiting, &spareTickEndList)
+                swap(&waiting, &connectionsAwaitingTickEnd)
+                defer {
+                    waiting.removeAll(keepingCapacity: true)
+                    spareTickEndList = waiting
+                }
                 if !repliesWaitForAppendOnlyFile || writeAppendOnlyFile() {
                     release(waiting)
                 } else {

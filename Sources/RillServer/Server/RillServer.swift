@@ -55,6 +55,10 @@ public enum RillServerMain {
             try? group.syncShutdownGracefully()
             return 1
         }
+        guard server.configureTLSAtStartup() else {
+            try? group.syncShutdownGracefully()
+            return 1
+        }
         guard configuration.appendOnly ? server.persistence.startAppendOnlyFile() : server.persistence.loadSnapshotAtStartup() else {
             try? group.syncShutdownGracefully()
             return 1
@@ -70,23 +74,34 @@ public enum RillServerMain {
                 try? group.syncShutdownGracefully()
                 return 1
             }
-            logger.notice("Prometheus metrics at http://\(configuration.bindAddresses[0]):\(configuration.metricsPort)/metrics")
+            for case let address? in metricsListeners.map(\.localAddress) {
+                let host = address.protocol == .inet6 ? "[\(address.ipAddress ?? "")]" : address.ipAddress ?? ""
+                logger.notice("Prometheus metrics at \(configuration.metricsTLS ? "https" : "http")://\(host):\(address.port ?? 0)/metrics")
+            }
         }
         var listeners: [any Channel] = []
         let uringEngine = startURingEngine(server: server, eventLoop: eventLoop)
-        do {
-            if let uringEngine {
-                server.boundPort = try uringEngine.start(group: group)
-                server.ioEngineInUse = "io_uring"
-            } else {
-                listeners = try bind(server: server, group: group)
-                server.boundPort = listeners.first?.localAddress?.port ?? configuration.port
+        // `port 0` beside a tls-port means TLS only, as in Redis; alone it lets the kernel pick the TCP port.
+        for (port, tls) in [(configuration.port, false), (configuration.tls.port, true)]
+        where tls ? port != 0 : port != 0 || configuration.tls.port == 0 {
+            do {
+                if !tls, let uringEngine {
+                    // The io_uring engine serves the plain port; TLS stays on SwiftNIO.
+                    server.boundPort = try uringEngine.start(group: group)
+                    server.ioEngineInUse = "io_uring"
+                    continue
+                }
+                let bound = try bind(server: server, group: group, port: port, tls: tls)
+                if tls { server.boundTLSPort = bound.first?.localAddress?.port ?? port }
+                else { server.boundPort = bound.first?.localAddress?.port ?? port }
+                listeners += bound
+            } catch {
+                logger.warning("Failed listening on port \(port) (\(tls ? "tls" : "tcp")), aborting: \(error)")
+                for listener in listeners + metricsListeners { try? listener.close().wait() }
+                uringEngine?.stop()
+                try? group.syncShutdownGracefully()
+                return 1
             }
-        } catch {
-            logger.warning("Failed listening on port \(configuration.port) (tcp), aborting: \(error)")
-            for listener in metricsListeners { try? listener.close().wait() }
-            try? group.syncShutdownGracefully()
-            return 1
         }
         let shutdownPromise = eventLoop.makePromise(of: Void.self)
         server.shutdownHandler = { shutdownPromise.succeed(()) }
@@ -111,7 +126,8 @@ public enum RillServerMain {
         writePidFile(configuration.pidFile, logger: logger)
         logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name), io-engine=\(server.ioEngineInUse)")
         logger.notice("Server initialized")
-        logger.notice("Ready to accept connections tcp")
+        if server.boundPort != 0 { logger.notice("Ready to accept connections tcp") }
+        if server.boundTLSPort != 0 { logger.notice("Ready to accept connections tls") }
 
         eventLoop.execute {
             server.startPeriodicJobs()
@@ -143,7 +159,9 @@ public enum RillServerMain {
         }
     }
 
-    private static func bind(server: ServerState, group: MultiThreadedEventLoopGroup) throws -> [any Channel] {
+    /// Listens on `port` at every bind address; with `tls`, connections start with TLS (`tls-port`).
+    private static func bind(server: ServerState, group: MultiThreadedEventLoopGroup, port: Int,
+                             tls: Bool) throws -> [any Channel] {
         let configuration = server.configuration
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.tcpBacklog))
@@ -153,19 +171,12 @@ public enum RillServerMain {
             .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if tls { try server.addTLSServerHandlers(to: channel.pipeline.syncOperations) }
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
             }
-        var port = configuration.port
-        var channels: [any Channel] = []
-        for address in configuration.bindAddresses {
-            // With port 0 the kernel picks one; further addresses then reuse that port.
-            let channel = try bootstrap.bind(host: address.hasPrefix("-") ? String(address.dropFirst()) : address,
-                                             port: port).wait()
-            if port == 0 { port = channel.localAddress?.port ?? 0 }
-            channels.append(channel)
-        }
-        return channels
+        return try ListenAddresses.bind(bootstrap, addresses: configuration.bindAddresses, port: port,
+                                        logger: server.logger)
     }
 
     private static func writePidFile(_ path: String, logger: Logger) {

@@ -11,6 +11,9 @@ protocol ServerControl: AnyObject {
 
     /// CONFIG SET replaces the configuration as a whole, after validating every value.
     var configuration: ServerConfiguration { get set }
+    /// Rebuilds the TLS contexts after CONFIG SET changed a `tls-*` directive; false (logged) when the new settings
+    /// do not work (TLSContextBuilder.swift).
+    func applyTLSSettings(previous: ServerConfiguration, changedDirective: String) -> Bool
     var stats: ServerStats { get }
     /// The largest client buffers of the last seconds (INFO clients).
     var clientPeaks: RecentClientPeaks { get }
@@ -45,6 +48,7 @@ protocol ServerControl: AnyObject {
     var boundPort: Int { get }
     /// The engine serving the port's connections (INFO server io_engine).
     var ioEngineInUse: String { get }
+    var boundTLSPort: Int { get }
     var configFile: String? { get }
     var instantaneousOpsPerSecond: Int64 { get }
     var instantaneousKilobytesPerSecond: (input: Double, output: Double) { get }

@@ -55,6 +55,7 @@ extension ServerState {
             .connectTimeout(.seconds(Int64(max(1, configuration.replicationTimeoutSeconds))))
             .channelInitializer { [unowned self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = try self.primaryLinkTLSHandler() { try channel.pipeline.syncOperations.addHandler(tls) }
                     try channel.pipeline.syncOperations.addHandler(
                         PrimaryConnectionHandler(server: self, link: link, handshake: handshake))
                 }
@@ -85,7 +86,9 @@ extension ServerState {
         if let password = configuration.primaryPassword {
             commands.append(configuration.primaryUser.map { ["AUTH", $0, password] } ?? ["AUTH", password])
         }
-        let port = configuration.replicaAnnouncePort != 0 ? configuration.replicaAnnouncePort : boundPort
+        // Over TLS the primary reaches this replica at its tls-port, as Redis announces it.
+        let port = configuration.replicaAnnouncePort != 0 ? configuration.replicaAnnouncePort
+            : configuration.tls.replication && boundTLSPort != 0 ? boundTLSPort : boundPort
         commands.append(["REPLCONF", "listening-port", String(port)])
         if let ip = configuration.replicaAnnounceIP { commands.append(["REPLCONF", "ip-address", ip]) }
         commands.append(["REPLCONF", "capa", "eof", "capa", "psync2"])

@@ -33,6 +33,10 @@ final class ServerState {
     var boundPort = 0
     /// The engine serving the port's connections (INFO server io_engine): "io_uring" or "nio".
     var ioEngineInUse = "nio"
+    /// The `tls-port` listener's port, 0 without one; and the TLS contexts new connections take
+    /// (TLSContextBuilder.swift), nil while nothing uses TLS.
+    var boundTLSPort = 0
+    var tlsContexts: TLSContexts?
 
     /// The connected clients (CLIENT LIST, KILL, INFO clients).
     let clients = ClientRegistry()
@@ -90,7 +94,8 @@ final class ServerState {
         self.configFile = configFile
         self.keyspace = Keyspace(databaseCount: configuration.databases)
         self.commands = CommandTable(CommandCatalog.all)
-        self.accessControl = AccessControl(commands: commands, requirePass: configuration.requirePass)
+        self.accessControl = AccessControl(commands: commands, requirePass: configuration.requirePass,
+                                           logger: logger)
         self.logger = logger
         self.eventLoop = eventLoop
         self.startedAt = Clock.milliseconds()
