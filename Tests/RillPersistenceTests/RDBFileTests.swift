@@ -190,10 +190,16 @@ private func craftedFile(version: UInt16 = 10, _ body: (inout RDBOutput) -> Void
         #expect(summary.byteCount > 3 * WindowedSource.minimumRead)
         #expect(written.count > 3 && written.last == summary.byteCount)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["dump.rdb"])
+        // The window slides and grows (no rest of the file is read in one go) ...
         var progress: [SnapshotLoadProgress] = []
-        let loaded = try RDBFileReader.load(path: path, databaseCount: 2, nowMilliseconds: nil) { progress.append($0) }
+        let loaded = try RDBFileReader.load(path: path, databaseCount: 2, nowMilliseconds: nil, wholeRestLimit: 0) {
+            progress.append($0)
+        }
         expectEqualKeyspaces(keyspace, loaded.keyspace)
         #expect(progress.count > 2 && progress.last?.bytesRead == summary.byteCount)
+        // ... or takes the rest of this small file when the first item does not fit, as it does by default.
+        let loadedWhole = try RDBFileReader.load(path: path, databaseCount: 2, nowMilliseconds: nil)
+        expectEqualKeyspaces(keyspace, loadedWhole.keyspace)
         // Damage deep in the file is found by the CRC-64 or the structure, with an offset.
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[bytes.count * 2 / 3] ^= 0x10

@@ -220,6 +220,23 @@ public enum ListpackReader {
             let start = position
             let (element, encodedSize) = try item(in: listpack, at: start, limit: size - 1)
             position = start + encodedSize
+            // Almost every element is under 128 bytes: its back-length is one byte equal to its size (high bit
+            // clear), the same check as the general loop below, without the loop.
+            if encodedSize < 128 {
+                guard position < size - 1 else {
+                    throw RDBError(offset: position, reason: "listpack back-length runs past the end")
+                }
+                guard listpack[position] == UInt8(encodedSize) else {
+                    let byte = listpack[position]
+                    throw RDBError(offset: position, reason: byte & 0x80 != 0
+                        ? "malformed listpack back-length"
+                        : "listpack back-length \(byte), element has \(encodedSize)")
+                }
+                position += 1
+                seen += 1
+                try body(element)
+                continue
+            }
             // The back-length: its length is fixed by the encoded size, its bytes must spell that size.
             let backLength = ListpackSize.backLength(encodedSize)
             guard position + backLength <= size - 1 else {

@@ -19,12 +19,8 @@ public enum RDBFileReader {
     public static func decode(
         _ bytes: [UInt8], databaseCount: Int, nowMilliseconds: Int64? = nil
     ) throws(SnapshotError) -> SnapshotLoadResult {
-        var position = 0
-        let source = WindowedSource(totalBytes: bytes.count) { count throws(SnapshotError) -> [UInt8] in
-            let end = min(bytes.count, position + count)
-            defer { position = end }
-            return Array(bytes[position..<end])
-        }
+        // The whole file is the window: no copy, and an item is never parsed twice.
+        let source = WindowedSource(wholeFile: bytes)
         return try load(source, databaseCount: databaseCount, nowMilliseconds: nowMilliseconds, progress: { _ in })
     }
 
@@ -37,9 +33,18 @@ public enum RDBFileReader {
         path: String, databaseCount: Int?, nowMilliseconds: Int64?,
         progress: (SnapshotLoadProgress) -> Void = { _ in }
     ) throws(SnapshotError) -> SnapshotLoadResult {
+        try load(path: path, databaseCount: databaseCount, nowMilliseconds: nowMilliseconds,
+                 wholeRestLimit: WindowedSource.defaultWholeRestLimit, progress: progress)
+    }
+
+    /// `load(path:...)` with the window's `wholeRestLimit` chosen (tests make the window slide through small files).
+    static func load(
+        path: String, databaseCount: Int?, nowMilliseconds: Int64?, wholeRestLimit: Int,
+        progress: (SnapshotLoadProgress) -> Void
+    ) throws(SnapshotError) -> SnapshotLoadResult {
         let file = try InputFile(path: path)
-        let source = WindowedSource(totalBytes: file.size) { count throws(SnapshotError) -> [UInt8] in
-            try file.read(upTo: count)
+        let source = WindowedSource(totalBytes: file.size, wholeRestLimit: wholeRestLimit) {
+            count throws(SnapshotError) -> [UInt8] in try file.read(upTo: count)
         }
         return try load(source, databaseCount: databaseCount, nowMilliseconds: nowMilliseconds, progress: progress)
     }
@@ -297,9 +302,12 @@ public enum RDBFileReader {
 }
 
 /// The bytes of a file seen through a window that slides forward: an item is parsed from the window and, when
-/// it does not fit, the window grows (doubling, so a big key is parsed a logarithmic number of times) and the
-/// parse starts over. Consumed bytes go through the CRC-64 when they leave the window. Memory: about a MiB, or
-/// twice the largest item.
+/// it does not fit, the window grows and the parse starts over. Consumed bytes go through the CRC-64 when they
+/// leave the window. A parse that runs out of window is wasted work (a 1M-entry stream is one item of about
+/// 30 MB), so the window grows to take the whole rest of the file when that is at most `wholeRestLimit`, and
+/// otherwise by four times its size (a big key is parsed a logarithmic number of times, the wasted parses adding
+/// up to a third of the final one). Memory: about a MiB, the rest of a file of at most `wholeRestLimit`, or four
+/// times the largest item.
 final class WindowedSource {
     /// Size of the file.
     let totalBytes: Int
@@ -313,11 +321,24 @@ final class WindowedSource {
     /// CRC-64 of the file bytes before `window[0]`.
     private var checksum = CRC64()
 
-    static let minimumRead = 1 << 20
+    /// Rests of the file up to this size are read in one go when an item does not fit the window.
+    private let wholeRestLimit: Int
 
-    init(totalBytes: Int, readMore: @escaping (Int) throws(SnapshotError) -> [UInt8]) {
+    static let minimumRead = 1 << 20
+    static let defaultWholeRestLimit = 64 << 20
+
+    init(totalBytes: Int, wholeRestLimit: Int, readMore: @escaping (Int) throws(SnapshotError) -> [UInt8]) {
         self.totalBytes = totalBytes
+        self.wholeRestLimit = wholeRestLimit
         self.readMore = readMore
+    }
+
+    /// A source whose window is all of `bytes` from the start (a file held in memory: SYNC's payload).
+    init(wholeFile bytes: [UInt8]) {
+        totalBytes = bytes.count
+        wholeRestLimit = 0
+        window = bytes
+        readMore = { _ throws(SnapshotError) in [] }  // never called: the window reaches the end
     }
 
     /// File offset of the next unread byte.
@@ -349,7 +370,8 @@ final class WindowedSource {
         window.removeFirst(position)
         windowStart += position
         position = 0
-        let wanted = min(max(Self.minimumRead, window.count), totalBytes - windowStart - window.count)
+        let rest = totalBytes - windowStart - window.count
+        let wanted = rest <= wholeRestLimit ? rest : min(max(Self.minimumRead, 3 * window.count), rest)
         let more = try readMore(wanted)
         guard more.count == wanted else {
             throw SnapshotError(offset: windowStart + window.count + more.count,

@@ -174,17 +174,19 @@ final class PrimaryConnectionHandler: ChannelInboundHandler {
                 }
             case .snapshot(let length):
                 let wanted = min(length - snapshotBytes.count, buffer.readableBytes)
-                snapshotBytes += buffer.readBytes(length: wanted) ?? []
+                Self.moveBytes(wanted, from: &buffer, to: &snapshotBytes)
                 guard snapshotBytes.count == length else { return }
-                try finishSnapshot(Array(snapshotBytes), context: context)
+                try finishSnapshot(snapshotBytes, context: context)
             case .snapshotUntilMark(let mark):
                 // The mark may straddle two reads, and the stream may follow it in the same read.
                 let searchFrom = max(0, snapshotBytes.count - (mark.count - 1))
-                snapshotBytes += buffer.readBytes(length: buffer.readableBytes) ?? []
+                Self.moveBytes(buffer.readableBytes, from: &buffer, to: &snapshotBytes)
                 guard let end = Self.firstIndex(of: mark, in: snapshotBytes, from: searchFrom) else { return }
                 buffer.clear()
                 buffer.writeBytes(snapshotBytes[(end + mark.count)...])
-                try finishSnapshot(Array(snapshotBytes[..<end]), context: context)
+                // Cut in place: the file (tens of MB for a big stream) is not copied.
+                snapshotBytes.removeSubrange(end...)
+                try finishSnapshot(snapshotBytes, context: context)
             case .streaming:
                 try applyStream(&buffer)
                 return
@@ -223,6 +225,14 @@ final class PrimaryConnectionHandler: ChannelInboundHandler {
             context.reply.buffer.clear()
             context.arguments.removeAll(keepingCapacity: true)
             commandBytes.withUnsafeReadableBytes { server.replication.receiveFromPrimary($0) }
+        }
+    }
+
+    /// Appends the next `count` readable bytes of `buffer` to `bytes` without an intermediate array.
+    private static func moveBytes(_ count: Int, from buffer: inout ByteBuffer, to bytes: inout [UInt8]) {
+        buffer.readWithUnsafeReadableBytes { raw in
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<count]))
+            return count
         }
     }
 

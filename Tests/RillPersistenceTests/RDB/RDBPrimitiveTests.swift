@@ -218,6 +218,32 @@ import Testing
         #expect(try ListpackReader.elements(of: listpack).count == 1)
     }
 
+    /// Elements under 128 bytes take the one-byte back-length path: the byte must equal the size, high bit clear.
+    @Test func shortElementBackLengthsAreCheckedExactly() throws {
+        var writer = ListpackWriter()
+        for value in ["x", "12", "hello world"] { writer.append(bytes(value)) }
+        let good = writer.finish()
+        #expect(good[6...8] == [0x81, 0x78, 2])  // "x": string of 1 byte, then its back-length
+        var highBit = good
+        highBit[8] = 0x82  // the right size, but marked as a continuation byte
+        var tooLarge = good
+        tooLarge[8] = 3
+        // The last element's back-length replaced by the end marker, the listpack one byte shorter.
+        var cut = Array(good.dropLast(2)) + [0xFF]
+        cut[0] = UInt8(cut.count)
+        for (damaged, reason) in [(highBit, "malformed listpack back-length"),
+                                  (tooLarge, "listpack back-length 3, element has 2"),
+                                  (cut, "listpack back-length runs past the end")] {
+            do {
+                _ = try ListpackReader.elements(of: damaged)
+                Issue.record("accepted \(damaged)")
+            } catch {
+                #expect(error.reason == reason)
+            }
+        }
+        #expect(try ListpackReader.elements(of: good).count == 3)
+    }
+
     @Test func refusesDamagedListpacks() {
         var writer = ListpackWriter()
         for value in ["x", "12", "hello world"] { writer.append(bytes(value)) }
