@@ -50,13 +50,16 @@ let package = Package(
             dependencies: ["RillCore", "CRillChecksum"],
             swiftSettings: internalChecksInDebug + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // liburing behind plain C functions: the io_uring client transport (`io-engine`); a stub returning ENOSYS
+        // where liburing is missing, so the server falls back to SwiftNIO.
+        .target(name: "CRillURing", linkerSettings: [.linkedLibrary("uring", .when(platforms: [.linux]))]),
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // SwiftNIO glue, configuration, the command table and its handlers.
         .target(
             name: "RillServer",
             dependencies: [
-                "RillCore", "RillProtocol", "RillPersistence",
+                "RillCore", "RillProtocol", "RillPersistence", "CRillURing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -6,14 +6,14 @@ missing=()
 dpkg -s libjemalloc-dev >/dev/null 2>&1 || missing+=(libjemalloc-dev)
 dpkg -s libhiredis-dev >/dev/null 2>&1 || missing+=(libhiredis-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+# rill-server's io_uring transport (io-engine) links liburing.
+dpkg -s liburing-dev >/dev/null 2>&1 || missing+=(liburing-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)  # compiles the hiredis worker (tests, benchmarks)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # the TLS tests and benchmark make their certificates
 if [ "${1:-}" = "--test" ]; then
     # The end-to-end suites compare replies with a real redis-server side by side.
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-    # The io_uring transport prototype (Benchmarks/Transport/uring_proto.c) has a smoke test.
-    dpkg -s liburing-dev >/dev/null 2>&1 || missing+=(liburing-dev)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}"

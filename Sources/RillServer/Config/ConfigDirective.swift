@@ -71,6 +71,8 @@ struct ConfigDirective: Sendable {
         .words("bind", \.bindAddresses, mutable: false, "Addresses to listen on."),
         .integer("port", \.port, 0...65535, mutable: false, "TCP port; 0 lets the kernel pick a free one."),
         .integer("tcp-backlog", \.tcpBacklog, 1...65535, mutable: false, "Backlog of the listening socket."),
+        .word("io-engine", \.ioEngine, mutable: false,
+              "What serves client connections on the port: auto, io_uring or nio (SwiftNIO)."),
         .integer("timeout", \.idleTimeoutSeconds, 0...Int(Int32.max), mutable: true,
                  "Seconds without a command after which a client is closed; 0 = never."),
         .integer("databases", \.databases, 1...Int(Int32.max), mutable: false, "Number of databases."),

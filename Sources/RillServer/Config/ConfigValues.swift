@@ -11,6 +11,17 @@ enum AppendFsyncPolicy: String, ConfigWord {
     case no
 }
 
+/// `io-engine`: what moves client connections' bytes on the port (TLS always uses SwiftNIO).
+enum IOEngineChoice: String, ConfigWord {
+    /// io_uring when the kernel offers what the engine needs (Linux 6.0: multishot receive into a
+    /// buffer ring), else SwiftNIO.
+    case auto
+    /// io_uring, falling back to SwiftNIO with a warning when the kernel or a seccomp policy refuses it.
+    case ioUring = "io_uring"
+    /// SwiftNIO's epoll loop.
+    case nio
+}
+
 /// `loglevel`: the least severe log lines written, from most to least verbose.
 enum LogLevel: String, ConfigWord {
     case debug, verbose, notice, warning, nothing

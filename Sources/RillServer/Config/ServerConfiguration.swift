@@ -15,6 +15,8 @@ struct ServerConfiguration: Sendable {
     var port = 6379
     /// `tcp-backlog`
     var tcpBacklog = 511
+    /// `io-engine`
+    var ioEngine = IOEngineChoice.nio
     /// `timeout`
     var idleTimeoutSeconds = 0
 

@@ -1,42 +1,19 @@
 import NIOCore
-import RillProtocol
 
-/// One client connection: decodes requests from the accumulated input, runs them in order on the event loop,
-/// and gathers the replies of one read batch into a single write flushed when the batch ends.
-///
-/// Back-pressure (`client-output-pause-threshold`): once the gathered replies reach the threshold they are written
-/// at once, and while the channel holds more unsent bytes than the threshold (NIO's high water mark; it becomes
-/// writable again below half of it) the remaining pipelined requests wait and the socket is not read, as swift-nio's
-/// `BackPressureHandler` holds `read`. A client that pipelines without reading is slowed instead of making the server
-/// hold every reply it asked for.
-final class ConnectionHandler: ChannelDuplexHandler {
+/// The SwiftNIO transport of a client connection (`io-engine nio`, and TLS): a channel handler passing the
+/// channel's events to its `ClientConnection` and the connection's writes to the channel. The channel's water marks
+/// carry the connection's pause threshold; a read NIO asks for while the output is paused is held back, as swift-nio's
+/// `BackPressureHandler` does.
+final class ConnectionHandler: ChannelDuplexHandler, ClientTransport {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let server: ServerState
-    private var decoder = RESPRequestDecoder()
-    /// Bytes read but not yet parsed into a complete request; nil when empty.
-    private var input: ByteBuffer?
-    private var commandContext: CommandContext?
+    private var connection: ClientConnection?
     private var channelContext: ChannelHandlerContext?
-    /// Set after a protocol error or QUIT/KILL: nothing more is read or run.
-    private var closing = false
-    /// Whether this connection is in the server's list of replies written at the end of the event-loop tick, or
-    /// held there after the append-only file's write failed until a retry succeeds.
-    var awaitsTickEnd = false
-    /// Set while the channel holds more unsent bytes than `client-output-pause-threshold`: requests wait, and the
-    /// socket is not read.
-    private var outputPaused = false
     /// A read the channel asked for while paused, passed on when the output drains.
     private var readHeldBack = false
-    /// Set while the rest of the pipeline waits for a later turn after a large reply (see `processInput`): reads
-    /// arriving meanwhile only add to the input, so one read of many small chunks cannot run a request per chunk.
-    private var continuationScheduled = false
-    /// Set while `processInput` runs requests: a writability change seen then is acted on by that loop.
-    private var processingInput = false
-    /// The threshold the channel's water marks were last set from; 0 before they were set.
-    private var appliedPauseThreshold = 0
     /// Writes still queued in the channel (CLIENT LIST oll): those made while it already held unsent bytes are
     /// counted by their completion; `headWriteUnsent` is the one that left bytes behind on an empty channel.
     private var trackedUnsentWrites = 0
@@ -46,227 +23,33 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.server = server
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        channelContext = context
-        let client = server.registerClient(
-            remoteAddress: Self.describe(context.channel.remoteAddress),
-            localAddress: Self.describe(context.channel.localAddress))
-        let commandContext = CommandContext(server: server, client: client, allocator: context.channel.allocator)
-        client.context = commandContext
-        client.closeConnection = { [weak self] in self?.close() }
-        client.flushOutput = { [weak self] in self?.flush() }
-        let channel = context.channel
-        client.pendingOutputBytes = { [weak channel] in
-            (try? channel?.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
-        }
-        client.queuedWriteCount = { [weak self] in self?.queuedWriteCount ?? 0 }
-        client.sendSnapshot = { [weak self] payload in self?.sendSnapshot(payload) }
-        applyPauseThreshold()
-        client.resumeInput = { [weak self] in
-            self?.processInput()
-            self?.flush()
-        }
-        client.sendAndClose = { [weak self] payload in self?.sendAndClose(payload) }
-        client.sendRaw = { [weak self] payload in self?.send(payload) }
-        self.commandContext = commandContext
-        if server.clients.count > server.configuration.maxClients {
-            server.stats.rejectedConnections += 1
-            commandContext.reply.error(RedisError.maxClientsReached.message)
-            closing = true
-            // Written now: replies wait for the tick's end otherwise, and the connection closes before that.
-            writeReplies()
-            context.close(promise: nil)
+    // MARK: ClientTransport
+
+    var eventLoop: any EventLoop { channelContext!.eventLoop }
+    var allocator: ByteBufferAllocator { channelContext?.channel.allocator ?? ByteBufferAllocator() }
+    var remoteAddress: String { Self.describe(channelContext?.channel.remoteAddress) }
+    var localAddress: String { Self.describe(channelContext?.channel.localAddress) }
+    var unsentBytes: Int { (try? channelContext?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 }
+    var unfinishedWrites: Int { trackedUnsentWrites + (headWriteUnsent ? 1 : 0) }
+    var isWritable: Bool { channelContext?.channel.isWritable ?? true }
+
+    func setWaterMarks(low: Int, high: Int) {
+        let marks = ChannelOptions.Types.WriteBufferWaterMark(low: low, high: high)
+        try? channelContext?.channel.syncOptions?.setOption(.writeBufferWaterMark, value: marks)
+    }
+
+    /// Hands `payload` to the channel, counting it while unsent (CLIENT LIST oll).
+    func write(_ payload: ByteBuffer, completion: (() -> Void)?) {
+        guard let channelContext else {
+            completion?()
             return
         }
-        if server.protectedModeRefuses(client) {
-            commandContext.reply.error(RedisError.protectedMode.message)
-            closing = true
-            // Written now: replies wait for the tick's end otherwise, and the connection closes before that.
-            writeReplies()
-            context.close(promise: nil)
-            return
-        }
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if let client = commandContext?.client { server.unregisterClient(client) }
-        commandContext = nil
-        channelContext = nil
-        input = nil
-        context.fireChannelInactive()
-    }
-
-    /// Holds the channel's reads while the output is paused.
-    func read(context: ChannelHandlerContext) {
-        if outputPaused {
-            readHeldBack = true
-        } else {
-            context.read()
-        }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if !context.channel.isWritable {
-            if pausesForOutput { outputPaused = true }
-        } else if outputPaused {
-            // NIO may report both changes inside one write (unwritable once the reply is queued, writable again
-            // once the socket took most of it): within `processInput` its loop schedules what follows.
-            outputPaused = false
-            if !processingInput { scheduleContinuation() }
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
-    /// Runs the rest of the pipeline in a later turn, after the other connections' ready input. Not with `execute`:
-    /// NIO runs tasks queued by tasks in the same tick, before polling sockets again; a task due a millisecond later
-    /// ends the tick first (for this client, a millisecond per megabyte of replies).
-    private func scheduleContinuation() {
-        guard !continuationScheduled, let eventLoop = channelContext?.eventLoop else { return }
-        continuationScheduled = true
-        eventLoop.scheduleTask(in: .milliseconds(1)) { [weak self] in self?.continuePipeline() }
-    }
-
-    /// Runs the requests that waited, then reads again unless they paused the connection anew.
-    private func continuePipeline() {
-        continuationScheduled = false
-        guard let channelContext else { return }
-        processInput()
-        flush()
-        if !outputPaused && readHeldBack {
-            readHeldBack = false
-            channelContext.read()
-        }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if closing { return }
-        server.stats.netInputBytes += Int64(bytes.readableBytes)
-        server.stats.readsProcessed += 1
-        commandContext?.client.totalNetInput += Int64(bytes.readableBytes)
-        if input == nil {
-            input = bytes
-        } else {
-            input!.writeBuffer(&bytes)  // non-nil: checked just above
-        }
-        if !continuationScheduled { processInput() }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        flush()
-        context.fireChannelReadComplete()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        server.logger.debug("Connection error: \(error)")
-        context.close(promise: nil)
-    }
-
-    /// Runs every complete request in the input, stopping while the client is blocked (its later pipelined
-    /// requests wait, as in Redis) or closing.
-    func processInput() {
-        guard var buffer = input, let commandContext else { return }
-        input = nil
-        let client = commandContext.client
-        decoder.limits.maxBulkLength = server.configuration.protoMaxBulkLength
-        let pauseThreshold = server.configuration.outputPauseThreshold
-        if pauseThreshold != appliedPauseThreshold { applyPauseThreshold() }
-        processingInput = true
-        defer { processingInput = false }
-        do {
-            while !closing, !outputPaused, client.blocked == nil, client.postponedRequest == nil,
-                  !client.awaitingSnapshot, !client.waitingForAcknowledgements {
-                // AUTH may succeed mid-pipeline: the limits of each request follow the state before it.
-                decoder.limits.unauthenticated = !client.authenticated
-                guard try decoder.decode(&buffer, into: &commandContext.arguments) else { break }
-                server.execute(commandContext)
-                // As Redis stops reading a client once it is past its output limit (when its class has one).
-                if client.closeAfterReply || server.closeIfOverOutputLimit(client) { closing = true }
-                if pauseThreshold > 0 && commandContext.reply.buffer.readableBytes >= pauseThreshold && !closing {
-                    sendGatheredRepliesNow()
-                    // Even when the socket took it all: the other connections are served between two large replies.
-                    if !outputPaused { scheduleContinuation() }
-                    break
-                }
-            }
-        } catch {
-            server.writeError(commandContext, RedisError.protocolError(error.message))
-            server.logger.info("Protocol error from client \(client.id) (\(client.remoteAddress)): \(error.message)")
-            closing = true
-        }
-        // Drop the argument slices so the next read can append to the buffer without copying it.
-        commandContext.arguments.removeAll(keepingCapacity: true)
-        if closing {
-            flush()
-            close()
-            return
-        }
-        if buffer.readableBytes > 0 {
-            if buffer.readableBytes > server.configuration.queryBufferLimit {
-                server.logger.warning("Closing client \(client.id) that reached max query buffer length")
-                server.stats.queryBufferLimitDisconnections += 1
-                close()
-                return
-            }
-            if buffer.readerIndex > 64 * 1024 { buffer.discardReadBytes() }
-            input = buffer
-        }
-        client.queryBufferLength = buffer.readableBytes
-        // An emptied buffer is dropped (`input` stays nil), its storage with it.
-        client.queryBufferFree = buffer.readableBytes > 0 ? buffer.writableBytes : 0
-    }
-
-    /// Writes the gathered replies now, in the middle of a batch: the append-only file first, since they may
-    /// acknowledge writes. Pauses the connection if the channel is past its high water mark.
-    private func sendGatheredRepliesNow() {
-        // Replies that may acknowledge writes leave only once those are in the file; if that write fails they stay
-        // gathered and wait at the tick's end with the rest, held until a retry succeeds.
-        let persistence: PersistenceCoordinator = server.persistence
-        guard !persistence.repliesWaitForAppendOnlyFile || persistence.writeAppendOnlyFile() else { return }
-        writeReplies()
-        if let channel = channelContext?.channel, !channel.isWritable, pausesForOutput { outputPaused = true }
-    }
-
-    /// Whether unsent output pauses this connection: not when the threshold is 0, nor for a replica, whose stream
-    /// `client-output-buffer-limit replica` bounds and whose acknowledgements must still be read.
-    private var pausesForOutput: Bool {
-        server.configuration.outputPauseThreshold > 0 && commandContext?.client.replicaLink == nil
-    }
-
-    /// Sets the channel's water marks from `client-output-pause-threshold`: unwritable above it, writable again
-    /// below half of it. With 0 (never pause) NIO's defaults stay; writability is then ignored.
-    private func applyPauseThreshold() {
-        guard let channel = channelContext?.channel else { return }
-        let threshold = server.configuration.outputPauseThreshold
-        appliedPauseThreshold = threshold
-        if threshold > 0 {
-            let marks = ChannelOptions.Types.WriteBufferWaterMark(low: threshold / 2, high: threshold)
-            try? channel.syncOptions?.setOption(.writeBufferWaterMark, value: marks)
-        } else if outputPaused {
-            outputPaused = false
-            scheduleContinuation()
-        }
-    }
-
-    /// CLIENT LIST oll: writes the channel has not finished sending.
-    private var queuedWriteCount: Int {
-        guard let client = commandContext?.client, client.pendingOutputBytes() > 0 else { return 0 }
-        return trackedUnsentWrites + (headWriteUnsent ? 1 : 0)
-    }
-
-    /// Hands `payload` to the channel, counting it while unsent (CLIENT LIST oll); `completion` runs once it is
-    /// written or failed.
-    private func write(_ payload: ByteBuffer, context channelContext: ChannelHandlerContext,
-                       completion: (() -> Void)? = nil) {
-        let client = commandContext?.client
-        let unsentBefore = client?.pendingOutputBytes() ?? 0
-        if unsentBefore == 0 && completion == nil {
+        if unsentBytes == 0 && completion == nil {
             // The common case: nothing queued; no promise unless the kernel leaves bytes behind.
             trackedUnsentWrites = 0
             headWriteUnsent = false
             channelContext.writeAndFlush(wrapOutboundOut(payload), promise: nil)
-            if client?.pendingOutputBytes() ?? 0 > 0 { headWriteUnsent = true }
+            if unsentBytes > 0 { headWriteUnsent = true }
             return
         }
         let promise = channelContext.eventLoop.makePromise(of: Void.self)
@@ -282,92 +65,63 @@ final class ConnectionHandler: ChannelDuplexHandler {
         channelContext.writeAndFlush(wrapOutboundOut(payload), promise: promise)
     }
 
-    /// Writes the replies gathered so far in one write, at the end of this event-loop tick, after the append-only
-    /// file's write (see `PersistenceCoordinator.writeRepliesAtTickEnd`): the requests of every connection read in
-    /// this tick run before any reply goes out, as Redis writes replies before it sleeps. Writing each connection's
-    /// replies as soon as its read is done wakes its client in the middle of the tick, and on a busy machine the
-    /// switch to that client costs more than the write (pipelined XADD: 600k to 780k ops/s, BENCHMARKS.md).
-    /// Whether the replies gathered so far acknowledge a change (see `ClientSession.repliesAcknowledgeChanges`).
-    var repliesAcknowledgeChanges: Bool { commandContext?.client.repliesAcknowledgeChanges ?? false }
+    /// Nothing to do: `read(context:)` holds the channel's next read while the connection's output is paused.
+    func pauseReading() {}
 
-    func flush() {
-        if !awaitsTickEnd {
-            awaitsTickEnd = true
-            server.persistence.writeRepliesAtTickEnd(self)
+    func resumeReading() {
+        if readHeldBack {
+            readHeldBack = false
+            channelContext?.read()
         }
     }
 
-    /// Before the connection closes: the replies leave if the writes they may acknowledge are in the file; else
-    /// they are dropped, unacknowledged (the client sees the connection close).
-    private func writeRepliesBeforeClosing() {
-        let repliesWait = awaitsTickEnd || server.persistence.repliesWaitForAppendOnlyFile
-        if server.persistence.writeAppendOnlyFile() || !repliesWait {
-            writeReplies()
-        } else {
-            server.persistence.forgetHeldReplies(of: self)
-        }
-    }
-
-    /// Sends the gathered replies now. Callers make sure the writes they acknowledge are in the append-only file.
-    func writeReplies() {
-        guard let channelContext, let commandContext, commandContext.reply.buffer.readableBytes > 0 else { return }
-        server.stats.netOutputBytes += Int64(commandContext.reply.buffer.readableBytes)
-        server.stats.writesProcessed += 1
-        let client = commandContext.client
-        client.repliesAcknowledgeChanges = false
-        client.totalNetOutput += Int64(commandContext.reply.buffer.readableBytes)
-        client.replyBufferPeak = max(client.replyBufferPeak, commandContext.reply.buffer.readableBytes)
-        write(commandContext.reply.buffer, context: channelContext)
-        if commandContext.reply.buffer.capacity > 64 * 1024 {
-            // A buffer grown by one large reply is not kept for the connection's lifetime.
-            commandContext.reply.buffer = channelContext.channel.allocator.buffer(capacity: 1024)
-        } else {
-            // Usually the kernel took every byte and the channel has dropped its copy, so the memory is reused;
-            // while the channel still holds it (a partial write), `clear` allocates fresh storage instead.
-            commandContext.reply.buffer.clear()
-        }
-        server.outputAdded(to: client)
-    }
-
-    /// Writes the pending replies and `payload`, and closes the connection once the payload is written: closing
-    /// at once would drop what the socket has not taken yet (a snapshot is large).
-    private func sendAndClose(_ payload: ByteBuffer) {
-        guard let channelContext, let commandContext else { return }
-        closing = true
-        writeRepliesBeforeClosing()
-        server.stats.netOutputBytes += Int64(payload.readableBytes)
-        commandContext.client.totalNetOutput += Int64(payload.readableBytes)
-        write(payload, context: channelContext) { channelContext.close(promise: nil) }
-    }
-
-    /// Writes the pending replies and `payload` now, leaving the connection open (a replica's snapshot and stream).
-    private func send(_ payload: ByteBuffer) {
-        guard let channelContext, let commandContext, !closing else { return }
-        writeReplies()
-        server.stats.netOutputBytes += Int64(payload.readableBytes)
-        commandContext.client.totalNetOutput += Int64(payload.readableBytes)
-        write(payload, context: channelContext)
-        server.outputAdded(to: commandContext.client)
-    }
-
-    /// `send` for a replica's snapshot, which Redis does not count against the replica's output limit: its bytes
-    /// are left out of the client's output until the channel has written them.
-    private func sendSnapshot(_ payload: ByteBuffer) {
-        guard let channelContext, let commandContext, !closing else { return }
-        let client = commandContext.client
-        writeReplies()
-        server.stats.netOutputBytes += Int64(payload.readableBytes)
-        client.totalNetOutput += Int64(payload.readableBytes)
-        client.snapshotBytesInFlight += payload.readableBytes
-        let size = payload.readableBytes
-        write(payload, context: channelContext) { [weak client] in client?.snapshotBytesInFlight -= size }
-    }
-
-    private func close() {
-        closing = true
-        // The last replies leave before the connection closes, so the file cannot wait for the tick's end.
-        writeRepliesBeforeClosing()
+    func close() {
         channelContext?.close(promise: nil)
+    }
+
+    // MARK: ChannelDuplexHandler
+
+    func channelActive(context: ChannelHandlerContext) {
+        channelContext = context
+        let connection = ClientConnection(server: server, transport: self)
+        self.connection = connection
+        if connection.activate() { context.fireChannelActive() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection?.deactivate()
+        connection = nil
+        channelContext = nil
+        context.fireChannelInactive()
+    }
+
+    /// Holds the channel's reads while the output is paused.
+    func read(context: ChannelHandlerContext) {
+        if connection?.outputPaused == true {
+            readHeldBack = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection?.writabilityChanged(isWritable: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        connection?.received(&bytes)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        connection?.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        server.logger.debug("Connection error: \(error)")
+        context.close(promise: nil)
     }
 
     private static func describe(_ address: SocketAddress?) -> String {

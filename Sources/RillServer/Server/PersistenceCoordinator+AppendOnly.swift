@@ -140,10 +140,10 @@ extension PersistenceCoordinator {
     /// every connection read in this tick is in the list by then, as Redis writes its file once before replying.
     /// When that write fails, the replies that acknowledge changes are held until a retry succeeds. While a failed write awaits its retry (the
     /// cron's, once a second) writes are refused, so replies then acknowledge nothing unwritten and leave at once.
-    func writeRepliesAtTickEnd(_ connection: ConnectionHandler) {
+    func writeRepliesAtTickEnd(_ connection: ClientConnection) {
         if connectionsAwaitingTickEnd.isEmpty {
             eventLoop.execute { [self] in
-                var waiting: [ConnectionHandler] = []
+                var waiting: [ClientConnection] = []
                 swap(&waiting, &spareTickEndList)
                 swap(&waiting, &connectionsAwaitingTickEnd)
                 defer {
@@ -169,7 +169,7 @@ extension PersistenceCoordinator {
         release(held)
     }
 
-    private func release(_ connections: [ConnectionHandler]) {
+    private func release(_ connections: [ClientConnection]) {
         for connection in connections {
             connection.awaitsTickEnd = false
             connection.writeReplies()
@@ -177,7 +177,7 @@ extension PersistenceCoordinator {
     }
 
     /// A closing connection whose replies were dropped: nothing is left to send it.
-    func forgetHeldReplies(of connection: ConnectionHandler) {
+    func forgetHeldReplies(of connection: ClientConnection) {
         connectionsHeldUntilAppendOnlyWrite.removeAll { $0 === connection }
     }
 

@@ -47,17 +47,17 @@ final class PersistenceCoordinator {
     }
     /// Connections whose replies are written when this event-loop tick's reads are done, after the append-only file
     /// is written (and fsynced under `always`) once for all of them: group commit. Empty between ticks.
-    var connectionsAwaitingTickEnd: [ConnectionHandler] = []
+    var connectionsAwaitingTickEnd: [ClientConnection] = []
     /// The list `connectionsAwaitingTickEnd` swaps with at each tick's end, emptied with its capacity kept: taking the
     /// list and emptying it in place would copy it (the taken copy still shares it), an allocation per tick.
-    var spareTickEndList: [ConnectionHandler] = []
+    var spareTickEndList: [ClientConnection] = []
     /// Replaying the append-only file: blocking commands time out at once and no key expires.
     var loadingAppendOnlyFile = false
     /// Failed writes and fsyncs of the append-only file (INFO aof_last_write_status, MISCONF).
     var appendOnlyHealth = AppendOnlyWriteHealth()
     /// Connections whose replies acknowledge writes that a failed write or fsync left out of the file: they are
     /// sent once a retry gets them there (`writeAppendOnlyFile`), never before. Empty while the file is healthy.
-    var connectionsHeldUntilAppendOnlyWrite: [ConnectionHandler] = []
+    var connectionsHeldUntilAppendOnlyWrite: [ClientConnection] = []
 
     init(host: any PersistenceHost, changes: ChangeFeed, logger: Logger, eventLoop: any EventLoop,
          startedAtMilliseconds: Int64) {

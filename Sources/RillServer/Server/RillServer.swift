@@ -82,10 +82,17 @@ public enum RillServerMain {
             }
         }
         var listeners: [any Channel] = []
+        let uringEngine = startURingEngine(server: server, eventLoop: eventLoop)
         // `port 0` beside a tls-port means TLS only, as in Redis; alone it lets the kernel pick the TCP port.
         for (port, tls) in [(configuration.port, false), (configuration.tls.port, true)]
         where tls ? port != 0 : port != 0 || configuration.tls.port == 0 {
             do {
+                if !tls, let uringEngine {
+                    // The io_uring engine serves the plain port; TLS stays on SwiftNIO.
+                    server.boundPort = try uringEngine.start(group: group)
+                    server.ioEngineInUse = "io_uring"
+                    continue
+                }
                 let bound = try bind(server: server, group: group, port: port, tls: tls)
                 if tls { server.boundTLSPort = bound.first?.localAddress?.port ?? port }
                 else { server.boundPort = bound.first?.localAddress?.port ?? port }
@@ -93,6 +100,7 @@ public enum RillServerMain {
             } catch {
                 logger.warning("Failed listening on port \(port) (\(tls ? "tls" : "tcp")), aborting: \(error)")
                 for listener in listeners + metricsListeners { try? listener.close().wait() }
+                uringEngine?.stop()
                 try? group.syncShutdownGracefully()
                 return 1
             }
@@ -118,7 +126,7 @@ public enum RillServerMain {
             return source
         }
         writePidFile(configuration.pidFile, logger: logger)
-        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name)")
+        logger.notice("Running mode=standalone, port=\(server.boundPort), allocator=\(Allocator.name), io-engine=\(server.ioEngineInUse)")
         logger.notice("Server initialized")
         if server.boundPort != 0 { logger.notice("Ready to accept connections tcp") }
         if server.boundTLSPort != 0 { logger.notice("Ready to accept connections tls") }
@@ -132,10 +140,25 @@ public enum RillServerMain {
         try? shutdownPromise.futureResult.wait()
         signalSources.forEach { $0.cancel() }
         for listener in listeners + metricsListeners { try? listener.close().wait() }
+        uringEngine?.stop()
         if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) }
         logger.warning("Rill is now ready to exit, bye bye...")
         try? group.syncShutdownGracefully()
         return 0
+    }
+
+    /// The io_uring engine `io-engine` asks for, or nil for SwiftNIO: `nio`, or io_uring refused by the kernel or a
+    /// seccomp policy (a warning when `io_uring` was asked for explicitly, a notice under `auto`).
+    private static func startURingEngine(server: ServerState, eventLoop: any EventLoop) -> URingEngine? {
+        let choice = server.configuration.ioEngine
+        guard choice != .nio else { return nil }
+        do {
+            return try URingEngine.make(server: server, eventLoop: eventLoop)
+        } catch {
+            let message = "\(error); serving clients with SwiftNIO (io-engine \(choice.rawValue))"
+            if choice == .ioUring { server.logger.warning("\(message)") } else { server.logger.notice("\(message)") }
+            return nil
+        }
     }
 
     /// Listens on `port` at every bind address; with `tls`, connections start with TLS (`tls-port`).

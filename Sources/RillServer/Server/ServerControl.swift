@@ -46,6 +46,8 @@ protocol ServerControl: AnyObject {
     /// INFO server and stats figures.
     var startedAt: Int64 { get }
     var boundPort: Int { get }
+    /// The engine serving the port's connections (INFO server io_engine).
+    var ioEngineInUse: String { get }
     var boundTLSPort: Int { get }
     var configFile: String? { get }
     var instantaneousOpsPerSecond: Int64 { get }

@@ -31,6 +31,8 @@ final class ServerState {
     let configFile: String?
     /// TCP port actually bound (differs from the configured one when that was 0).
     var boundPort = 0
+    /// The engine serving the port's connections (INFO server io_engine): "io_uring" or "nio".
+    var ioEngineInUse = "nio"
     /// The `tls-port` listener's port, 0 without one; and the TLS contexts new connections take
     /// (TLSContextBuilder.swift), nil while nothing uses TLS.
     var boundTLSPort = 0

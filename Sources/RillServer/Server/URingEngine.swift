@@ -1,0 +1,431 @@
+import CRillURing
+import Collections
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The io_uring client transport (`io-engine io_uring`): one ring driven on the event loop that owns the keyspace,
+/// so commands keep running on that single thread and timers, blocking commands, replication and the append-only
+/// file stay on the NIO loop unchanged.
+///
+/// The listeners have one multishot accept each; each connection one multishot receive drawing from a provided
+/// buffer ring. An eventfd registered with the ring is a NIO pipe channel: when it is readable the loop drains the
+/// completions (running the requests they carry), and the sends the tick's replies queue are submitted together by
+/// one task at the tick's end (one `io_uring_enter` for all of them).
+///
+/// More loops owning shards of the keyspace would each own one ring like this one (ARCHITECTURE.md).
+final class URingEngine {
+    /// What a submission's user data names: the operation in the top byte, a connection or listener id below.
+    enum Operation: UInt64 {
+        case accept = 1, receive, send, cancel
+    }
+
+    private let server: ServerState
+    let eventLoop: any EventLoop
+    private let ring: OpaquePointer
+    private let eventfd: Int32
+    private var eventfdChannel: (any Channel)?
+    private var listeners: [Int32] = []
+    private var connections: [UInt64: URingConnection] = [:]
+    private var nextConnectionID: UInt64 = 1
+    private var submitScheduled = false
+    private var stopped = false
+    private var completions = [rill_uring_completion](repeating: rill_uring_completion(), count: 256)
+    let allocator = ByteBufferAllocator()
+
+    /// Ring entries; buffers of the receive ring (a power of two) and their size.
+    private static let ringEntries: UInt32 = 4096
+    private static let receiveBufferCount: UInt32 = 1024
+    private static let receiveBufferSize: UInt32 = 16384
+
+    private init(server: ServerState, eventLoop: any EventLoop, ring: OpaquePointer, eventfd: Int32) {
+        self.server = server
+        self.eventLoop = eventLoop
+        self.ring = ring
+        self.eventfd = eventfd
+    }
+
+    /// Creates the ring on the event loop's thread (it is the ring's single issuer). Throws `Unavailable` with the
+    /// kernel's reason when io_uring or a feature the engine needs is refused. `RILL_TEST_IO_URING_UNAVAILABLE=1`
+    /// makes it refuse, so the test suite covers the fallback on a kernel that has io_uring.
+    static func make(server: ServerState, eventLoop: any EventLoop) throws -> URingEngine {
+        let simulateUnavailable = getenv("RILL_TEST_IO_URING_UNAVAILABLE").map { String(cString: $0) == "1" } ?? false
+        return try eventLoop.submit {
+            var ring: OpaquePointer?
+            var eventfd: Int32 = -1
+            let result = rill_uring_open(&ring, ringEntries, receiveBufferCount, receiveBufferSize,
+                                         simulateUnavailable ? 1 : 0, &eventfd)
+            guard result == 0, let ring else { throw Unavailable(reason: String(cString: strerror(-result))) }
+            return URingEngine(server: server, eventLoop: eventLoop, ring: ring, eventfd: eventfd)
+        }.wait()
+    }
+
+    struct Unavailable: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "io_uring unavailable: \(reason)" }
+    }
+
+    struct ListenError: Error, CustomStringConvertible {
+        let address: String
+        let reason: String
+        var description: String { "\(address): \(reason)" }
+    }
+
+    /// Listens on `configuration.bindAddresses` and starts accepting. Returns the bound port (the kernel's pick
+    /// when `port` is 0; further addresses reuse it). An address starting with "-" may be missing.
+    func start(group: any EventLoopGroup) throws -> Int {
+        let configuration = server.configuration
+        var port = configuration.port
+        for address in configuration.bindAddresses {
+            let optional = address.hasPrefix("-")
+            let host = optional ? String(address.dropFirst()) : address
+            let fd = rill_uring_listen(host, Int32(port), Int32(configuration.tcpBacklog))
+            if fd < 0 {
+                if optional { continue }
+                stop()
+                throw ListenError(address: "\(host):\(port)", reason: String(cString: strerror(-fd)))
+            }
+            if port == 0 { port = Int(rill_uring_local_port(fd)) }
+            listeners.append(fd)
+        }
+        let engine = self
+        eventfdChannel = try NIOPipeBootstrap(group: eventLoop)
+            .channelOption(ChannelOptions.maxMessagesPerRead, value: 1)
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 8))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(CompletionWakeUp(engine: engine))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: eventfd).wait()
+        try eventLoop.submit {
+            for (index, listener) in self.listeners.enumerated() { self.armAccept(listenerIndex: index, fd: listener) }
+            self.scheduleSubmit()
+        }.wait()
+        return port
+    }
+
+    /// Closes the listeners and the eventfd channel; open connections end with the process.
+    func stop() {
+        stopped = true
+        for listener in listeners { Glibc.close(listener) }
+        listeners.removeAll()
+        try? eventfdChannel?.close().wait()
+    }
+
+    static func userData(_ operation: Operation, _ id: UInt64) -> UInt64 { operation.rawValue << 56 | id }
+
+    // MARK: Submissions
+
+    private func armAccept(listenerIndex: Int, fd: Int32) {
+        _ = rill_uring_accept(ring, fd, Self.userData(.accept, UInt64(listenerIndex)))
+        scheduleSubmit()
+    }
+
+    func armReceive(_ connection: URingConnection) {
+        _ = rill_uring_receive(ring, connection.fd, Self.userData(.receive, connection.id))
+        scheduleSubmit()
+    }
+
+    func cancelReceive(_ connection: URingConnection) {
+        _ = rill_uring_cancel(ring, Self.userData(.receive, connection.id), Self.userData(.cancel, connection.id))
+        scheduleSubmit()
+    }
+
+    func send(_ connection: URingConnection, _ bytes: UnsafeRawBufferPointer) {
+        _ = rill_uring_send(ring, connection.fd, bytes.baseAddress, bytes.count, Self.userData(.send, connection.id))
+        scheduleSubmit()
+    }
+
+    /// Everything queued in this tick (the replies written at its end above all) reaches the kernel in one
+    /// submission, by a task that runs after the tick's other tasks.
+    private func scheduleSubmit() {
+        guard !submitScheduled else { return }
+        submitScheduled = true
+        eventLoop.execute { [self] in
+            submitScheduled = false
+            _ = rill_uring_submit(ring)
+        }
+    }
+
+    // MARK: Completions
+
+    /// The eventfd fired: runs the kernel's pending work and handles every completion, until none arrived while
+    /// the eventfd was quiet.
+    ///
+    /// The kernel is asked again until a call yields no completion, so nothing posted during the drain waits for
+    /// the next wake-up.
+    func drain() {
+        repeat {
+            rill_uring_quiet_eventfd(ring)
+            var handledInRound = 0
+            repeat {
+                _ = rill_uring_get_events(ring)
+                handledInRound = 0
+                while true {
+                    let count = completions.withUnsafeMutableBufferPointer { buffer in
+                        Int(rill_uring_completions(ring, buffer.baseAddress, UInt32(buffer.count)))
+                    }
+                    for index in 0..<count { handle(completions[index]) }
+                    handledInRound += count
+                    if count < completions.count { break }
+                }
+                rill_uring_return_buffers(ring)
+            } while handledInRound > 0
+        } while rill_uring_signal_eventfd_again(ring) != 0
+    }
+
+    private func handle(_ completion: rill_uring_completion) {
+        let id = completion.user_data & ((1 << 56) - 1)
+        guard let operation = Operation(rawValue: completion.user_data >> 56) else { return }
+        switch operation {
+        case .accept:
+            accepted(completion, listenerIndex: Int(id))
+        case .receive:
+            let connection = connections[id]
+            if completion.has_buffer != 0 {
+                if completion.result > 0, let connection, let base = completion.buffer {
+                    connection.received(UnsafeRawBufferPointer(start: UnsafeRawPointer(base), count: Int(completion.result)))
+                }
+                rill_uring_recycle_buffer(ring, completion.buffer_id)
+            }
+            if completion.more == 0, let connection { connection.receiveEnded(result: completion.result) }
+        case .send:
+            connections[id]?.sendCompleted(result: completion.result)
+        case .cancel:
+            break
+        }
+    }
+
+    private func accepted(_ completion: rill_uring_completion, listenerIndex: Int) {
+        if completion.more == 0, !stopped, listenerIndex < listeners.count {
+            armAccept(listenerIndex: listenerIndex, fd: listeners[listenerIndex])
+        }
+        guard completion.result >= 0 else {
+            server.logger.warning("Accepting client connection: \(String(cString: strerror(-completion.result)))")
+            return
+        }
+        let fd = completion.result
+        rill_uring_set_nodelay(fd)
+        let connection = URingConnection(engine: self, fd: fd, id: nextConnectionID)
+        nextConnectionID += 1
+        connections[connection.id] = connection
+        connection.start(server: server)
+    }
+
+    /// The connection's socket is closed and the kernel holds no operation of it any more.
+    func forget(_ connection: URingConnection) {
+        connections[connection.id] = nil
+    }
+}
+
+/// Reads the eventfd (NIO does, as the pipe channel's input) and drains the ring.
+private final class CompletionWakeUp: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let engine: URingEngine
+
+    init(engine: URingEngine) {
+        self.engine = engine
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        engine.drain()
+    }
+}
+
+/// One client socket of the io_uring engine: the `ClientTransport` of its `ClientConnection`.
+///
+/// Replies are queued and sent one write at a time; a write's bytes stay untouched in the queue until its send
+/// completes (the kernel reads them meanwhile), and a short send is resent from where it stopped.
+final class URingConnection: ClientTransport {
+    unowned let engine: URingEngine
+    let fd: Int32
+    let id: UInt64
+    private var connection: ClientConnection?
+    private var queue: Deque<(bytes: ByteBuffer, completion: (() -> Void)?)> = []
+    /// Of the queue's first write, bytes the kernel took already (short sends).
+    private var sentOfHead = 0
+    private var sending = false
+    private var receiving = false
+    private var readingPaused = false
+    /// close() was called: the socket shuts down once the send in flight completes.
+    private var closeRequested = false
+    private var socketClosed = false
+    private(set) var unsentBytes = 0
+    private(set) var isWritable = true
+    private var lowWaterMark = 32 * 1024
+    private var highWaterMark = 64 * 1024
+    let remoteAddress: String
+    let localAddress: String
+
+    init(engine: URingEngine, fd: Int32, id: UInt64) {
+        self.engine = engine
+        self.fd = fd
+        self.id = id
+        remoteAddress = Self.describe(fd, peer: true)
+        localAddress = Self.describe(fd, peer: false)
+    }
+
+    func start(server: ServerState) {
+        let connection = ClientConnection(server: server, transport: self)
+        self.connection = connection
+        if connection.activate() && !closeRequested {
+            receiving = true
+            engine.armReceive(self)
+        }
+    }
+
+    private static func describe(_ fd: Int32, peer: Bool) -> String {
+        var text = [CChar](repeating: 0, count: 80)
+        rill_uring_describe(fd, peer ? 1 : 0, &text, text.count)
+        return String(cString: text)
+    }
+
+    // MARK: ClientTransport
+
+    var eventLoop: any EventLoop { engine.eventLoop }
+    var allocator: ByteBufferAllocator { engine.allocator }
+    var unfinishedWrites: Int { queue.count }
+
+    func setWaterMarks(low: Int, high: Int) {
+        lowWaterMark = low
+        highWaterMark = high
+    }
+
+    func write(_ payload: ByteBuffer, completion: (() -> Void)?) {
+        guard !socketClosed else {
+            completion?()
+            return
+        }
+        guard payload.readableBytes > 0 else {
+            if queue.isEmpty { completion?() } else { queue.append((payload, completion)) }
+            return
+        }
+        queue.append((payload, completion))
+        unsentBytes += payload.readableBytes
+        if isWritable && unsentBytes > highWaterMark {
+            isWritable = false
+            connection?.writabilityChanged(isWritable: false)
+        }
+        if !sending { sendHead() }
+    }
+
+    func pauseReading() {
+        readingPaused = true
+        if receiving { engine.cancelReceive(self) }
+    }
+
+    func resumeReading() {
+        readingPaused = false
+        if !receiving && !closeRequested && !socketClosed {
+            receiving = true
+            engine.armReceive(self)
+        }
+    }
+
+    /// Shuts the socket once the send in flight is done (a reply to QUIT, or the error a refused client gets, is
+    /// usually queued just before); the unsent rest is dropped, as a closed NIO channel drops it.
+    func close() {
+        guard !closeRequested else { return }
+        closeRequested = true
+        if !sending { shutDown() }
+        // A client that does not read keeps a send pending forever: the socket shuts down anyway soon after.
+        engine.eventLoop.scheduleTask(in: .seconds(1)) { [weak self] in self?.shutDown() }
+    }
+
+    // MARK: Engine events
+
+    func received(_ bytes: UnsafeRawBufferPointer) {
+        guard let connection, !closeRequested else { return }
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        connection.received(&buffer)
+        connection.flush()
+    }
+
+    /// The multishot receive ended: rearmed after a cancellation (paused reading) or an empty buffer ring; the
+    /// peer's end of stream or an error closes the connection.
+    func receiveEnded(result: Int32) {
+        receiving = false
+        if !closeRequested && !socketClosed && (result == -ECANCELED || result == -ENOBUFS) {
+            if !readingPaused {
+                receiving = true
+                engine.armReceive(self)
+            }
+            return
+        }
+        closeRequested = true
+        shutDown()
+    }
+
+    func sendCompleted(result: Int32) {
+        sending = false
+        if socketClosed {
+            // The write the kernel was reading from is released only now.
+            dropQueuedWrites()
+            shutDown()
+            return
+        }
+        guard result >= 0, !queue.isEmpty else {
+            // The peer went away: what is queued is dropped.
+            closeRequested = true
+            shutDown()
+            return
+        }
+        sentOfHead += Int(result)
+        unsentBytes -= Int(result)
+        if sentOfHead >= queue[0].bytes.readableBytes {
+            let finished = queue.removeFirst()
+            sentOfHead = 0
+            finished.completion?()
+        }
+        if !isWritable && unsentBytes < lowWaterMark {
+            isWritable = true
+            connection?.writabilityChanged(isWritable: true)
+        }
+        if closeRequested {
+            shutDown()
+        } else if !queue.isEmpty {
+            sendHead()
+        }
+    }
+
+    private func sendHead() {
+        // Zero-length writes carry only a completion: they finish in order here.
+        while let head = queue.first, head.bytes.readableBytes == 0 {
+            queue.removeFirst()
+            head.completion?()
+        }
+        guard let head = queue.first else { return }
+        sending = true
+        head.bytes.withUnsafeReadableBytes { bytes in
+            // The queue keeps the buffer alive and unmodified until the send completes.
+            engine.send(self, UnsafeRawBufferPointer(rebasing: bytes[sentOfHead...]))
+        }
+    }
+
+    /// Closes the socket: the client leaves the server at once; the ring's operations end with errors, and the
+    /// connection is forgotten once none is left.
+    private func shutDown() {
+        if !socketClosed {
+            socketClosed = true
+            Glibc.shutdown(fd, Int32(SHUT_RDWR))
+            Glibc.close(fd)
+            connection?.deactivate()
+            connection = nil
+            // A send in flight still reads its write: that one goes when the send completes.
+            if !sending { dropQueuedWrites() }
+        }
+        if !sending && !receiving { engine.forget(self) }
+    }
+
+    private func dropQueuedWrites() {
+        let dropped = queue
+        queue.removeAll()
+        unsentBytes = 0
+        for write in dropped { write.completion?() }
+    }
+}
