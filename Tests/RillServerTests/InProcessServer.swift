@@ -81,9 +81,13 @@ private func readLine(_ buffer: inout ByteBuffer) -> String? {
 /// The server's parts wired together as `rill-server` wires them, on an `EmbeddedEventLoop`, with connections as
 /// `EmbeddedChannel`s running the real `ConnectionHandler`: tests drive commands, wake-ups and timeouts
 /// deterministically, without processes or sockets.
+///
+/// Its clients keep it alive; once the last of them and the harness are dropped, `deinit` closes the connections
+/// and shuts the loop down, as a real server's connections close and its loop stops.
 final class InProcessServer {
     let loop = EmbeddedEventLoop()
     let server: ServerState
+    private var channels: [EmbeddedChannel] = []
 
     init(_ directives: [String: String] = [:]) throws {
         var configuration = ServerConfiguration()
@@ -96,7 +100,17 @@ final class InProcessServer {
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50_000)).wait()
-        return InProcessClient(channel: channel, loop: loop)
+        channels.append(channel)
+        return InProcessClient(channel: channel, harness: self)
+    }
+
+    /// An open `EmbeddedChannel` and its pipeline hold each other, and through the connection handler the server:
+    /// never closed, each test's server and keyspace would stay in memory, unreachable (what LeakSanitizer reported).
+    /// Scheduled tasks (periodic jobs, block timeouts) go with the loop.
+    deinit {
+        for channel in channels where channel.isActive { _ = try? channel.finish() }
+        loop.run()
+        try? loop.syncShutdownGracefully()
     }
 
     /// Moves the embedded clock on, running timeouts and cron ticks that fall due.
@@ -108,12 +122,14 @@ final class InProcessServer {
 /// One connection to an `InProcessServer`.
 final class InProcessClient {
     let channel: EmbeddedChannel
-    private let loop: EmbeddedEventLoop
+    /// Strong: the server lives as long as a client of it (`try InProcessServer().connect()` keeps only the client).
+    private let harness: InProcessServer
+    private var loop: EmbeddedEventLoop { harness.loop }
     private var unparsed = ByteBuffer()
 
-    init(channel: EmbeddedChannel, loop: EmbeddedEventLoop) {
+    init(channel: EmbeddedChannel, harness: InProcessServer) {
         self.channel = channel
-        self.loop = loop
+        self.harness = harness
     }
 
     /// Sends one request without waiting for its reply (a client that will block, or a pipeline).
@@ -149,6 +165,12 @@ final class InProcessClient {
     }
 
     var isOpen: Bool { channel.isActive }
+
+    /// The client hangs up: the server sees its connection close.
+    func disconnect() {
+        channel.close(promise: nil)
+        loop.run()
+    }
 }
 
 struct UnexpectedReplies: Error {

@@ -138,4 +138,46 @@ struct InProcessServerTests {
         #expect(try killer.call("XADD", "s", "1-1", "f", "v") == .bulk("1-1"))
         #expect(harness.server.clients.count == 1)
     }
+
+    /// A blocked client that hangs up leaves nothing behind while the server runs on: its session, its command
+    /// context (which the blocked request's closures and its timeout reach) and its timeout go.
+    @Test func aBlockedClientThatDisconnectsIsFreed() throws {
+        let harness = try InProcessServer()
+        let producer = try harness.connect()
+        #expect(try producer.call("XGROUP", "CREATE", "jobs", "workers", "$", "MKSTREAM") == .status("OK"))
+        weak var session: ClientSession?
+        weak var context: CommandContext?
+        do {
+            let reader = try harness.connect()
+            try reader.send("XREADGROUP", "GROUP", "workers", "a", "BLOCK", "60000", "STREAMS", "jobs", ">")
+            let blocked = harness.server.clients.values.first { $0.blocked != nil }
+            #expect(blocked?.context != nil)
+            session = blocked
+            context = blocked?.context
+            reader.disconnect()
+        }
+        #expect(harness.server.blocking.keyCount == 0)
+        #expect(session == nil)
+        #expect(context == nil)
+        #expect(try producer.call("XADD", "jobs", "1-1", "n", "1") == .bulk("1-1"))
+    }
+
+    /// Once its connections close and its loop stops, a server is freed whole, keyspace and blocked clients with
+    /// it: nothing in it holds itself (LeakSanitizer's report of test servers' keyspaces came from connections
+    /// the harness never closed).
+    @Test func aServerWithABlockedClientIsFreedOnceItsConnectionsCloseAndItsLoopStops() throws {
+        weak var server: ServerState?
+        weak var session: ClientSession?
+        try {
+            let harness = try InProcessServer()
+            let (producer, reader) = (try harness.connect(), try harness.connect())
+            #expect(try producer.call("XGROUP", "CREATE", "jobs", "workers", "$", "MKSTREAM") == .status("OK"))
+            try reader.send("XREADGROUP", "GROUP", "workers", "a", "BLOCK", "60000", "STREAMS", "jobs", ">")
+            #expect(harness.server.clients.blockedCount == 1)
+            server = harness.server
+            session = harness.server.clients.values.first { $0.blocked != nil }
+        }()
+        #expect(server == nil)
+        #expect(session == nil)
+    }
 }
