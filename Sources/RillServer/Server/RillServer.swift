@@ -65,6 +65,12 @@ public enum RillServerMain {
             try? group.syncShutdownGracefully()
             return 1
         }
+        // A replica from its first reply: a client that connects as soon as the port is bound must not see a
+        // primary (the link is recorded here; the connection to the primary starts once the listeners are bound).
+        let startupPrimary = configuration.replicaOf.count == 2 ? Int(configuration.replicaOf[1]).map { (configuration.replicaOf[0], $0) } : nil
+        if let (host, port) = startupPrimary {
+            try? eventLoop.submit { server.follow(host: host, port: port, connecting: false) }.wait()
+        }
         // The metrics port first: once the main port answers, everything this server serves is listening (a client,
         // or a test, that saw PING answered may scrape at once).
         var metricsListeners: [any Channel] = []
@@ -133,8 +139,9 @@ public enum RillServerMain {
 
         eventLoop.execute {
             server.startPeriodicJobs()
-            if configuration.replicaOf.count == 2, let port = Int(configuration.replicaOf[1]) {
-                server.follow(host: configuration.replicaOf[0], port: port)
+            if let (host, port) = startupPrimary {
+                logger.notice("Connecting to MASTER \(host):\(port)")
+                server.connectToPrimary()
             }
         }
         try? shutdownPromise.futureResult.wait()

@@ -8,8 +8,12 @@ extension ServerState {
     var isReplica: Bool { primaryLink != nil }
 
     /// REPLICAOF host port: follows `host:port`, keeping the data and the history until the primary decides
-    /// between a partial and a full synchronisation.
-    func follow(host: String, port: Int) {
+    /// between a partial and a full synchronisation. `connecting: false` (the `replicaof` directive at start-up)
+    /// only records the link, so that the first client already sees `role:slave`; the caller connects with
+    /// `connectToPrimary()` once the listeners are bound and the port to announce is known.
+    func follow(host: String, port: Int) { follow(host: host, port: port, connecting: true) }
+
+    func follow(host: String, port: Int, connecting: Bool) {
         if let link = primaryLink {
             closeLink(link)
         } else {
@@ -18,6 +22,7 @@ extension ServerState {
         }
         replication.startFollowing(feed: changes)
         primaryLink = PrimaryLink(host: host, port: port)
+        guard connecting else { return }
         logger.notice("Connecting to MASTER \(host):\(port)")
         connectToPrimary()
     }
