@@ -15,7 +15,6 @@ COUNT 10, XREAD COUNT 10 after a fixed id, and XREADGROUP COUNT 10 > followed by
 """
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,61 +23,12 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
-from compare import encode_command, free_port, wait_for_pong  # noqa: E402
+from compare import RESPConnection, free_port, wait_for_pong  # noqa: E402
 
 STREAM = "alloc:stream"
 GROUP_STREAM = "alloc:group"
 FIELDS = ["event", "order_placed", "order_id", "12345", "amount", "678"]
 SLOTS = ("malloc", "calloc", "realloc", "aligned", "free")
-
-
-class Connection:
-    """A blocking RESP connection reading whole replies (enough RESP2 for these commands)."""
-
-    def __init__(self, port):
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.pending = b""
-
-    def _line(self):
-        while b"\r\n" not in self.pending:
-            self._fill()
-        line, self.pending = self.pending.split(b"\r\n", 1)
-        return line
-
-    def _fill(self):
-        chunk = self.socket.recv(1 << 20)
-        if not chunk:
-            raise RuntimeError("connection closed")
-        self.pending += chunk
-
-    def reply(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind in (b"+", b":"):
-            return rest
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b"$":
-            length = int(rest)
-            if length < 0:
-                return None
-            while len(self.pending) < length + 2:
-                self._fill()
-            value, self.pending = self.pending[:length], self.pending[length + 2:]
-            return value
-        if kind == b"*":
-            count = int(rest)
-            return None if count < 0 else [self.reply() for _ in range(count)]
-        raise RuntimeError(f"unexpected reply {line!r}")
-
-    def call(self, *args):
-        self.socket.sendall(encode_command(*args))
-        return self.reply()
-
-    def pipeline(self, requests):
-        self.socket.sendall(b"".join(encode_command(*r) for r in requests))
-        return [self.reply() for _ in requests]
 
 
 def read_counters(path):
@@ -157,7 +107,7 @@ def measure(binary, requests, pipeline, workdir, counter_library):
     results = {}
     try:
         wait_for_pong(port, process)
-        connection = Connection(port)
+        connection = RESPConnection(port)
         workloads = Workloads(connection, pipeline)
         workloads.prefill(20_000)
         workloads.prepare_group(2 * requests + 2000)

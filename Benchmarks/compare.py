@@ -80,6 +80,66 @@ def send_command(port, *args, timeout=600.0):
         return reply.split(b"\r\n", 1)[0].decode()
 
 
+class RESPConnection:
+    """A blocking RESP2 connection that reads whole replies: arrays as lists, bulk strings as bytes, simple strings
+    and integers as their bytes, errors raised as `error_type`. Subclasses change how the socket is read (fill)."""
+
+    error_type = RuntimeError
+    receive_size = 1 << 20
+
+    def __init__(self, port, timeout=60.0, receive_buffer=None):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.socket.settimeout(timeout)
+        self.socket.connect(("127.0.0.1", port))
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def fill(self):
+        chunk = self.socket.recv(self.receive_size)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def line(self):
+        while b"\r\n" not in self.buffer:
+            self.fill()
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self.line()
+        marker, rest = line[:1], line[1:]
+        if marker == b"-":
+            raise self.error_type(rest.decode())
+        if marker in (b"+", b":"):
+            return rest
+        if marker == b"$":
+            length = int(rest)
+            if length < 0:
+                return None
+            while len(self.buffer) < length + 2:
+                self.fill()
+            value, self.buffer = self.buffer[:length], self.buffer[length + 2:]
+            return value
+        if marker == b"*":
+            count = int(rest)
+            return None if count < 0 else [self.reply() for _ in range(count)]
+        raise ConnectionError(f"unexpected reply line {line[:40]!r}")
+
+    def call(self, *args):
+        self.socket.sendall(encode_command(*args))
+        return self.reply()
+
+    def pipeline(self, requests):
+        self.socket.sendall(b"".join(encode_command(*request) for request in requests))
+        return [self.reply() for _ in requests]
+
+    def close(self):
+        self.socket.close()
+
+
 def wait_for_pong(port, process, timeout=120.0):
     """Polls PING until the answer is PONG (redis-server answers -LOADING while it loads a snapshot); returns the
     seconds it took. Retries every millisecond so that start-up and load times are not rounded up by the poll."""

@@ -53,7 +53,7 @@ from redis.retry import Retry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import free_port, wait_for_pong  # noqa: E402
+from compare import RESPConnection, free_port, wait_for_pong  # noqa: E402
 
 EVENTS, JOBS, QUIET, GROUP = "soak:events", "soak:jobs", "soak:quiet", "workers"
 MAXCLIENTS_REFUSAL = "max number of clients reached"
@@ -267,58 +267,19 @@ def blocked_reader(soak, stream):
     client.close()
 
 
-class SlowSocket:
+class SlowSocket(RESPConnection):
     """A RESP reader over a socket with a small receive buffer that takes a few KB at a time with pauses, so the
     server's output for it backs up."""
 
+    error_type = redis.ResponseError
+    receive_size = 4096
+
     def __init__(self, port):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.settimeout(120)
-        self.sock.connect(("127.0.0.1", port))
-        self.buffer = b""
+        super().__init__(port, timeout=120, receive_buffer=4096)
 
     def fill(self):
-        chunk = self.sock.recv(4096)
-        if not chunk:
-            raise ConnectionError("the server closed the slow reader's connection")
-        self.buffer += chunk
+        super().fill()
         time.sleep(0.005)
-
-    def line(self):
-        while b"\r\n" not in self.buffer:
-            self.fill()
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
-
-    def reply(self):
-        """One reply: nested arrays as lists, bulk strings as bytes, errors raised."""
-        line = self.line()
-        marker, rest = line[:1], line[1:]
-        if marker == b"-":
-            raise redis.ResponseError(rest.decode())
-        if marker in (b"+", b":"):
-            return rest
-        if marker == b"$":
-            length = int(rest)
-            if length < 0:
-                return None
-            while len(self.buffer) < length + 2:
-                self.fill()
-            value, self.buffer = self.buffer[:length], self.buffer[length + 2:]
-            return value
-        if marker == b"*":
-            count = int(rest)
-            return None if count < 0 else [self.reply() for _ in range(count)]
-        raise ConnectionError(f"unexpected reply line {line[:40]!r}")
-
-    def command(self, *words):
-        encoded = [str(word).encode() for word in words]
-        self.sock.sendall(b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in encoded))
-        return self.reply()
-
-    def close(self):
-        self.sock.close()
 
 
 def slow_reader(soak):
@@ -327,7 +288,7 @@ def slow_reader(soak):
         try:
             if connection is None:
                 connection = SlowSocket(soak.port)
-            entries = connection.command("XRANGE", EVENTS, "-", "+", "COUNT", 2000)
+            entries = connection.call("XRANGE", EVENTS, "-", "+", "COUNT", 2000)
             if isinstance(entries, bytes) and MAXCLIENTS_REFUSAL.encode() in entries:
                 raise redis.ResponseError(entries.decode())
             soak.count("entries read by the slow reader", len(entries))
