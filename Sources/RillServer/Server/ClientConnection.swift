@@ -61,19 +61,8 @@ final class ClientConnection {
     /// The threshold the transport's water marks were last set from; 0 before they were set.
     private var appliedPauseThreshold = 0
 
-    /// What the session's closures reach this connection through (they outlive it when the session does).
-    private lazy var sessionAccess = SessionAccess(connection: self)
-
-    /// Held weakly by the session's closures, and holding the connection unowned: the connection outlives it, as
-    /// its only strong owner. A weak reference to the connection itself would move every retain and release of the
-    /// connection (several per request, on the read and tick-end paths) to Swift's slower side-table reference
-    /// counting: 3% of the server's CPU for XADD over TLS at -P 1.
-    private final class SessionAccess {
-        unowned let connection: ClientConnection
-        init(connection: ClientConnection) {
-            self.connection = connection
-        }
-    }
+    /// What the session's closures hold (weakly) to reach this connection; they outlive it when the session does.
+    private lazy var backlink = Backlink(self)
 
     init(server: ServerState, transport: any ClientTransport) {
         self.server = server
@@ -87,19 +76,19 @@ final class ClientConnection {
                                            localAddress: transport.localAddress)
         let commandContext = CommandContext(server: server, client: client, allocator: transport.allocator)
         client.context = commandContext
-        // Through `sessionAccess`, not `[weak self]`: see `SessionAccess`.
-        let access = sessionAccess
-        client.closeConnection = { [weak access] in access?.connection.close() }
-        client.flushOutput = { [weak access] in access?.connection.flush() }
-        client.pendingOutputBytes = { [weak access] in access?.connection.transport.unsentBytes ?? 0 }
-        client.queuedWriteCount = { [weak access] in access?.connection.queuedWriteCount ?? 0 }
-        client.sendSnapshot = { [weak access] payload in access?.connection.sendSnapshot(payload) }
-        client.resumeInput = { [weak access] in
-            access?.connection.processInput()
-            access?.connection.flush()
+        // Through the backlink, not `[weak self]`: see `Backlink`.
+        let link = backlink
+        client.closeConnection = { [weak link] in link?.target.close() }
+        client.flushOutput = { [weak link] in link?.target.flush() }
+        client.pendingOutputBytes = { [weak link] in link?.target.transport.unsentBytes ?? 0 }
+        client.queuedWriteCount = { [weak link] in link?.target.queuedWriteCount ?? 0 }
+        client.sendSnapshot = { [weak link] payload in link?.target.sendSnapshot(payload) }
+        client.resumeInput = { [weak link] in
+            link?.target.processInput()
+            link?.target.flush()
         }
-        client.sendAndClose = { [weak access] payload in access?.connection.sendAndClose(payload) }
-        client.sendRaw = { [weak access] payload in access?.connection.send(payload) }
+        client.sendAndClose = { [weak link] payload in link?.target.sendAndClose(payload) }
+        client.sendRaw = { [weak link] payload in link?.target.send(payload) }
         self.commandContext = commandContext
         applyPauseThreshold()
         if server.clients.count > server.configuration.maxClients {
@@ -161,7 +150,7 @@ final class ClientConnection {
     private func scheduleContinuation() {
         guard !continuationScheduled, commandContext != nil else { return }
         continuationScheduled = true
-        // Held strongly (no weak reference, see `SessionAccess`): the task runs within a millisecond, and
+        // Held strongly (no weak reference, see `Backlink`): the task runs within a millisecond, and
         // `continuePipeline` does nothing once the connection is gone.
         transport.eventLoop.scheduleTask(in: .milliseconds(1)) { self.continuePipeline() }
     }
@@ -317,8 +306,8 @@ final class ClientConnection {
         writeRepliesBeforeClosing()
         server.stats.netOutputBytes += Int64(payload.readableBytes)
         commandContext.client.totalNetOutput += Int64(payload.readableBytes)
-        let access = sessionAccess
-        transport.write(payload) { [weak access] in access?.connection.transport.close() }
+        let link = backlink
+        transport.write(payload) { [weak link] in link?.target.transport.close() }
     }
 
     /// Writes the pending replies and `payload` now, leaving the connection open (a replica's snapshot and stream).
