@@ -1,4 +1,5 @@
 import NIOCore
+import RillCore
 import RillPersistence
 import Testing
 @testable import RillServer
@@ -50,6 +51,22 @@ struct ChangeFeedTests {
         #expect(try log.commands == [
             ["SELECT", "0"], ["XADD", "s", "5-0", "f", "v"],
             ["MULTI"], ["XCLAIM", "s", "g", "c", "0", "5-0"], ["XGROUP", "SETID", "s", "g", "5-0"], ["EXEC"],
+        ])
+    }
+
+    @Test func aRequestWithItsIDReplacedIsRecordedFromTheRequestForOneCommandOnly() throws {
+        let (feed, log) = recordedFeed()
+        feed.propagateRequest(replacingArgumentAt: 2, with: StreamID(ms: 1700000000000, seq: 7))
+        feed.commandFinished(request: command("XADD", "s", "*", "f", "v"), database: 0, recordingRequest: true)
+        // The next command records its own request, not a replaced one.
+        feed.commandFinished(request: command("XADD", "s", "9-1", "f", "v"), database: 0, recordingRequest: true)
+        feed.beginTransaction()
+        feed.propagateRequest(replacingArgumentAt: 2, with: StreamID(ms: 12, seq: 0))
+        feed.commandFinished(request: command("XADD", "t", "12-*", "a", "b"), database: 0, recordingRequest: true)
+        feed.endTransaction()
+        #expect(try log.commands == [
+            ["SELECT", "0"], ["XADD", "s", "1700000000000-7", "f", "v"], ["XADD", "s", "9-1", "f", "v"],
+            ["MULTI"], ["XADD", "t", "12-0", "a", "b"], ["EXEC"],
         ])
     }
 

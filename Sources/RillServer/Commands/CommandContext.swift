@@ -187,6 +187,13 @@ final class CommandContext {
         server.changes.propagate(effects: commands())
     }
 
+    /// `propagate` for an effect that is the request with the argument at `position` replaced by `id` (XADD with
+    /// `*`), recorded without building the effect.
+    func propagateRequest(replacingArgumentAt position: Int, with id: StreamID) {
+        guard server.changes.isRecording else { return }
+        server.changes.propagateRequest(replacingArgumentAt: position, with: id)
+    }
+
     /// Whether effects are recorded (the change feed has a subscriber): handlers test it before gathering what
     /// only the effects need.
     var recordsEffects: Bool { server.changes.isRecording }

@@ -251,7 +251,10 @@ enum StreamCommands {
         // A server-chosen ID or an approximate trim would replay differently: record what happened instead.
         var explicitID = false
         if case .explicit = idSpec { explicitID = true }
-        if !explicitID || options.approximate {
+        if !explicitID && options.strategy == nil && idempotency == nil && !noMakeStream {
+            // `XADD key * field value...`: the request with the ID it got is the effect.
+            context.propagateRequest(replacingArgumentAt: index, with: added)
+        } else if !explicitID || options.approximate {
             context.propagate(xaddEffect(context, key: key, noMakeStream: noMakeStream, options: options,
                                          id: added, firstField: firstField))
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import RillCore
 import RillPersistence
 
 /// Which of the feed's two streams a subscriber receives. They carry the same effects, except what Redis sends
@@ -33,7 +34,8 @@ private struct EncodedStream {
     var selectedDatabase = -1
     var transactionOpened = false
 
-    mutating func append(_ arguments: [ByteBuffer], database: Int, inTransaction: Bool) {
+    mutating func append(_ arguments: [ByteBuffer], database: Int, inTransaction: Bool,
+                         replacing replacement: RequestIDReplacement? = nil) {
         if inTransaction && !transactionOpened {
             transactionOpened = true
             encoded.appendCommand(["MULTI"])
@@ -43,7 +45,17 @@ private struct EncodedStream {
             encoded.appendCommand(["SELECT", String(database)])
         }
         encoded.appendArrayHeader(arguments.count)
-        for argument in arguments { argument.withUnsafeReadableBytes { encoded.appendArgument($0) } }
+        guard let replacement else {
+            for argument in arguments { argument.withUnsafeReadableBytes { encoded.appendArgument($0) } }
+            return
+        }
+        for (position, argument) in arguments.enumerated() {
+            if position == replacement.position {
+                replacement.id.withASCIIBytes { encoded.appendArgument($0) }
+            } else {
+                argument.withUnsafeReadableBytes { encoded.appendArgument($0) }
+            }
+        }
     }
 
     /// Writes EXEC if the open transaction wrote MULTI here.
@@ -61,6 +73,12 @@ private struct EncodedStream {
         }
         encoded.removeAll()
     }
+}
+
+/// A command's effect that is its request with the argument at `position` replaced by `id` (XADD with `*`).
+struct RequestIDReplacement {
+    let position: Int
+    let id: StreamID
 }
 
 /// The one place where writes become effects, as Redis' `alsoPropagate` / `propagatePendingCommands` are: it counts
@@ -92,6 +110,9 @@ final class ChangeFeed {
     private var effectsReplaceRequest = false
     /// Set by a command that changes no data but whose request replicas must run too (PUBLISH).
     private var requestGoesToReplicas = false
+    /// Set by a command whose only effect is its request with one argument replaced by an ID: encoded straight
+    /// from the request, without building an effect (an array and a buffer for the ID, for every XADD with `*`).
+    private var requestIDReplacement: RequestIDReplacement?
 
     /// Open `beginTransaction` calls: EXEC wraps its commands, and a command with several effects inside EXEC
     /// adds no second MULTI.
@@ -165,6 +186,13 @@ final class ChangeFeed {
         commandEffects.append(contentsOf: commands)
     }
 
+    /// Records the running command's request with the argument at `position` replaced by `id` as its only effect
+    /// (`propagate` must not be called for the same command).
+    func propagateRequest(replacingArgumentAt position: Int, with id: StreamID) {
+        assert(!effectsReplaceRequest, "a command records either effects or its request with an ID replaced")
+        requestIDReplacement = RequestIDReplacement(position: position, id: id)
+    }
+
     /// The running command's request goes to replicas (not to the append-only file) although it changes no data,
     /// as Redis propagates PUBLISH.
     func sendRequestToReplicas() {
@@ -174,7 +202,10 @@ final class ChangeFeed {
     /// After a command ran for a client of `database`: emits its effects (wrapped in MULTI/EXEC when several) or,
     /// when it asked for none and `recordingRequest`, the request as sent.
     func commandFinished(request: [ByteBuffer], database: Int, recordingRequest: Bool) {
-        if effectsReplaceRequest {
+        if let replacement = requestIDReplacement {
+            requestIDReplacement = nil
+            emit(request, database: database, replacing: replacement)
+        } else if effectsReplaceRequest {
             let wrapped = commandEffects.count > 1
             if wrapped { beginTransaction() }
             for effect in commandEffects { emit(effect, database: database) }
@@ -192,16 +223,18 @@ final class ChangeFeed {
     // MARK: Emitting
 
     /// Sends `arguments`, run against `database`, to every subscriber (at the transaction's end inside one); with
-    /// `replicasOnly`, to the replicas' stream only.
-    func emit(_ arguments: [ByteBuffer], database: Int, replicasOnly: Bool = false) {
+    /// `replicasOnly`, to the replicas' stream only; with `replacement`, one argument replaced by an ID.
+    func emit(_ arguments: [ByteBuffer], database: Int, replicasOnly: Bool = false,
+              replacing replacement: RequestIDReplacement? = nil) {
         guard isRecording else { return }
         let inTransaction = transactionDepth > 0
         if !replicasOnly && !fileStream.subscribers.isEmpty {
-            fileStream.append(arguments, database: database, inTransaction: inTransaction)
+            fileStream.append(arguments, database: database, inTransaction: inTransaction, replacing: replacement)
             if !inTransaction { fileStream.handOver() }
         }
         if !replicaStream.subscribers.isEmpty {
-            replicaStream.append(arguments, database: database, inTransaction: inTransaction)
+            replicaStream.append(arguments, database: database, inTransaction: inTransaction,
+                                 replacing: replacement)
             if !inTransaction { replicaStream.handOver() }
         }
     }

@@ -149,9 +149,11 @@ final class ReplicationPrimary: ChangeFeedSubscriber {
             return
         }
         sendScheduled = true
-        afterTick { [weak self] in
-            self?.sendScheduled = false
-            self?.sendUnsentStream()
+        // Captured strongly, for the task's short life: a weak capture gives this object a side table for its
+        // reference counts, and every retain the change feed makes of it (once per write) then takes the slow path.
+        afterTick {
+            self.sendScheduled = false
+            self.sendUnsentStream()
         }
     }
 
