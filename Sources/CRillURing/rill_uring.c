@@ -74,6 +74,8 @@ int rill_uring_open(struct rill_uring **out, unsigned entries, unsigned buffer_c
     if (r->eventfd < 0) { ret = -errno; goto fail; }
     ret = io_uring_register_eventfd(&r->ring, r->eventfd);
     if (ret < 0) { close(r->eventfd); goto fail; }
+    /* A registered ring fd spares every io_uring_enter the lookup of the ring's file; liburing uses it when set. */
+    (void)io_uring_register_ring_fd(&r->ring);
     *out = r;
     *eventfd_out = r->eventfd;
     return 0;
@@ -225,9 +227,19 @@ void rill_uring_return_buffers(struct rill_uring *r) {
     r->buffers_to_return = 0;
 }
 
-void rill_uring_quiet_eventfd(struct rill_uring *r) { (void)r; }
+unsigned rill_uring_pending_submissions(struct rill_uring *r) { return io_uring_sq_ready(&r->ring); }
 
-int rill_uring_signal_eventfd_again(struct rill_uring *r) { (void)r; return 0; }
+unsigned rill_uring_ready_completions(struct rill_uring *r) { return io_uring_cq_ready(&r->ring); }
+
+void rill_uring_quiet_eventfd(struct rill_uring *r) { io_uring_cq_eventfd_toggle(&r->ring, false); }
+
+int rill_uring_signal_eventfd_again(struct rill_uring *r) {
+    io_uring_cq_eventfd_toggle(&r->ring, true);
+    /* A completion posted while the eventfd was quiet signalled nothing: the caller drains it. */
+    return io_uring_cq_ready(&r->ring) > 0;
+}
+
+void rill_uring_wake_poller(struct rill_uring *r) { eventfd_write(r->eventfd, 1); }
 
 #else
 
@@ -254,7 +266,10 @@ unsigned rill_uring_completions(struct rill_uring *r, struct rill_uring_completi
 }
 void rill_uring_recycle_buffer(struct rill_uring *r, uint16_t id) { (void)r; (void)id; }
 void rill_uring_return_buffers(struct rill_uring *r) { (void)r; }
+unsigned rill_uring_pending_submissions(struct rill_uring *r) { (void)r; return 0; }
+unsigned rill_uring_ready_completions(struct rill_uring *r) { (void)r; return 0; }
 void rill_uring_quiet_eventfd(struct rill_uring *r) { (void)r; }
 int rill_uring_signal_eventfd_again(struct rill_uring *r) { (void)r; return 0; }
+void rill_uring_wake_poller(struct rill_uring *r) { (void)r; }
 
 #endif
