@@ -44,7 +44,9 @@ int rill_uring_open(struct rill_uring **out, unsigned entries, unsigned buffer_c
     memset(&params, 0, sizeof params);
     /* Not DEFER_TASKRUN: with it the completions' wake-up through the eventfd came late (a request waited ~15 ms
      * for an unrelated wake-up of the event loop, Linux 6.18), since the kernel signals the eventfd only when its
-     * list of deferred work was empty. Plain task work posts completions, and signals the eventfd, as they happen. */
+     * list of deferred work was empty. Plain task work posts completions, and signals the eventfd, as they happen.
+     * Tried again with the eventfd quiet only between the wake-up and the tick's end and IORING_SETUP_TASKRUN_FLAG
+     * checked before it is switched back on: still stalls (PING -c 50 at 3,500 requests/s, p50 16 ms). */
     params.flags = IORING_SETUP_SINGLE_ISSUER;
     int ret = io_uring_queue_init_params(entries, &r->ring, &params);
     if (ret < 0) { free(r); return ret; }
@@ -235,6 +237,8 @@ void rill_uring_quiet_eventfd(struct rill_uring *r) { io_uring_cq_eventfd_toggle
 
 int rill_uring_signal_eventfd_again(struct rill_uring *r) {
     io_uring_cq_eventfd_toggle(&r->ring, true);
+    /* The flag's store is ordered before the loads below: the kernel posts, then reads the flag. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     /* A completion posted while the eventfd was quiet signalled nothing: the caller drains it. */
     return io_uring_cq_ready(&r->ring) > 0;
 }

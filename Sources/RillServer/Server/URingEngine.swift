@@ -33,6 +33,8 @@ final class URingEngine {
     private var nextConnectionID: UInt64 = 1
     /// A `finishTick` task is queued; the eventfd is quiet while one is (it takes the completions itself).
     private var submitScheduled = false
+    /// `takeCompletionsWithoutWakeUp`, every `missedWakeUpInterval`.
+    private var missedWakeUpCheck: RepeatedTask?
     /// `finishTick` passes since the eventfd last woke the loop (see `passesBeforePolling`).
     private var passesSinceWakeUp = 0
     private var stopped = false
@@ -49,6 +51,7 @@ final class URingEngine {
     private static let receiveBufferSize: UInt32 = 16384
     /// `finishTick` passes in a row that handle completions before the loop goes back to NIO's poller.
     private static let passesBeforePolling = 8
+    private static let missedWakeUpInterval = TimeAmount.milliseconds(100)
 
     private init(server: ServerState, eventLoop: any EventLoop, ring: OpaquePointer, eventfd: Int32) {
         self.server = server
@@ -114,6 +117,10 @@ final class URingEngine {
         try eventLoop.submit {
             for (index, listener) in self.listeners.enumerated() { self.armAccept(listenerIndex: index, fd: listener) }
             self.scheduleSubmit()
+            self.missedWakeUpCheck = self.eventLoop.scheduleRepeatedTask(initialDelay: Self.missedWakeUpInterval,
+                                                                         delay: Self.missedWakeUpInterval) { _ in
+                self.takeCompletionsWithoutWakeUp()
+            }
         }.wait()
         return port
     }
@@ -121,6 +128,7 @@ final class URingEngine {
     /// Closes the listeners and the eventfd channel; open connections end with the process.
     func stop() {
         stopped = true
+        missedWakeUpCheck?.cancel()
         for listener in listeners { Glibc.close(listener) }
         listeners.removeAll()
         try? eventfdChannel?.close().wait()
@@ -194,6 +202,17 @@ final class URingEngine {
                 rill_uring_wake_poller(ring)
             }
         }
+    }
+
+    /// A safety net, not the wake-up path: the kernel checks whether the eventfd is quiet without ordering that read
+    /// after its posting of the completion, so a completion posted just as `finishTick` turns the eventfd back on
+    /// could signal nothing and wait for the next one (forever for a lone client). Completions found waiting while
+    /// no tick-end pass is queued are taken here, within `missedWakeUpInterval`.
+    private func takeCompletionsWithoutWakeUp() {
+        guard !submitScheduled, !stopped, rill_uring_ready_completions(ring) > 0 else { return }
+        rill_uring_quiet_eventfd(ring)
+        passesSinceWakeUp = 0
+        scheduleSubmit()
     }
 
     /// Handles the completions waiting in the queue, without a system call; returns how many.
@@ -278,7 +297,9 @@ private final class CompletionWakeUp: ChannelInboundHandler {
 /// Replies are queued and sent one write at a time; a write's bytes stay untouched in the queue until its send
 /// completes (the kernel reads them meanwhile), and a short send is resent from where it stopped.
 final class URingConnection: ClientTransport {
-    unowned let engine: URingEngine
+    /// `unowned(unsafe)`: the engine owns its connections (`connections`) and outlives them; a checked `unowned`
+    /// cost a `swift_unownedRetainStrong` on every access (each receive and send).
+    unowned(unsafe) let engine: URingEngine
     let fd: Int32
     let id: UInt64
     private var connection: ClientConnection?
