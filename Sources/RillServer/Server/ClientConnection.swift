@@ -73,17 +73,20 @@ final class ClientConnection {
                                            localAddress: transport.localAddress)
         let commandContext = CommandContext(server: server, client: client, allocator: transport.allocator)
         client.context = commandContext
-        client.closeConnection = { [weak self] in self?.close() }
-        client.flushOutput = { [weak self] in self?.flush() }
-        client.pendingOutputBytes = { [weak self] in self?.transport.unsentBytes ?? 0 }
-        client.queuedWriteCount = { [weak self] in self?.queuedWriteCount ?? 0 }
-        client.sendSnapshot = { [weak self] payload in self?.sendSnapshot(payload) }
-        client.resumeInput = { [weak self] in
-            self?.processInput()
-            self?.flush()
+        // unowned(unsafe), not weak: one weak reference gives the connection a side table for good, and every
+        // retain and release of it (several per request) then takes the runtime's slow path. `detach` swaps these
+        // for no-ops when the connection deactivates or goes away, so none runs on a freed connection.
+        client.closeConnection = { [unowned(unsafe) self] in close() }
+        client.flushOutput = { [unowned(unsafe) self] in flush() }
+        client.pendingOutputBytes = { [unowned(unsafe) self] in transport.unsentBytes }
+        client.queuedWriteCount = { [unowned(unsafe) self] in queuedWriteCount }
+        client.sendSnapshot = { [unowned(unsafe) self] payload in sendSnapshot(payload) }
+        client.resumeInput = { [unowned(unsafe) self] in
+            processInput()
+            flush()
         }
-        client.sendAndClose = { [weak self] payload in self?.sendAndClose(payload) }
-        client.sendRaw = { [weak self] payload in self?.send(payload) }
+        client.sendAndClose = { [unowned(unsafe) self] payload in sendAndClose(payload) }
+        client.sendRaw = { [unowned(unsafe) self] payload in send(payload) }
         self.commandContext = commandContext
         applyPauseThreshold()
         if server.clients.count > server.configuration.maxClients {
@@ -109,9 +112,28 @@ final class ClientConnection {
 
     /// The socket is closed: the client leaves the server's lists.
     func deactivate() {
-        if let client = commandContext?.client { server.unregisterClient(client) }
+        if let client = commandContext?.client {
+            server.unregisterClient(client)
+            Self.detach(client)
+        }
         commandContext = nil
         input = nil
+    }
+
+    deinit {
+        if let client = commandContext?.client { Self.detach(client) }
+    }
+
+    /// The client's callbacks into its connection become no-ops (they capture it unowned).
+    private static func detach(_ client: ClientSession) {
+        client.closeConnection = {}
+        client.flushOutput = {}
+        client.pendingOutputBytes = { 0 }
+        client.queuedWriteCount = { 0 }
+        client.sendSnapshot = { _ in }
+        client.resumeInput = {}
+        client.sendAndClose = { _ in }
+        client.sendRaw = { _ in }
     }
 
     /// Bytes arrived from the socket.
@@ -145,7 +167,8 @@ final class ClientConnection {
     private func scheduleContinuation() {
         guard !continuationScheduled, commandContext != nil else { return }
         continuationScheduled = true
-        transport.eventLoop.scheduleTask(in: .milliseconds(1)) { [weak self] in self?.continuePipeline() }
+        // Strong: the task keeps the connection a millisecond at most; a deactivated one does nothing then.
+        transport.eventLoop.scheduleTask(in: .milliseconds(1)) { [self] in continuePipeline() }
     }
 
     /// Runs the requests that waited, then reads again unless they paused the connection anew.
@@ -299,7 +322,8 @@ final class ClientConnection {
         writeRepliesBeforeClosing()
         server.stats.netOutputBytes += Int64(payload.readableBytes)
         commandContext.client.totalNetOutput += Int64(payload.readableBytes)
-        transport.write(payload) { [weak self] in self?.transport.close() }
+        // Strong: the transport runs or drops the completion when the write ends, which releases it.
+        transport.write(payload) { [self] in transport.close() }
     }
 
     /// Writes the pending replies and `payload` now, leaving the connection open (a replica's snapshot and stream).
