@@ -61,6 +61,9 @@ final class ClientConnection {
     /// The threshold the transport's water marks were last set from; 0 before they were set.
     private var appliedPauseThreshold = 0
 
+    /// What the session's closures hold (weakly) to reach this connection; they outlive it when the session does.
+    private lazy var backlink = Backlink(self)
+
     init(server: ServerState, transport: any ClientTransport) {
         self.server = server
         self.transport = transport
@@ -73,20 +76,19 @@ final class ClientConnection {
                                            localAddress: transport.localAddress)
         let commandContext = CommandContext(server: server, client: client, allocator: transport.allocator)
         client.context = commandContext
-        // unowned(unsafe), not weak: one weak reference gives the connection a side table for good, and every
-        // retain and release of it (several per request) then takes the runtime's slow path. `detach` swaps these
-        // for no-ops when the connection deactivates or goes away, so none runs on a freed connection.
-        client.closeConnection = { [unowned(unsafe) self] in close() }
-        client.flushOutput = { [unowned(unsafe) self] in flush() }
-        client.pendingOutputBytes = { [unowned(unsafe) self] in transport.unsentBytes }
-        client.queuedWriteCount = { [unowned(unsafe) self] in queuedWriteCount }
-        client.sendSnapshot = { [unowned(unsafe) self] payload in sendSnapshot(payload) }
-        client.resumeInput = { [unowned(unsafe) self] in
-            processInput()
-            flush()
+        // Through the backlink, not `[weak self]`: see `Backlink`.
+        let link = backlink
+        client.closeConnection = { [weak link] in link?.target.close() }
+        client.flushOutput = { [weak link] in link?.target.flush() }
+        client.pendingOutputBytes = { [weak link] in link?.target.transport.unsentBytes ?? 0 }
+        client.queuedWriteCount = { [weak link] in link?.target.queuedWriteCount ?? 0 }
+        client.sendSnapshot = { [weak link] payload in link?.target.sendSnapshot(payload) }
+        client.resumeInput = { [weak link] in
+            link?.target.processInput()
+            link?.target.flush()
         }
-        client.sendAndClose = { [unowned(unsafe) self] payload in sendAndClose(payload) }
-        client.sendRaw = { [unowned(unsafe) self] payload in send(payload) }
+        client.sendAndClose = { [weak link] payload in link?.target.sendAndClose(payload) }
+        client.sendRaw = { [weak link] payload in link?.target.send(payload) }
         self.commandContext = commandContext
         applyPauseThreshold()
         if server.clients.count > server.configuration.maxClients {
@@ -112,28 +114,9 @@ final class ClientConnection {
 
     /// The socket is closed: the client leaves the server's lists.
     func deactivate() {
-        if let client = commandContext?.client {
-            server.unregisterClient(client)
-            Self.detach(client)
-        }
+        if let client = commandContext?.client { server.unregisterClient(client) }
         commandContext = nil
         input = nil
-    }
-
-    deinit {
-        if let client = commandContext?.client { Self.detach(client) }
-    }
-
-    /// The client's callbacks into its connection become no-ops (they capture it unowned).
-    private static func detach(_ client: ClientSession) {
-        client.closeConnection = {}
-        client.flushOutput = {}
-        client.pendingOutputBytes = { 0 }
-        client.queuedWriteCount = { 0 }
-        client.sendSnapshot = { _ in }
-        client.resumeInput = {}
-        client.sendAndClose = { _ in }
-        client.sendRaw = { _ in }
     }
 
     /// Bytes arrived from the socket.
@@ -167,8 +150,9 @@ final class ClientConnection {
     private func scheduleContinuation() {
         guard !continuationScheduled, commandContext != nil else { return }
         continuationScheduled = true
-        // Strong: the task keeps the connection a millisecond at most; a deactivated one does nothing then.
-        transport.eventLoop.scheduleTask(in: .milliseconds(1)) { [self] in continuePipeline() }
+        // Held strongly (no weak reference, see `Backlink`): the task runs within a millisecond, and
+        // `continuePipeline` does nothing once the connection is gone.
+        transport.eventLoop.scheduleTask(in: .milliseconds(1)) { self.continuePipeline() }
     }
 
     /// Runs the requests that waited, then reads again unless they paused the connection anew.
@@ -322,8 +306,8 @@ final class ClientConnection {
         writeRepliesBeforeClosing()
         server.stats.netOutputBytes += Int64(payload.readableBytes)
         commandContext.client.totalNetOutput += Int64(payload.readableBytes)
-        // Strong: the transport runs or drops the completion when the write ends, which releases it.
-        transport.write(payload) { [self] in transport.close() }
+        let link = backlink
+        transport.write(payload) { [weak link] in link?.target.transport.close() }
     }
 
     /// Writes the pending replies and `payload` now, leaving the connection open (a replica's snapshot and stream).
