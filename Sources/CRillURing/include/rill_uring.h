@@ -54,9 +54,15 @@ unsigned rill_uring_completions(struct rill_uring *ring, struct rill_uring_compl
 /* Hands a receive buffer back; rill_uring_return_buffers publishes those handed back since the last call. */
 void rill_uring_recycle_buffer(struct rill_uring *ring, uint16_t buffer_id);
 void rill_uring_return_buffers(struct rill_uring *ring);
+/* Submissions queued and not yet handed to the kernel; completions waiting in the queue (no system call). */
+unsigned rill_uring_pending_submissions(struct rill_uring *ring);
+unsigned rill_uring_ready_completions(struct rill_uring *ring);
 /* While the loop drains completions itself the eventfd is not signalled (a drain posting completions would wake
- * the loop again for nothing). Returns whether work arrived meanwhile that needs another drain. */
+ * the loop again for nothing). signal_eventfd_again turns it back on and returns whether completions arrived while
+ * it was quiet, which the caller drains (they signalled nothing). */
 void rill_uring_quiet_eventfd(struct rill_uring *ring);
 int rill_uring_signal_eventfd_again(struct rill_uring *ring);
+/* Signals the eventfd by hand: the loop comes back to the ring after its poller's next turn. */
+void rill_uring_wake_poller(struct rill_uring *ring);
 
 #endif

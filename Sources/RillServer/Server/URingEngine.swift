@@ -31,21 +31,34 @@ final class URingEngine {
     private var listeners: [Int32] = []
     private var connections: [UInt64: URingConnection] = [:]
     private var nextConnectionID: UInt64 = 1
+    /// A `finishTick` task is queued; the eventfd is quiet while one is (it takes the completions itself).
     private var submitScheduled = false
+    /// `takeCompletionsWithoutWakeUp`, every `missedWakeUpInterval`.
+    private var missedWakeUpCheck: RepeatedTask?
+    /// `finishTick` passes since the eventfd last woke the loop (see `passesBeforePolling`).
+    private var passesSinceWakeUp = 0
     private var stopped = false
     private var completions = [rill_uring_completion](repeating: rill_uring_completion(), count: 256)
     let allocator = ByteBufferAllocator()
+    /// The bytes of one receive on their way to the connection's decoder. Reused: the decoder consumes them within
+    /// the call, dropping its reference, so `clear()` finds the storage unshared; a connection that keeps a partial
+    /// request holds on to the storage, and the next receive gets a fresh one.
+    private var receiveBuffer: ByteBuffer
 
     /// Ring entries; buffers of the receive ring (a power of two) and their size.
     private static let ringEntries: UInt32 = 4096
     private static let receiveBufferCount: UInt32 = 1024
     private static let receiveBufferSize: UInt32 = 16384
+    /// `finishTick` passes in a row that handle completions before the loop goes back to NIO's poller.
+    private static let passesBeforePolling = 8
+    private static let missedWakeUpInterval = TimeAmount.milliseconds(100)
 
     private init(server: ServerState, eventLoop: any EventLoop, ring: OpaquePointer, eventfd: Int32) {
         self.server = server
         self.eventLoop = eventLoop
         self.ring = ring
         self.eventfd = eventfd
+        receiveBuffer = allocator.buffer(capacity: Int(Self.receiveBufferSize))
     }
 
     /// Creates the ring on the event loop's thread (it is the ring's single issuer). Throws `Unavailable` with the
@@ -104,6 +117,10 @@ final class URingEngine {
         try eventLoop.submit {
             for (index, listener) in self.listeners.enumerated() { self.armAccept(listenerIndex: index, fd: listener) }
             self.scheduleSubmit()
+            self.missedWakeUpCheck = self.eventLoop.scheduleRepeatedTask(initialDelay: Self.missedWakeUpInterval,
+                                                                         delay: Self.missedWakeUpInterval) { _ in
+                self.takeCompletionsWithoutWakeUp()
+            }
         }.wait()
         return port
     }
@@ -111,6 +128,7 @@ final class URingEngine {
     /// Closes the listeners and the eventfd channel; open connections end with the process.
     func stop() {
         stopped = true
+        missedWakeUpCheck?.cancel()
         for listener in listeners { Glibc.close(listener) }
         listeners.removeAll()
         try? eventfdChannel?.close().wait()
@@ -145,37 +163,72 @@ final class URingEngine {
     private func scheduleSubmit() {
         guard !submitScheduled else { return }
         submitScheduled = true
-        eventLoop.execute { [self] in
-            submitScheduled = false
-            _ = rill_uring_submit(ring)
-        }
+        eventLoop.execute { [self] in finishTick() }
     }
 
     // MARK: Completions
 
-    /// The eventfd fired: runs the kernel's pending work and handles every completion, until none arrived while
-    /// the eventfd was quiet.
-    ///
-    /// The kernel is asked again until a call yields no completion, so nothing posted during the drain waits for
-    /// the next wake-up.
+    /// The eventfd fired. The kernel posted the completions before the loop was back in user space (its task work
+    /// runs on the way out of `epoll_wait`), so they are handled without a system call; the eventfd stays quiet
+    /// until the tick's end, where `finishTick` submits the replies and takes what they completed.
     func drain() {
-        repeat {
-            rill_uring_quiet_eventfd(ring)
-            var handledInRound = 0
-            repeat {
-                _ = rill_uring_get_events(ring)
-                handledInRound = 0
-                while true {
-                    let count = completions.withUnsafeMutableBufferPointer { buffer in
-                        Int(rill_uring_completions(ring, buffer.baseAddress, UInt32(buffer.count)))
-                    }
-                    for index in 0..<count { handle(completions[index]) }
-                    handledInRound += count
-                    if count < completions.count { break }
-                }
-                rill_uring_return_buffers(ring)
-            } while handledInRound > 0
-        } while rill_uring_signal_eventfd_again(ring) != 0
+        passesSinceWakeUp = 0
+        rill_uring_quiet_eventfd(ring)
+        handleReadyCompletions()
+        scheduleSubmit()
+    }
+
+    /// The tick's end: one `io_uring_enter` submits what the tick queued (the replies above all) and runs the
+    /// kernel's pending work. Sends to a writable socket complete inside that call, so their completions, and any
+    /// request that arrived meanwhile, are handled at once rather than through another wake-up. While a pass
+    /// handled something, another pass follows the tasks it queued (the replies it caused); the eventfd is switched
+    /// back on only when the loop is about to poll. After `passesBeforePolling` passes the loop polls anyway (NIO's
+    /// other channels), and completions still waiting signal the eventfd by hand.
+    private func finishTick() {
+        submitScheduled = false
+        if rill_uring_pending_submissions(ring) > 0 { _ = rill_uring_get_events(ring) }
+        passesSinceWakeUp += 1
+        let mayHandle = passesSinceWakeUp <= Self.passesBeforePolling
+        if mayHandle && handleReadyCompletions() > 0 {
+            scheduleSubmit()
+            return
+        }
+        if submitScheduled { return }
+        if rill_uring_signal_eventfd_again(ring) != 0 {
+            if mayHandle {
+                rill_uring_quiet_eventfd(ring)
+                scheduleSubmit()
+            } else {
+                rill_uring_wake_poller(ring)
+            }
+        }
+    }
+
+    /// A safety net, not the wake-up path: the kernel checks whether the eventfd is quiet without ordering that read
+    /// after its posting of the completion, so a completion posted just as `finishTick` turns the eventfd back on
+    /// could signal nothing and wait for the next one (forever for a lone client). Completions found waiting while
+    /// no tick-end pass is queued are taken here, within `missedWakeUpInterval`.
+    private func takeCompletionsWithoutWakeUp() {
+        guard !submitScheduled, !stopped, rill_uring_ready_completions(ring) > 0 else { return }
+        rill_uring_quiet_eventfd(ring)
+        passesSinceWakeUp = 0
+        scheduleSubmit()
+    }
+
+    /// Handles the completions waiting in the queue, without a system call; returns how many.
+    @discardableResult
+    private func handleReadyCompletions() -> Int {
+        var handled = 0
+        while true {
+            let count = completions.withUnsafeMutableBufferPointer { buffer in
+                Int(rill_uring_completions(ring, buffer.baseAddress, UInt32(buffer.count)))
+            }
+            for index in 0..<count { handle(completions[index]) }
+            handled += count
+            if count < completions.count { break }
+        }
+        rill_uring_return_buffers(ring)
+        return handled
     }
 
     private func handle(_ completion: rill_uring_completion) {
@@ -188,7 +241,10 @@ final class URingEngine {
             let connection = connections[id]
             if completion.has_buffer != 0 {
                 if completion.result > 0, let connection, let base = completion.buffer {
-                    connection.received(UnsafeRawBufferPointer(start: UnsafeRawPointer(base), count: Int(completion.result)))
+                    receiveBuffer.clear()
+                    receiveBuffer.writeBytes(UnsafeRawBufferPointer(start: UnsafeRawPointer(base),
+                                                                    count: Int(completion.result)))
+                    connection.received(&receiveBuffer)
                 }
                 rill_uring_recycle_buffer(ring, completion.buffer_id)
             }
@@ -241,7 +297,9 @@ private final class CompletionWakeUp: ChannelInboundHandler {
 /// Replies are queued and sent one write at a time; a write's bytes stay untouched in the queue until its send
 /// completes (the kernel reads them meanwhile), and a short send is resent from where it stopped.
 final class URingConnection: ClientTransport {
-    unowned let engine: URingEngine
+    /// `unowned(unsafe)`: the engine owns its connections (`connections`) and outlives them; a checked `unowned`
+    /// cost a `swift_unownedRetainStrong` on every access (each receive and send).
+    unowned(unsafe) let engine: URingEngine
     let fd: Int32
     let id: UInt64
     private var connection: ClientConnection?
@@ -338,10 +396,8 @@ final class URingConnection: ClientTransport {
 
     // MARK: Engine events
 
-    func received(_ bytes: UnsafeRawBufferPointer) {
+    func received(_ buffer: inout ByteBuffer) {
         guard let connection, !closeRequested else { return }
-        var buffer = allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
         connection.received(&buffer)
         connection.flush()
     }
