@@ -225,9 +225,6 @@ void rill_uring_return_buffers(struct rill_uring *r) {
     r->buffers_to_return = 0;
 }
 
-void rill_uring_quiet_eventfd(struct rill_uring *r) { (void)r; }
-
-int rill_uring_signal_eventfd_again(struct rill_uring *r) { (void)r; return 0; }
 
 #else
 
@@ -254,7 +251,5 @@ unsigned rill_uring_completions(struct rill_uring *r, struct rill_uring_completi
 }
 void rill_uring_recycle_buffer(struct rill_uring *r, uint16_t id) { (void)r; (void)id; }
 void rill_uring_return_buffers(struct rill_uring *r) { (void)r; }
-void rill_uring_quiet_eventfd(struct rill_uring *r) { (void)r; }
-int rill_uring_signal_eventfd_again(struct rill_uring *r) { (void)r; return 0; }
 
 #endif

@@ -54,9 +54,5 @@ unsigned rill_uring_completions(struct rill_uring *ring, struct rill_uring_compl
 /* Hands a receive buffer back; rill_uring_return_buffers publishes those handed back since the last call. */
 void rill_uring_recycle_buffer(struct rill_uring *ring, uint16_t buffer_id);
 void rill_uring_return_buffers(struct rill_uring *ring);
-/* While the loop drains completions itself the eventfd is not signalled (a drain posting completions would wake
- * the loop again for nothing). Returns whether work arrived meanwhile that needs another drain. */
-void rill_uring_quiet_eventfd(struct rill_uring *ring);
-int rill_uring_signal_eventfd_again(struct rill_uring *ring);
 
 #endif
