@@ -225,6 +225,8 @@ void rill_uring_return_buffers(struct rill_uring *r) {
     r->buffers_to_return = 0;
 }
 
+void rill_uring_wake(struct rill_uring *r) { eventfd_write(r->eventfd, 1); }
+
 
 #else
 
@@ -251,5 +253,6 @@ unsigned rill_uring_completions(struct rill_uring *r, struct rill_uring_completi
 }
 void rill_uring_recycle_buffer(struct rill_uring *r, uint16_t id) { (void)r; (void)id; }
 void rill_uring_return_buffers(struct rill_uring *r) { (void)r; }
+void rill_uring_wake(struct rill_uring *r) { (void)r; }
 
 #endif

@@ -54,5 +54,7 @@ unsigned rill_uring_completions(struct rill_uring *ring, struct rill_uring_compl
 /* Hands a receive buffer back; rill_uring_return_buffers publishes those handed back since the last call. */
 void rill_uring_recycle_buffer(struct rill_uring *ring, uint16_t buffer_id);
 void rill_uring_return_buffers(struct rill_uring *ring);
+/* Signals the eventfd as a completion would: the loop drains again after its current tick. */
+void rill_uring_wake(struct rill_uring *ring);
 
 #endif

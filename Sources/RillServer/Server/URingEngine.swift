@@ -32,16 +32,21 @@ final class URingEngine {
     private var connections: [UInt64: URingConnection] = [:]
     private var nextConnectionID: UInt64 = 1
     private var submitScheduled = false
-    /// Whether the current round of `drain` passed received bytes to a connection.
-    private var deliveredRequestBytes = false
+    /// Received bytes the current `drain` passed to connections.
+    private var deliveredRequestBytes = 0
     private var stopped = false
-    private var completions = [rill_uring_completion](repeating: rill_uring_completion(), count: 256)
+    /// Completions taken from the kernel's queue at a time: few enough that a drain stops close to
+    /// `requestBytesPerTick` (each receive holds up to `receiveBufferSize` bytes).
+    private var completions = [rill_uring_completion](repeating: rill_uring_completion(), count: 8)
     let allocator = ByteBufferAllocator()
 
     /// Ring entries; buffers of the receive ring (a power of two) and their size.
     private static let ringEntries: UInt32 = 4096
     private static let receiveBufferCount: UInt32 = 1024
     private static let receiveBufferSize: UInt32 = 16384
+    /// Request bytes one tick passes to connections at most: a client pipelining megabytes gets its first replies
+    /// after this much work (NIO's first read batch of a connection, 16 reads starting at 16 KB, is of that size).
+    private static let requestBytesPerTick = 128 * 1024
 
     private init(server: ServerState, eventLoop: any EventLoop, ring: OpaquePointer, eventfd: Int32) {
         self.server = server
@@ -156,22 +161,23 @@ final class URingEngine {
     // MARK: Completions
 
     /// The eventfd fired: runs the kernel's pending work and handles the completions it finds, asking again while
-    /// a round brought only sends, accepts and cancellations, and stopping after the first round that delivered
-    /// request bytes.
+    /// a round brought only sends, accepts and cancellations, and ending the tick after the first round that
+    /// delivered request bytes, or once `requestBytesPerTick` were delivered (the rest stays in the completion
+    /// queue and the eventfd is signalled, so the next tick drains it).
     ///
-    /// Stopping there ends the loop's tick, as NIO's read batch does: the requests' replies are written at the
-    /// tick's end (after the append-only file's write) and submitted, and the loop's other channels and timers get
-    /// their turn. Draining on until the kernel had nothing left kept a client pipelining without pause (or many
-    /// busy clients) in one tick: no reply left until it stopped sending (10,000 pipelined XADDs under
-    /// `appendfsync always` answered only after 7 s, past redis-py's 5 s timeout). Completions posted meanwhile
-    /// signal the eventfd again, so the next tick drains them.
+    /// Ending the tick there is what NIO's read batch does: the requests' replies are written at the tick's end
+    /// (after the append-only file's write) and submitted, and the loop's other channels and timers get their turn.
+    /// Draining on until the kernel had nothing left kept a client pipelining without pause in one tick: no reply
+    /// left until it stopped sending (10,000 pipelined XADDs under `appendfsync always` answered only after 7 s,
+    /// past redis-py's 5 s timeout, which then resent the pipeline). Completions posted meanwhile signal the
+    /// eventfd again.
     func drain() {
+        deliveredRequestBytes = 0
         var handledInRound = 0
         repeat {
-            deliveredRequestBytes = false
             _ = rill_uring_get_events(ring)
             handledInRound = 0
-            while true {
+            while deliveredRequestBytes < Self.requestBytesPerTick {
                 let count = completions.withUnsafeMutableBufferPointer { buffer in
                     Int(rill_uring_completions(ring, buffer.baseAddress, UInt32(buffer.count)))
                 }
@@ -180,7 +186,8 @@ final class URingEngine {
                 if count < completions.count { break }
             }
             rill_uring_return_buffers(ring)
-        } while handledInRound > 0 && !deliveredRequestBytes
+        } while handledInRound > 0 && deliveredRequestBytes == 0
+        if deliveredRequestBytes >= Self.requestBytesPerTick { rill_uring_wake(ring) }
     }
 
     private func handle(_ completion: rill_uring_completion) {
@@ -193,7 +200,7 @@ final class URingEngine {
             let connection = connections[id]
             if completion.has_buffer != 0 {
                 if completion.result > 0, let connection, let base = completion.buffer {
-                    deliveredRequestBytes = true
+                    deliveredRequestBytes += Int(completion.result)
                     connection.received(UnsafeRawBufferPointer(start: UnsafeRawPointer(base), count: Int(completion.result)))
                 }
                 rill_uring_recycle_buffer(ring, completion.buffer_id)
