@@ -8,9 +8,9 @@ swift build --build-tests
 swift test --skip-build
 export RILL_SERVER_BIN="$PWD/.build/debug/rill-server"
 # The whole pytest suite once per client transport (io-engine), both passes at once: each spends much of its time
-# waiting on servers and sockets, so side by side they took 12 to 15 minutes on the shared 2-core machine where one alone
-# takes about 7.5. conftest.py stops a pass whose servers do not report its engine (a kernel refusing io_uring fails
-# the io_uring pass instead of letting the fallback repeat the nio one).
+# waiting on servers and sockets, so side by side they took 12 to 15 minutes on the shared 2-core machine where one
+# alone takes about 7.5. conftest.py stops a pass whose servers do not report its engine (a kernel refusing io_uring
+# fails the io_uring pass instead of letting the fallback repeat the nio one).
 engines=(nio io_uring)
 pass_logs=$(mktemp -d)
 pids=()
