@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from support import LOG_TAIL_LINES, RawConnection, ServerProcess, is_redis_server, server_binary
+from support import (LOG_TAIL_LINES, RawConnection, ServerProcess, io_engine_directives, is_redis_server,
+                     server_binary)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -39,6 +40,24 @@ def server(binary):
     process = ServerProcess(binary).start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def io_engine_serves(binary):
+    """A pass with RILL_TEST_IO_ENGINE=X (scripts/test.sh runs the suite under nio and under io_uring) must really
+    run on X: a server started as the tests start theirs reports X in INFO server, or the pass stops (an io_uring
+    pass on a kernel that refuses io_uring would otherwise repeat the nio pass, the fallback passing silently)."""
+    engine = os.environ.get("RILL_TEST_IO_ENGINE")
+    if not engine or engine == "auto" or not io_engine_directives(binary):
+        return
+    process = ServerProcess(binary).start()
+    try:
+        serving = process.client().info("server")["io_engine"]
+    finally:
+        process.stop()
+    if serving != engine:
+        pytest.exit(f"RILL_TEST_IO_ENGINE={engine}, but the server reports io_engine:{serving} "
+                    f"(see its log for why)", returncode=3)
 
 
 @pytest.fixture

@@ -1097,10 +1097,12 @@ def worker(port, name, victim_after_batches, deadline):
 
 
 def test_worker_pool_recovers_entries_of_killed_workers(server, r):
-    with r.pipeline(transaction=False) as pipe:
-        for number in range(1, ENTRIES + 1):
-            pipe.xadd(STREAM, {"job": str(number)}, id=f"{number}-0")
-        pipe.execute()
+    # Pipelines of 2000, as test_hiredis_workers.fill: one of 20,000 could outlast redis-py's 5 s socket timeout.
+    for first in range(1, ENTRIES + 1, 2000):
+        with r.pipeline(transaction=False) as pipe:
+            for number in range(first, min(first + 2000, ENTRIES + 1)):
+                pipe.xadd(STREAM, {"job": str(number)}, id=f"{number}-0")
+            pipe.execute()
     r.xgroup_create(STREAM, GROUP, "0")
     context = multiprocessing.get_context("fork")
     deadline = time.monotonic() + 60

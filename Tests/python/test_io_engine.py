@@ -83,6 +83,15 @@ def test_auto_picks_io_uring_where_the_kernel_offers_it(start_server):
     assert r.ping()
 
 
+def test_the_default_is_auto(start_server, monkeypatch):
+    # Without the directive the suite's passes add (RILL_TEST_IO_ENGINE).
+    monkeypatch.delenv("RILL_TEST_IO_ENGINE", raising=False)
+    server = start_server()
+    r = server.client()
+    assert r.config_get("io-engine") == {"io-engine": "auto"}
+    assert io_engine(r) == ("io_uring" if io_uring_available() else "nio")
+
+
 @pytest.mark.parametrize("choice", ["io_uring", "auto"])
 def test_refused_io_uring_falls_back_to_nio(choice, start_server, monkeypatch):
     monkeypatch.setenv("RILL_TEST_IO_URING_UNAVAILABLE", "1")

@@ -16,7 +16,7 @@ struct ServerConfiguration: Sendable {
     /// `tcp-backlog`
     var tcpBacklog = 511
     /// `io-engine`
-    var ioEngine = IOEngineChoice.nio
+    var ioEngine = IOEngineChoice.auto
     /// `timeout`
     var idleTimeoutSeconds = 0
 
