@@ -58,6 +58,12 @@ final class PersistenceCoordinator {
     /// Connections whose replies acknowledge writes that a failed write or fsync left out of the file: they are
     /// sent once a retry gets them there (`writeAppendOnlyFile`), never before. Empty while the file is healthy.
     var connectionsHeldUntilAppendOnlyWrite: [ClientConnection] = []
+    /// `appendfsync always`: connections with replies that wait for the worker's fsync to reach the position they
+    /// were given at (`ClientConnection.repliesAwaitingFsync`), released in order as fsyncs return.
+    var connectionsAwaitingFsync: [ClientConnection] = []
+    /// Whether the append-only log's worker is fsyncing (at most one at a time: the next covers everything written
+    /// meanwhile, group commit).
+    var fsyncInFlight = false
 
     init(host: any PersistenceHost, changes: ChangeFeed, logger: Logger, eventLoop: any EventLoop,
          startedAtMilliseconds: Int64) {
