@@ -52,6 +52,9 @@ final class ClientConnection {
     /// reply buffer (`replyBytes` from its start) each with the file position the fsync must reach (`fileEnd`),
     /// both increasing. While any wait, the connection's further requests wait too (see `processInput`).
     private var repliesAwaitingFsync: [(replyBytes: Int, fileEnd: Int64)] = []
+    /// The number of the worker fsync (`PersistenceCoordinator.fsyncRound`) that released this connection's
+    /// replies while the next fsync waits for its next request; -1 otherwise.
+    var releasedByFsyncRound = -1
     /// Set while the transport holds more unsent bytes than `client-output-pause-threshold`: requests wait, and the
     /// socket is not read.
     private(set) var outputPaused = false {
