@@ -229,6 +229,7 @@ extension PersistenceCoordinator {
             try log.writeUnwrittenBytes()
         } catch {
             appendOnlyWriteFailed(error)
+            releaseReadRepliesAfterFailure()
             return
         }
         let written = Clock.microseconds()
@@ -257,6 +258,7 @@ extension PersistenceCoordinator {
                 log.fsyncFailed(failuresBefore: failuresBefore)
                 appendOnlyWriteFailed(AppendOnlyLogError(systemError: failure,
                                                          "Error fsyncing the AOF file: \(systemErrorText(failure))"))
+                releaseReadRepliesAfterFailure()
                 return
             }
             log.fsyncSucceeded(coveringUpTo: end, failuresBefore: failuresBefore)
@@ -299,6 +301,24 @@ extension PersistenceCoordinator {
         }
         connectionsAwaitingFsync = stillAwaiting + connectionsAwaitingFsync
         // After the list is whole again: running requests may gather, hold or release replies themselves.
+        for connection in resumed { connection.resumeAfterFsync() }
+    }
+
+    /// A write or fsync under `always` failed: as after a failed write of the tick (`writeRepliesAtTickEnd`), replies
+    /// that acknowledge no change leave (reads are served while writes are refused), the others wait for the cron's
+    /// retry to get their writes into the file.
+    private func releaseReadRepliesAfterFailure() {
+        let awaiting = connectionsAwaitingFsync
+        connectionsAwaitingFsync.removeAll()
+        var resumed: [ClientConnection] = []
+        for connection in awaiting {
+            if connection.repliesAcknowledgeChanges {
+                connectionsAwaitingFsync.append(connection)
+            } else {
+                connection.writeReplies()
+                resumed.append(connection)
+            }
+        }
         for connection in resumed { connection.resumeAfterFsync() }
     }
 
