@@ -50,7 +50,9 @@ final class ClientConnection {
     var awaitsTickEnd = false
     /// `appendfsync always`: the gathered replies that wait for the append-only file's fsync, as prefixes of the
     /// reply buffer (`replyBytes` from its start) each with the file position the fsync must reach (`fileEnd`),
-    /// both increasing. While any wait, the connection's further requests wait too (see `processInput`).
+    /// both increasing. The requests after them run meanwhile: their replies wait behind (a pipeline's next
+    /// requests run while the fsync of the previous ones is in flight); `client-output-pause-threshold` bounds them,
+    /// since reaching it fsyncs on the loop and sends everything (`sendGatheredRepliesNow`).
     private var repliesAwaitingFsync: [(replyBytes: Int, fileEnd: Int64)] = []
     /// The number of the worker fsync (`PersistenceCoordinator.fsyncRound`) that released this connection's
     /// replies while the next fsync waits for its next request; -1 otherwise.
@@ -167,9 +169,7 @@ final class ClientConnection {
     /// Runs every complete request in the input, stopping while the client is blocked (its later pipelined
     /// requests wait, as in Redis) or closing.
     func processInput() {
-        // Replies held for an fsync: the requests after them wait (`resumeAfterFsync`), so a client that keeps
-        // pipelining does not pile up replies the disk has not caught up with.
-        guard repliesAwaitingFsync.isEmpty, var buffer = input, let commandContext else { return }
+        guard var buffer = input, let commandContext else { return }
         input = nil
         let client = commandContext.client
         decoder.limits.maxBulkLength = server.configuration.protoMaxBulkLength
@@ -289,13 +289,6 @@ final class ClientConnection {
         repliesAwaitingFsync.removeFirst(covered + 1)
         for index in repliesAwaitingFsync.indices { repliesAwaitingFsync[index].replyBytes -= byteCount }
         writeReplies(prefix: byteCount)
-    }
-
-    /// No reply waits for an fsync any more: the requests that arrived meanwhile run.
-    func resumeAfterFsync() {
-        guard !closing, input != nil, repliesAwaitingFsync.isEmpty else { return }
-        processInput()
-        flush()
     }
 
     /// Whether the replies gathered so far acknowledge a change (see `ClientSession.repliesAcknowledgeChanges`).

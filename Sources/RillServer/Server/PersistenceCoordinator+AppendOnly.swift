@@ -277,7 +277,7 @@ extension PersistenceCoordinator {
     }
 
     /// Sends the held replies that the committed part of the file now covers (all of them once no file is open),
-    /// each connection's in order, then lets the connections with nothing held any more run their waiting input.
+    /// each connection's in order.
     /// With `awaitingReturns` (an fsync of the worker returned), the next fsync waits for the connections released
     /// here (see `startFsyncIfIdle`).
     func releaseRepliesCoveredByFsync(awaitingReturns: Bool = false) {
@@ -286,22 +286,16 @@ extension PersistenceCoordinator {
         let awaiting = connectionsAwaitingFsync
         connectionsAwaitingFsync.removeAll()
         var stillAwaiting: [ClientConnection] = []
-        var resumed: [ClientConnection] = []
         for connection in awaiting {
             connection.releaseReplies(fsyncedUpTo: appendOnlyLog?.committedSize ?? .max)
             if connection.holdsRepliesForFsync {
                 stillAwaiting.append(connection)
-            } else {
-                resumed.append(connection)
-                if awaitingReturns {
-                    connection.releasedByFsyncRound = fsyncRound
-                    returnsAwaitedByFsync += 1
-                }
+            } else if awaitingReturns {
+                connection.releasedByFsyncRound = fsyncRound
+                returnsAwaitedByFsync += 1
             }
         }
         connectionsAwaitingFsync = stillAwaiting + connectionsAwaitingFsync
-        // After the list is whole again: running requests may gather, hold or release replies themselves.
-        for connection in resumed { connection.resumeAfterFsync() }
     }
 
     /// A write or fsync under `always` failed: as after a failed write of the tick (`writeRepliesAtTickEnd`), replies
@@ -310,16 +304,13 @@ extension PersistenceCoordinator {
     private func releaseReadRepliesAfterFailure() {
         let awaiting = connectionsAwaitingFsync
         connectionsAwaitingFsync.removeAll()
-        var resumed: [ClientConnection] = []
         for connection in awaiting {
             if connection.repliesAcknowledgeChanges {
                 connectionsAwaitingFsync.append(connection)
             } else {
                 connection.writeReplies()
-                resumed.append(connection)
             }
         }
-        for connection in resumed { connection.resumeAfterFsync() }
     }
 
     /// The writes of the held replies are in the file now (or no file is written any more): they leave.
