@@ -278,7 +278,9 @@ def test_crash_loop_keeps_every_acknowledged_write(start_server, tmp_path):
     model = CrashLoopModel()
     kills_during_jobs = 0
     for cycle in range(int(os.environ.get("RILL_CRASH_CYCLES", "100"))):
-        server = start_aof(start_server, tmp_path, "--appendfsync", "always")
+        # Odd cycles fdatasync on the worker thread (`aof-fsync-worker`), even ones on the loop.
+        server = start_aof(start_server, tmp_path, "--appendfsync", "always",
+                           "--aof-fsync-worker", "yes" if cycle % 2 else "no")
         client = client_of(server)
         if cycle == 0:
             client.xgroup_create("log", "workers", id="0", mkstream=True)
@@ -424,11 +426,13 @@ int fdatasync(int descriptor) {
 """
 
 
-def test_no_reply_acknowledges_or_shows_a_write_before_its_fdatasync(start_server, tmp_path, monkeypatch):
+@pytest.mark.parametrize("worker", ["no", "yes"])
+def test_no_reply_acknowledges_or_shows_a_write_before_its_fdatasync(start_server, tmp_path, monkeypatch, worker):
     """`appendfsync always` on a disk whose fdatasync takes 400 ms (an LD_PRELOAD shim): an XADD's reply, the
     blocked XREAD it wakes, a second XADD sent while the first one's fsync runs, and an XRANGE sent after that
     which shows both, all arrive only once the fdatasync covering what they acknowledge or show returned (the
-    second's only after a second fdatasync): a reply never tells of a write a power loss could still take."""
+    second's only after a second fdatasync): a reply never tells of a write a power loss could still take. With the
+    fdatasync on the loop (`aof-fsync-worker no`) and on the worker thread."""
     delay = 0.4
     source = tmp_path / "slow_fdatasync.c"
     source.write_text(SLOW_FDATASYNC_SOURCE)
@@ -437,7 +441,7 @@ def test_no_reply_acknowledges_or_shows_a_write_before_its_fdatasync(start_serve
     (tmp_path / "data").mkdir()
     monkeypatch.setenv("LD_PRELOAD", str(shim))
     monkeypatch.setenv("RILL_TEST_FDATASYNC_DELAY_MS", str(int(delay * 1000)))
-    server = start_aof(start_server, tmp_path / "data", "--appendfsync", "always")
+    server = start_aof(start_server, tmp_path / "data", "--appendfsync", "always", "--aof-fsync-worker", worker)
     monkeypatch.delenv("LD_PRELOAD")
     control = client_of(server)
     blocked, first_writer, second_writer, reader = (server.raw(timeout=10) for _ in range(4))

@@ -155,8 +155,7 @@ extension PersistenceCoordinator {
                     waiting.removeAll(keepingCapacity: true)
                     spareTickEndList = waiting
                 }
-                if let log = appendOnlyLog, configuration.appendFsync == .always,
-                   appendOnlyHealth.writeFailure == nil {
+                if let log = appendOnlyLog, fsyncsOnWorker, appendOnlyHealth.writeFailure == nil {
                     holdUntilFsynced(waiting, log: log)
                 } else if !repliesWaitForAppendOnlyFile || writeAppendOnlyFile() {
                     release(waiting)
@@ -208,7 +207,7 @@ extension PersistenceCoordinator {
     /// the previous one, and with one fsync at a time each client would get one reply per two fsyncs (each costs
     /// about 0.1 ms of CPU and a disk round trip); waiting longer than an fsync takes would cost more than that.
     private func startFsyncIfIdle() {
-        guard !fsyncInFlight, let log = appendOnlyLog, configuration.appendFsync == .always,
+        guard !fsyncInFlight, let log = appendOnlyLog, fsyncsOnWorker,
               appendOnlyHealth.writeFailure == nil, log.receivedEnd > log.committedSize else { return }
         if returnsAwaitedByFsync > 0 {
             if !fsyncWaitScheduled {
@@ -273,8 +272,16 @@ extension PersistenceCoordinator {
             returnsAwaitedByFsync = 0
             releaseRepliesCoveredByFsync(awaitingReturns: true)
         }
-        startFsyncIfIdle()
+        if fsyncsOnWorker {
+            startFsyncIfIdle()
+        } else if appendOnlyLog?.hasPendingBytes == true {
+            // Switched off meanwhile (CONFIG SET): what waited for the worker is flushed here, as a tick's end does.
+            writeAppendOnlyFile()
+        }
     }
+
+    /// `appendfsync always` with `aof-fsync-worker yes`.
+    private var fsyncsOnWorker: Bool { configuration.appendFsync == .always && configuration.appendFsyncOnWorker }
 
     /// Sends the held replies that the committed part of the file now covers (all of them once no file is open),
     /// each connection's in order.
@@ -322,14 +329,18 @@ extension PersistenceCoordinator {
 
     /// Replies leave, but not ahead of those a connection still holds for an fsync: those wait together.
     private func release(_ connections: [ClientConnection]) {
+        var heldAny = false
         for connection in connections {
             connection.awaitsTickEnd = false
             if connection.holdsRepliesForFsync, let log = appendOnlyLog {
                 hold(connection, untilFsyncReaches: log.receivedEnd)
+                heldAny = true
             } else {
                 connection.writeReplies()
             }
         }
+        // Held behind replies of the worker's time (`aof-fsync-worker` switched off since): they leave once covered.
+        if heldAny { releaseRepliesCoveredByFsync() }
     }
 
     /// A closing connection whose replies were dropped: nothing is left to send it.
