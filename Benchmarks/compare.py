@@ -418,11 +418,13 @@ class Bench:
         self.prefill_memory = None
         self.tools = {}
 
-    def start_pair(self, label, rill_settings=None, redis_settings=None):
-        """A rill-server and the peer redis-server (and the extra peers), each in its own empty data folder."""
+    def start_pair(self, label, rill_settings=None, redis_settings=None, extra_settings=None):
+        """A rill-server and the peer redis-server (and the extra peers), each in its own empty data folder. The
+        extra peers take `redis_settings` unless `extra_settings` (peer key -> settings) names their own."""
         pair = []
         peers = [("rill", self.rill_binary, rill_settings or {}), ("redis", self.redis_binary, redis_settings or {})]
-        peers += [(key, binary, redis_settings or {}) for key, binary in self.extra_peers]
+        peers += [(key, binary, (extra_settings or {}).get(key, redis_settings or {}))
+                  for key, binary in self.extra_peers]
         for name, binary, settings in peers:
             datadir = tempfile.mkdtemp(prefix=f"{label}-{name}-", dir=self.workdir)
             server = Server(name, binary, datadir, settings, self.workdir)

@@ -2,13 +2,15 @@
 """XADD over TLS: rill-server against Debian's redis-server 7.0.15 (built with TLS), side by side.
 
     python3 Benchmarks/tls_bench.py [--rounds 3] [--requests 200000] [--clients 50] [--markdown FILE] [--no-build]
+                                    [--baseline BINARY]
 
 Makes a CA and a server certificate with openssl in a scratch folder, builds rill-server in release mode (unless
 --no-build), starts both servers with a tls-port beside their plain port (tls-auth-clients no: the client side then
 costs the same for both) and runs `redis-benchmark --tls` XADD with -P 1 and -P 16 against each in alternation,
 Rill, Redis, Rill, Redis ..., then the same over the plain port for comparison. The table shows medians of the rounds, the ratio Rill/Redis, and each server's CPU per
 XADD (utime + stime of its process from /proc/PID/stat over the run, divided by the requests), the figure least
-disturbed by other load on a shared machine.
+disturbed by other load on a shared machine. With --baseline, a second rill-server binary (an older build) runs in
+the same alternation as a third column, "Rill before", for before/after comparisons.
 """
 import argparse
 import os
@@ -45,12 +47,14 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--markdown", help="also write the table as Markdown to this file")
     parser.add_argument("--no-build", action="store_true", help="use the existing release build")
+    parser.add_argument("--baseline", help="a second rill-server binary (an older build) measured alongside")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "rill-server"], cwd=ROOT, check=True)
     rill_binary = os.path.join(ROOT, ".build", "release", "rill-server")
     certificates_dir = tempfile.mkdtemp(prefix="rill-tls-bench-")
-    bench = Bench(args, rill_binary, REDIS_WITH_TLS)
+    extra_peers = [("second", os.path.abspath(args.baseline))] if args.baseline else []
+    bench = Bench(args, rill_binary, REDIS_WITH_TLS, extra_peers)
     try:
         certs = make_certificates(certificates_dir)
         tls_ports = {}
@@ -60,7 +64,8 @@ def main():
             return {"tls-port": str(tls_ports[name]), "tls-cert-file": certs["server.crt"],
                     "tls-key-file": certs["server.key"], "tls-ca-cert-file": certs["ca.crt"],
                     "tls-auth-clients": "no"}
-        pair = bench.start_pair("tls", rill_settings=settings("rill"), redis_settings=settings("redis"))
+        pair = bench.start_pair("tls", rill_settings=settings("rill"), redis_settings=settings("redis"),
+                                extra_settings={"second": settings("second")} if args.baseline else None)
         rows = []
         # The plain-TCP rows, on the same servers in the same run, show what TLS itself adds to each.
         for tls, pipeline in ((True, 1), (True, 16), (False, 1), (False, 16)):
@@ -74,7 +79,10 @@ def main():
             rows.append(median_row(f"XADD 3 fields {'TLS' if tls else 'plain TCP'} -c {args.clients} -P {pipeline}",
                                    "ops/s", samples, latency=(1, 2), operations=args.requests))
         version = subprocess.run([REDIS_WITH_TLS, "--version"], capture_output=True, text=True).stdout.split()[2]
-        table = markdown_table(rows, {"redis": f"Redis {version.removeprefix('v=')}"})
+        labels = {"redis": f"Redis {version.removeprefix('v=')}"}
+        if args.baseline:
+            labels["second"] = "Rill before"
+        table = markdown_table(rows, labels)
         print(table)
         if args.markdown:
             with open(args.markdown, "w") as out:

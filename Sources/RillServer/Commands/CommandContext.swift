@@ -16,6 +16,8 @@ final class CommandContext {
     /// cost a checked retain (`swift_unownedRetainStrong`) on every access.
     private let server: ServerState
     let client: ClientSession
+    /// What the session holds weakly to reach this context (see `Backlink`).
+    private(set) lazy var backlink = Backlink(self)
     /// Replies for the current read batch; flushed as one write when the batch ends.
     var reply: RESPWriter
     /// Wall-clock time in Unix milliseconds, read once per command so a command sees one "now".

@@ -70,6 +70,9 @@ final class ClientConnection {
     /// The threshold the transport's water marks were last set from; 0 before they were set.
     private var appliedPauseThreshold = 0
 
+    /// What the session's closures hold (weakly) to reach this connection; they outlive it when the session does.
+    private lazy var backlink = Backlink(self)
+
     init(server: ServerState, transport: any ClientTransport) {
         self.server = server
         self.transport = transport
@@ -82,17 +85,19 @@ final class ClientConnection {
                                            localAddress: transport.localAddress)
         let commandContext = CommandContext(server: server, client: client, allocator: transport.allocator)
         client.context = commandContext
-        client.closeConnection = { [weak self] in self?.close() }
-        client.flushOutput = { [weak self] in self?.flush() }
-        client.pendingOutputBytes = { [weak self] in self?.transport.unsentBytes ?? 0 }
-        client.queuedWriteCount = { [weak self] in self?.queuedWriteCount ?? 0 }
-        client.sendSnapshot = { [weak self] payload in self?.sendSnapshot(payload) }
-        client.resumeInput = { [weak self] in
-            self?.processInput()
-            self?.flush()
+        // Through the backlink, not `[weak self]`: see `Backlink`.
+        let link = backlink
+        client.closeConnection = { [weak link] in link?.target.close() }
+        client.flushOutput = { [weak link] in link?.target.flush() }
+        client.pendingOutputBytes = { [weak link] in link?.target.transport.unsentBytes ?? 0 }
+        client.queuedWriteCount = { [weak link] in link?.target.queuedWriteCount ?? 0 }
+        client.sendSnapshot = { [weak link] payload in link?.target.sendSnapshot(payload) }
+        client.resumeInput = { [weak link] in
+            link?.target.processInput()
+            link?.target.flush()
         }
-        client.sendAndClose = { [weak self] payload in self?.sendAndClose(payload) }
-        client.sendRaw = { [weak self] payload in self?.send(payload) }
+        client.sendAndClose = { [weak link] payload in link?.target.sendAndClose(payload) }
+        client.sendRaw = { [weak link] payload in link?.target.send(payload) }
         self.commandContext = commandContext
         applyPauseThreshold()
         if server.clients.count > server.configuration.maxClients {
@@ -154,7 +159,9 @@ final class ClientConnection {
     private func scheduleContinuation() {
         guard !continuationScheduled, commandContext != nil else { return }
         continuationScheduled = true
-        transport.eventLoop.scheduleTask(in: .milliseconds(1)) { [weak self] in self?.continuePipeline() }
+        // Held strongly (no weak reference, see `Backlink`): the task runs within a millisecond, and
+        // `continuePipeline` does nothing once the connection is gone.
+        transport.eventLoop.scheduleTask(in: .milliseconds(1)) { self.continuePipeline() }
     }
 
     /// Runs the requests that waited, then reads again unless they paused the connection anew.
@@ -349,7 +356,8 @@ final class ClientConnection {
         writeRepliesBeforeClosing()
         server.stats.netOutputBytes += Int64(payload.readableBytes)
         commandContext.client.totalNetOutput += Int64(payload.readableBytes)
-        transport.write(payload) { [weak self] in self?.transport.close() }
+        let link = backlink
+        transport.write(payload) { [weak link] in link?.target.transport.close() }
     }
 
     /// Writes the pending replies and `payload` now, leaving the connection open (a replica's snapshot and stream).

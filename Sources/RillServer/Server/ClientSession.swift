@@ -39,8 +39,12 @@ final class ClientSession {
     var flushOutput: () -> Void = {}
     /// Resumes reading pipelined requests that arrived while the client was blocked.
     var resumeInput: () -> Void = {}
-    /// The connection's command context (weak: the context owns the session).
-    weak var context: CommandContext?
+    /// The connection's command context, held weakly (the context owns the session) through its backlink.
+    var context: CommandContext? {
+        get { contextBacklink?.target }
+        set { contextBacklink = newValue?.backlink }
+    }
+    private weak var contextBacklink: Backlink<CommandContext>?
     /// Bytes waiting in the query buffer (CLIENT LIST qbuf=), and the room after them in its storage (qbuf-free=).
     var queryBufferLength = 0
     var queryBufferFree = 0
