@@ -40,4 +40,46 @@ import Testing
         try log.flush(fsync: false)
         #expect(FileManager.default.contents(atPath: path) == Data(Self.command + Self.command))
     }
+
+    /// `appendfsync always` off the loop: bytes written before the worker's fsync are committed when it returns,
+    /// those received meanwhile stay pending; a flush on the loop commits everything, and a worker fsync that
+    /// returns after it commits nothing twice.
+    @Test func workerFsyncCommitsWhatWasWrittenBeforeIt() throws {
+        let directory = NSTemporaryDirectory() + "rill-aof-log-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/incr.aof"
+        let log = try AppendOnlyLog(path: path, directory: directory)
+        defer { log.stopBackgroundSync() }
+        let size = Int64(Self.command.count)
+
+        func fsyncOnWorker() -> Int32? {
+            let returned = DispatchSemaphore(value: 0)
+            var result: Int32? = -1
+            log.fsyncOnWorker { failure in
+                result = failure
+                returned.signal()
+            }
+            returned.wait()
+            return result
+        }
+
+        Self.command.withUnsafeBytes { log.receive($0) }
+        try log.writeUnwrittenBytes()
+        let end = log.receivedEnd
+        let failures = log.writeFailureCount
+        Self.command.withUnsafeBytes { log.receive($0) }  // arrives while the fsync runs
+        #expect(fsyncOnWorker() == nil)
+        log.fsyncSucceeded(coveringUpTo: end, failuresBefore: failures)
+        #expect(log.committedSize == size)
+        #expect(log.pendingByteCount == Self.command.count)
+        #expect(FileManager.default.contents(atPath: path) == Data(Self.command))
+
+        try log.writeUnwrittenBytes()
+        let secondEnd = log.receivedEnd
+        try log.flush(fsync: true)
+        #expect(fsyncOnWorker() == nil)
+        log.fsyncSucceeded(coveringUpTo: secondEnd, failuresBefore: log.writeFailureCount)
+        #expect(log.committedSize == 2 * size && !log.hasPendingBytes)
+        #expect(FileManager.default.contents(atPath: path) == Data(Self.command + Self.command))
+    }
 }

@@ -15,7 +15,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from support import aof_path, free_port, join_or_fail
+from support import aof_path, free_port, join_or_fail, wait_for_blocked_clients
 from test_aof_effects import strip_fields
 from test_persistence import client_of, fill_keyspace, observe, wait_for_rewrite
 
@@ -278,7 +278,9 @@ def test_crash_loop_keeps_every_acknowledged_write(start_server, tmp_path):
     model = CrashLoopModel()
     kills_during_jobs = 0
     for cycle in range(int(os.environ.get("RILL_CRASH_CYCLES", "100"))):
-        server = start_aof(start_server, tmp_path, "--appendfsync", "always")
+        # Odd cycles fdatasync on the worker thread (`aof-fsync-worker`), even ones on the loop.
+        server = start_aof(start_server, tmp_path, "--appendfsync", "always",
+                           "--aof-fsync-worker", "yes" if cycle % 2 else "no")
         client = client_of(server)
         if cycle == 0:
             client.xgroup_create("log", "workers", id="0", mkstream=True)
@@ -405,3 +407,74 @@ def run_to_exit(binary, directory, *extra):
     return subprocess.run(
         [binary, "--port", str(free_port()), "--bind", "127.0.0.1", "--dir", str(directory), "--appendonly", "yes",
          *extra], cwd=str(directory), capture_output=True, timeout=20)
+
+
+SLOW_FDATASYNC_SOURCE = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* A disk whose every fdatasync takes RILL_TEST_FDATASYNC_DELAY_MS: the call sleeps, then syncs. */
+int fdatasync(int descriptor) {
+    static int (*real_fdatasync)(int);
+    if (!real_fdatasync) real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    const char *delay = getenv("RILL_TEST_FDATASYNC_DELAY_MS");
+    if (delay) usleep(atoi(delay) * 1000);
+    return real_fdatasync(descriptor);
+}
+"""
+
+
+@pytest.mark.parametrize("worker", ["no", "yes"])
+def test_no_reply_acknowledges_or_shows_a_write_before_its_fdatasync(start_server, tmp_path, monkeypatch, worker):
+    """`appendfsync always` on a disk whose fdatasync takes 400 ms (an LD_PRELOAD shim): an XADD's reply, the
+    blocked XREAD it wakes, a second XADD sent while the first one's fsync runs, and an XRANGE sent after that
+    which shows both, all arrive only once the fdatasync covering what they acknowledge or show returned (the
+    second's only after a second fdatasync): a reply never tells of a write a power loss could still take. With the
+    fdatasync on the loop (`aof-fsync-worker no`) and on the worker thread."""
+    delay = 0.4
+    source = tmp_path / "slow_fdatasync.c"
+    source.write_text(SLOW_FDATASYNC_SOURCE)
+    shim = tmp_path / "slow_fdatasync.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", str(shim), str(source), "-ldl"], check=True)
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("LD_PRELOAD", str(shim))
+    monkeypatch.setenv("RILL_TEST_FDATASYNC_DELAY_MS", str(int(delay * 1000)))
+    server = start_aof(start_server, tmp_path / "data", "--appendfsync", "always", "--aof-fsync-worker", worker)
+    monkeypatch.delenv("LD_PRELOAD")
+    control = client_of(server)
+    blocked, first_writer, second_writer, reader = (server.raw(timeout=10) for _ in range(4))
+    blocked.send(blocked.encode("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
+    wait_for_blocked_clients(control, 1)
+
+    started = time.monotonic()
+    first_writer.send(first_writer.encode("XADD", "s", "*", "n", "1"))
+    time.sleep(0.1)
+    second_writer.send(second_writer.encode("XADD", "s", "*", "n", "2"))
+    time.sleep(0.1)
+    reader.send(reader.encode("XRANGE", "s", "-", "+"))
+
+    def arrival(connection):
+        reply = connection.read_reply()
+        return reply, time.monotonic() - started
+
+    first_id, first_at = arrival(first_writer)
+    woken, woken_at = arrival(blocked)
+    second_id, second_at = arrival(second_writer)
+    entries, read_at = arrival(reader)
+    slack = 0.05
+    assert first_id.startswith(b"$") and second_id.startswith(b"$")
+    first_id, second_id = first_id.split(b"\r\n")[1], second_id.split(b"\r\n")[1]
+    assert first_id in woken and first_id in entries and second_id in entries
+    assert first_at >= delay - slack, f"XADD answered {first_at:.3f} s after it was sent"
+    assert woken_at >= delay - slack, f"blocked XREAD woken {woken_at:.3f} s after the XADD was sent"
+    # The second XADD came while the first fdatasync ran: it needs the next one, and so does the read showing it.
+    assert second_at >= 2 * delay - slack, f"second XADD answered {second_at:.3f} s after the first was sent"
+    assert read_at >= 2 * delay - slack, f"XRANGE answered {read_at:.3f} s after the first XADD was sent"
+    for connection in (blocked, first_writer, second_writer, reader):
+        connection.close()
+
+    kill(server)
+    restarted = start_aof(start_server, tmp_path / "data")
+    assert [entry[0] for entry in client_of(restarted).xrange("s")] == [first_id, second_id]

@@ -155,6 +155,8 @@ struct ConfigDirective: Sendable {
                  "Write the append-only base as an RDB file; no: as the commands that rebuild the keyspace."),
         .boolean("aof-load-truncated", \.appendOnlyLoadTruncated, mutable: true,
                  "Start after cutting an incomplete last command off the append-only file."),
+        .boolean("aof-fsync-worker", \.appendFsyncOnWorker, mutable: true,
+                 "appendfsync always: fdatasync on a worker thread while the next requests run; replies still wait."),
         .memory("maxmemory", \.maxMemoryBytes, 0...Int(Int64.max), mutable: true,
                 "Used memory above which writes that grow memory are refused; 0 = no limit."),
         .memoryOrPercent("maxmemory-clients", \.maxMemoryClients, mutable: true,

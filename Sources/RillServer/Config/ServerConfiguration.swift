@@ -127,6 +127,9 @@ struct ServerConfiguration: Sendable {
     var appendOnlyRDBPreamble = true
     /// `aof-load-truncated`
     var appendOnlyLoadTruncated = true
+    /// `aof-fsync-worker` (Rill only): under `appendfsync always`, fdatasync on a worker thread while the loop serves
+    /// the next requests; off, on the loop at each tick's end, as Redis does.
+    var appendFsyncOnWorker = false
     /// `auto-aof-rewrite-percentage`
     var autoRewritePercentage = 100
     /// `auto-aof-rewrite-min-size`

@@ -48,6 +48,15 @@ final class ClientConnection {
     /// Whether this connection is in the server's list of replies written at the end of the event-loop tick, or
     /// held there after the append-only file's write failed until a retry succeeds.
     var awaitsTickEnd = false
+    /// `appendfsync always`: the gathered replies that wait for the append-only file's fsync, as prefixes of the
+    /// reply buffer (`replyBytes` from its start) each with the file position the fsync must reach (`fileEnd`),
+    /// both increasing. The requests after them run meanwhile: their replies wait behind (a pipeline's next
+    /// requests run while the fsync of the previous ones is in flight); `client-output-pause-threshold` bounds them,
+    /// since reaching it fsyncs on the loop and sends everything (`sendGatheredRepliesNow`).
+    private var repliesAwaitingFsync: [(replyBytes: Int, fileEnd: Int64)] = []
+    /// The number of the worker fsync (`PersistenceCoordinator.fsyncRound`) that released this connection's
+    /// replies while the next fsync waits for its next request; -1 otherwise.
+    var releasedByFsyncRound = -1
     /// Set while the transport holds more unsent bytes than `client-output-pause-threshold`: requests wait, and the
     /// socket is not read.
     private(set) var outputPaused = false {
@@ -263,6 +272,32 @@ final class ClientConnection {
         }
     }
 
+    var holdsRepliesForFsync: Bool { !repliesAwaitingFsync.isEmpty }
+
+    /// The replies gathered so far (those not already held) wait until the append-only file is fsynced up to `end`.
+    /// - Returns: whether any reply waits now.
+    func holdReplies(untilFsyncReaches end: Int64) -> Bool {
+        let gathered = commandContext?.reply.buffer.readableBytes ?? 0
+        let held = repliesAwaitingFsync.last?.replyBytes ?? 0
+        if gathered > held {
+            if repliesAwaitingFsync.last?.fileEnd == end {
+                repliesAwaitingFsync[repliesAwaitingFsync.count - 1].replyBytes = gathered
+            } else {
+                repliesAwaitingFsync.append((gathered, end))
+            }
+        }
+        return !repliesAwaitingFsync.isEmpty
+    }
+
+    /// Sends the held replies whose writes are fsynced now: those held until `committed` or before.
+    func releaseReplies(fsyncedUpTo committed: Int64) {
+        guard let covered = repliesAwaitingFsync.lastIndex(where: { $0.fileEnd <= committed }) else { return }
+        let byteCount = repliesAwaitingFsync[covered].replyBytes
+        repliesAwaitingFsync.removeFirst(covered + 1)
+        for index in repliesAwaitingFsync.indices { repliesAwaitingFsync[index].replyBytes -= byteCount }
+        writeReplies(prefix: byteCount)
+    }
+
     /// Whether the replies gathered so far acknowledge a change (see `ClientSession.repliesAcknowledgeChanges`).
     var repliesAcknowledgeChanges: Bool { commandContext?.client.repliesAcknowledgeChanges ?? false }
 
@@ -277,15 +312,30 @@ final class ClientConnection {
         }
     }
 
-    /// Sends the gathered replies now. Callers make sure the writes they acknowledge are in the append-only file.
-    func writeReplies() {
-        guard let commandContext, commandContext.reply.buffer.readableBytes > 0 else { return }
-        server.stats.netOutputBytes += Int64(commandContext.reply.buffer.readableBytes)
+    /// Sends the gathered replies now (with `prefix`, only that many bytes of them: those an fsync released).
+    /// Callers make sure the writes they acknowledge or show are in the append-only file.
+    func writeReplies(prefix: Int? = nil) {
+        guard let commandContext else {
+            repliesAwaitingFsync.removeAll()
+            return
+        }
+        let gathered = commandContext.reply.buffer.readableBytes
+        guard gathered > 0 else { return }
+        let byteCount = min(prefix ?? gathered, gathered)
+        server.stats.netOutputBytes += Int64(byteCount)
         server.stats.writesProcessed += 1
         let client = commandContext.client
+        client.totalNetOutput += Int64(byteCount)
+        client.replyBufferPeak = max(client.replyBufferPeak, gathered)
+        if byteCount < gathered {
+            // The rest stays held: it may acknowledge writes a later fsync covers.
+            transport.write(commandContext.reply.buffer.readSlice(length: byteCount)!, completion: nil)  // <= gathered
+            server.outputAdded(to: client)
+            return
+        }
+        // Everything gathered leaves: nothing stays held behind it.
+        repliesAwaitingFsync.removeAll()
         client.repliesAcknowledgeChanges = false
-        client.totalNetOutput += Int64(commandContext.reply.buffer.readableBytes)
-        client.replyBufferPeak = max(client.replyBufferPeak, commandContext.reply.buffer.readableBytes)
         transport.write(commandContext.reply.buffer, completion: nil)
         if commandContext.reply.buffer.capacity > 64 * 1024 {
             // A buffer grown by one large reply is not kept for the connection's lifetime.

@@ -73,10 +73,11 @@ extension PersistenceCoordinator {
             logger.notice("AOF write error looks solved, Rill can write again.")
             releaseHeldReplies()
         }
+        releaseRepliesCoveredByFsync()
         return true
     }
 
-    private func appendOnlyWriteFailed(_ error: AppendOnlyLogError) {
+    func appendOnlyWriteFailed(_ error: AppendOnlyLogError) {
         let now = Clock.milliseconds()
         let firstFailure = appendOnlyHealth.writeFailure == nil
         appendOnlyHealth.writeFailure = error.systemError ?? EIO
@@ -136,10 +137,14 @@ extension PersistenceCoordinator {
     }
 
     /// Queues `connection`'s replies for the end of this event-loop tick, after the append-only file's one write
-    /// (and fsync) of the tick: the first connection of a tick schedules it. NIO runs tasks after the tick's reads, so
-    /// every connection read in this tick is in the list by then, as Redis writes its file once before replying.
-    /// When that write fails, the replies that acknowledge changes are held until a retry succeeds. While a failed write awaits its retry (the
-    /// cron's, once a second) writes are refused, so replies then acknowledge nothing unwritten and leave at once.
+    /// of the tick: the first connection of a tick schedules it. NIO runs tasks after the tick's reads, so every
+    /// connection read in this tick is in the list by then, as Redis writes its file once before replying.
+    ///
+    /// Under `appendfsync always` the fsync runs on the log's worker thread while the loop serves the next ticks
+    /// (`holdUntilFsynced`); with the other policies the write is done here and the replies leave. When that write
+    /// fails, the replies that acknowledge changes are held until a retry succeeds. While a failed write awaits its
+    /// retry (the cron's, once a second) writes are refused, so replies then acknowledge nothing unwritten and
+    /// leave at once.
     func writeRepliesAtTickEnd(_ connection: ClientConnection) {
         if connectionsAwaitingTickEnd.isEmpty {
             eventLoop.execute { [self] in
@@ -150,7 +155,9 @@ extension PersistenceCoordinator {
                     waiting.removeAll(keepingCapacity: true)
                     spareTickEndList = waiting
                 }
-                if !repliesWaitForAppendOnlyFile || writeAppendOnlyFile() {
+                if let log = appendOnlyLog, fsyncsOnWorker, appendOnlyHealth.writeFailure == nil {
+                    holdUntilFsynced(waiting, log: log)
+                } else if !repliesWaitForAppendOnlyFile || writeAppendOnlyFile() {
                     release(waiting)
                 } else {
                     // Replies to reads alone leave; those acknowledging a change wait for it to be in the file.
@@ -162,6 +169,157 @@ extension PersistenceCoordinator {
         connectionsAwaitingTickEnd.append(connection)
     }
 
+    /// Group commit overlapped with serving: every reply gathered in this tick waits until an fsync covers all that
+    /// was logged up to now (whether it acknowledges a write or shows one, as an XRANGE or a woken XREAD may: a
+    /// reply never shows a write that a crash could still lose). The worker fsyncs while the loop reads and runs
+    /// the next tick's requests; when it returns, the replies it covers leave and the next fsync starts with what
+    /// was written meanwhile. Replies leave at once when nothing logged awaits an fsync.
+    private func holdUntilFsynced(_ waiting: [ClientConnection], log: AppendOnlyLog) {
+        let end = log.receivedEnd
+        for connection in waiting {
+            connection.awaitsTickEnd = false
+            if end <= log.committedSize && !connection.holdsRepliesForFsync {
+                connection.writeReplies()
+            } else {
+                hold(connection, untilFsyncReaches: end)
+            }
+        }
+        startFsyncIfIdle()
+        releaseRepliesCoveredByFsync()
+    }
+
+    private func hold(_ connection: ClientConnection, untilFsyncReaches end: Int64) {
+        if connection.releasedByFsyncRound == fsyncRound {
+            connection.releasedByFsyncRound = -1
+            returnsAwaitedByFsync -= 1
+        }
+        let alreadyHeld = connection.holdsRepliesForFsync
+        if connection.holdReplies(untilFsyncReaches: end) && !alreadyHeld {
+            connectionsAwaitingFsync.append(connection)
+        }
+    }
+
+    /// Under `always`: writes what the log received and hands the fsync to the log's worker, unless one runs (its
+    /// end starts the next) or a failed write awaits the cron's retry.
+    ///
+    /// After an fsync returned, the next one waits for the connections it released to send their next requests,
+    /// at most as long as that fsync took: started at once, it would cover only the requests that came during
+    /// the previous one, and with one fsync at a time each client would get one reply per two fsyncs (each costs
+    /// about 0.1 ms of CPU and a disk round trip); waiting longer than an fsync takes would cost more than that.
+    private func startFsyncIfIdle() {
+        guard !fsyncInFlight, let log = appendOnlyLog, fsyncsOnWorker,
+              appendOnlyHealth.writeFailure == nil, log.receivedEnd > log.committedSize else { return }
+        if returnsAwaitedByFsync > 0 {
+            if !fsyncWaitScheduled {
+                fsyncWaitScheduled = true
+                let round = fsyncRound
+                eventLoop.scheduleTask(in: .microseconds(min(lastFsyncMicroseconds, 2_000))) { [weak self] in
+                    guard let self else { return }
+                    fsyncWaitScheduled = false
+                    if fsyncRound == round { returnsAwaitedByFsync = 0 }
+                    startFsyncIfIdle()
+                }
+            }
+            return
+        }
+        let threshold = configuration.latencyMonitorThresholdMilliseconds
+        let started = threshold > 0 ? Clock.microseconds() : 0
+        do {
+            try log.writeUnwrittenBytes()
+        } catch {
+            appendOnlyWriteFailed(error)
+            releaseReadRepliesAfterFailure()
+            return
+        }
+        let written = Clock.microseconds()
+        if threshold > 0 {
+            host.latencyEvents.add("aof-write", milliseconds: (written - started) / 1000,
+                                   thresholdMilliseconds: threshold, unixSeconds: written / 1_000_000)
+        }
+        let end = log.receivedEnd
+        let failuresBefore = log.writeFailureCount
+        fsyncInFlight = true
+        let eventLoop = self.eventLoop
+        log.fsyncOnWorker { [weak self] failure in
+            eventLoop.execute {
+                self?.fsyncReturned(log: log, end: end, failuresBefore: failuresBefore, failure: failure,
+                                    startedMicroseconds: written)
+            }
+        }
+    }
+
+    private func fsyncReturned(log: AppendOnlyLog, end: Int64, failuresBefore: Int, failure: Int32?,
+                               startedMicroseconds: Int64) {
+        fsyncInFlight = false
+        // A file closed meanwhile (a rewrite's switch, `appendonly no`) was fsynced on the loop before it closed.
+        if log === appendOnlyLog {
+            if let failure {
+                log.fsyncFailed(failuresBefore: failuresBefore)
+                appendOnlyWriteFailed(AppendOnlyLogError(systemError: failure,
+                                                         "Error fsyncing the AOF file: \(systemErrorText(failure))"))
+                releaseReadRepliesAfterFailure()
+                return
+            }
+            log.fsyncSucceeded(coveringUpTo: end, failuresBefore: failuresBefore)
+            let synced = Clock.microseconds()
+            lastFsyncMicroseconds = synced - startedMicroseconds
+            let threshold = configuration.latencyMonitorThresholdMilliseconds
+            if threshold > 0 {
+                host.latencyEvents.add("aof-fsync-always", milliseconds: lastFsyncMicroseconds / 1000,
+                                       thresholdMilliseconds: threshold, unixSeconds: synced / 1_000_000)
+            }
+            fsyncRound += 1
+            returnsAwaitedByFsync = 0
+            releaseRepliesCoveredByFsync(awaitingReturns: true)
+        }
+        if fsyncsOnWorker {
+            startFsyncIfIdle()
+        } else if appendOnlyLog?.hasPendingBytes == true {
+            // Switched off meanwhile (CONFIG SET): what waited for the worker is flushed here, as a tick's end does.
+            writeAppendOnlyFile()
+        }
+    }
+
+    /// `appendfsync always` with `aof-fsync-worker yes`.
+    private var fsyncsOnWorker: Bool { configuration.appendFsync == .always && configuration.appendFsyncOnWorker }
+
+    /// Sends the held replies that the committed part of the file now covers (all of them once no file is open),
+    /// each connection's in order.
+    /// With `awaitingReturns` (an fsync of the worker returned), the next fsync waits for the connections released
+    /// here (see `startFsyncIfIdle`).
+    func releaseRepliesCoveredByFsync(awaitingReturns: Bool = false) {
+        guard !connectionsAwaitingFsync.isEmpty else { return }
+        // Taken out while replies are written: a write may close a connection, which edits the list.
+        let awaiting = connectionsAwaitingFsync
+        connectionsAwaitingFsync.removeAll()
+        var stillAwaiting: [ClientConnection] = []
+        for connection in awaiting {
+            connection.releaseReplies(fsyncedUpTo: appendOnlyLog?.committedSize ?? .max)
+            if connection.holdsRepliesForFsync {
+                stillAwaiting.append(connection)
+            } else if awaitingReturns {
+                connection.releasedByFsyncRound = fsyncRound
+                returnsAwaitedByFsync += 1
+            }
+        }
+        connectionsAwaitingFsync = stillAwaiting + connectionsAwaitingFsync
+    }
+
+    /// A write or fsync under `always` failed: as after a failed write of the tick (`writeRepliesAtTickEnd`), replies
+    /// that acknowledge no change leave (reads are served while writes are refused), the others wait for the cron's
+    /// retry to get their writes into the file.
+    private func releaseReadRepliesAfterFailure() {
+        let awaiting = connectionsAwaitingFsync
+        connectionsAwaitingFsync.removeAll()
+        for connection in awaiting {
+            if connection.repliesAcknowledgeChanges {
+                connectionsAwaitingFsync.append(connection)
+            } else {
+                connection.writeReplies()
+            }
+        }
+    }
+
     /// The writes of the held replies are in the file now (or no file is written any more): they leave.
     func releaseHeldReplies() {
         let held = connectionsHeldUntilAppendOnlyWrite
@@ -169,16 +327,26 @@ extension PersistenceCoordinator {
         release(held)
     }
 
+    /// Replies leave, but not ahead of those a connection still holds for an fsync: those wait together.
     private func release(_ connections: [ClientConnection]) {
+        var heldAny = false
         for connection in connections {
             connection.awaitsTickEnd = false
-            connection.writeReplies()
+            if connection.holdsRepliesForFsync, let log = appendOnlyLog {
+                hold(connection, untilFsyncReaches: log.receivedEnd)
+                heldAny = true
+            } else {
+                connection.writeReplies()
+            }
         }
+        // Held behind replies of the worker's time (`aof-fsync-worker` switched off since): they leave once covered.
+        if heldAny { releaseRepliesCoveredByFsync() }
     }
 
     /// A closing connection whose replies were dropped: nothing is left to send it.
     func forgetHeldReplies(of connection: ClientConnection) {
         connectionsHeldUntilAppendOnlyWrite.removeAll { $0 === connection }
+        connectionsAwaitingFsync.removeAll { $0 === connection }
     }
 
     /// SHUTDOWN and signals: everything logged reaches the disk.

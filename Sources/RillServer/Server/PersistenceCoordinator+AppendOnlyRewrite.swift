@@ -231,6 +231,7 @@ extension PersistenceCoordinator {
         // Without the file, writes are acknowledged once in memory: held replies leave and writes are accepted.
         appendOnlyHealth = AppendOnlyWriteHealth()
         releaseHeldReplies()
+        releaseRepliesCoveredByFsync()
         // Replicas, when attached, still need their DELs.
         keyspace.setRecordsExpiredKeys(changes.isRecording)
         appendOnlyRewrite.scheduled = false

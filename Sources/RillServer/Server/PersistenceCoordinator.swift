@@ -58,6 +58,22 @@ final class PersistenceCoordinator {
     /// Connections whose replies acknowledge writes that a failed write or fsync left out of the file: they are
     /// sent once a retry gets them there (`writeAppendOnlyFile`), never before. Empty while the file is healthy.
     var connectionsHeldUntilAppendOnlyWrite: [ClientConnection] = []
+    /// `appendfsync always`: connections with replies that wait for the worker's fsync to reach the position they
+    /// were given at (`ClientConnection.repliesAwaitingFsync`), released in order as fsyncs return.
+    var connectionsAwaitingFsync: [ClientConnection] = []
+    /// Whether the append-only log's worker is fsyncing (at most one at a time: the next covers everything written
+    /// meanwhile, group commit).
+    var fsyncInFlight = false
+    /// Counts the worker's fsyncs that returned; a connection released by one remembers its number
+    /// (`ClientConnection.releasedByFsyncRound`) until its next replies are held.
+    var fsyncRound = 0
+    /// Connections released by the latest fsync whose next requests the next fsync waits for (see
+    /// `startFsyncIfIdle`), 0 once they came back or the wait ended.
+    var returnsAwaitedByFsync = 0
+    /// How long the latest fsync of the worker took (µs): the longest the next one waits for returning clients.
+    var lastFsyncMicroseconds: Int64 = 0
+    /// Whether the end of that wait is scheduled.
+    var fsyncWaitScheduled = false
 
     init(host: any PersistenceHost, changes: ChangeFeed, logger: Logger, eventLoop: any EventLoop,
          startedAtMilliseconds: Int64) {
