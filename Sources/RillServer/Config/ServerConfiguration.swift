@@ -16,7 +16,7 @@ struct ServerConfiguration: Sendable {
     /// `tcp-backlog`
     var tcpBacklog = 511
     /// `io-engine`
-    var ioEngine = IOEngineChoice.auto
+    var ioEngine = IOEngineChoice.nio
     /// `timeout`
     var idleTimeoutSeconds = 0
 
